@@ -1,0 +1,326 @@
+//! The only place that talks to libcgroups.
+//!
+//! Placement policy: a relative `linux.cgroupsPath` (and the default, the container ID) is
+//! taken relative to the cgroup `rt` itself runs in, so rt only ever creates cgroups below
+//! its own. On v1 every hierarchy has its own "own cgroup"; libcgroups' v1 manager takes a
+//! single path for all hierarchies, so rt uses the deepest of its own paths, provided every
+//! other one is an ancestor of it (true when a supervisor confines only some controllers,
+//! as on this project's build hosts); otherwise it refuses rather than guess.
+//!
+//! Ownership: rt records which directories it created (the leaf and any missing ancestors,
+//! per hierarchy) and removes exactly those. A cgroupsPath naming an existing cgroup is
+//! joined but never removed, and its processes are never killed by `delete`.
+
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+
+use libcgroups::common::{
+    AnyCgroupManager, CgroupConfig, CgroupManager, CgroupSetup, ControllerOpt, DEFAULT_CGROUP_ROOT,
+};
+use nix::unistd::Pid;
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources, Spec};
+
+use crate::container::state::CgroupRecord;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CgroupError {
+    #[error("cgroups: detecting the host's cgroup setup: {0}")]
+    Setup(String),
+    #[error("linux.cgroupsPath: {0}")]
+    Path(String),
+    #[error("cgroups: reading this process's cgroup: {0}")]
+    Own(String),
+    #[error("cgroups: {0}")]
+    Manager(String),
+    #[error("linux.resources: {0}")]
+    Apply(String),
+    #[error("cgroups: removing {path}: {source}")]
+    Remove {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn setup() -> Result<CgroupSetup, CgroupError> {
+    libcgroups::common::get_cgroup_setup().map_err(|e| CgroupError::Setup(e.to_string()))
+}
+
+/// The directories that hold hierarchies rt manages: every supported v1 controller's
+/// mount point (co-mounted controllers share one), or the unified root.
+fn hierarchy_roots(setup: &CgroupSetup) -> Result<Vec<PathBuf>, CgroupError> {
+    match setup {
+        CgroupSetup::Unified => Ok(vec![PathBuf::from(DEFAULT_CGROUP_ROOT)]),
+        CgroupSetup::Legacy | CgroupSetup::Hybrid => {
+            let mut roots: Vec<PathBuf> = libcgroups::v1::util::list_supported_mount_points()
+                .map_err(|e| CgroupError::Setup(e.to_string()))?
+                .into_values()
+                .collect();
+            roots.sort();
+            roots.dedup();
+            Ok(roots)
+        }
+    }
+}
+
+/// This process's own cgroup paths, one per managed hierarchy.
+fn own_paths(setup: &CgroupSetup) -> Result<Vec<PathBuf>, CgroupError> {
+    let cgroups = procfs::process::Process::myself()
+        .and_then(|p| p.cgroups())
+        .map_err(|e| CgroupError::Own(e.to_string()))?;
+    let supported: Vec<String> = match setup {
+        CgroupSetup::Unified => Vec::new(),
+        _ => libcgroups::v1::util::list_supported_mount_points()
+            .map_err(|e| CgroupError::Setup(e.to_string()))?
+            .into_keys()
+            .map(|c| c.to_string())
+            .collect(),
+    };
+    let paths = cgroups
+        .into_iter()
+        .filter(|cg| match setup {
+            CgroupSetup::Unified => cg.hierarchy == 0,
+            _ => cg.controllers.iter().any(|c| supported.contains(c)),
+        })
+        .map(|cg| PathBuf::from(cg.pathname))
+        .collect();
+    Ok(paths)
+}
+
+/// The deepest of `paths` if all others are its ancestors (or equal).
+fn common_base(paths: &[PathBuf]) -> Option<PathBuf> {
+    let deepest = paths.iter().max_by_key(|p| p.components().count())?;
+    paths
+        .iter()
+        .all(|p| deepest.starts_with(p))
+        .then(|| deepest.clone())
+}
+
+/// Lexically normalises `rel` (no "..", no root) so it cannot climb out of `base`.
+fn clean_relative(rel: &Path) -> Result<PathBuf, CgroupError> {
+    let mut out = PathBuf::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(s) => out.push(s),
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => {}
+            Component::ParentDir => {
+                return Err(CgroupError::Path(format!(
+                    "{}: must not contain \"..\"",
+                    rel.display()
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The container's cgroup path from the hierarchy root, per the placement policy.
+pub fn resolve_path(
+    spec_path: Option<&Path>,
+    id: &str,
+    own: &[PathBuf],
+) -> Result<PathBuf, CgroupError> {
+    match spec_path {
+        Some(p) if p.is_absolute() => Ok(Path::new("/").join(clean_relative(p)?)),
+        other => {
+            let rel = clean_relative(other.unwrap_or(Path::new(id)))?;
+            if rel.as_os_str().is_empty() {
+                return Err(CgroupError::Path("must name a cgroup".into()));
+            }
+            let base = common_base(own).ok_or_else(|| {
+                CgroupError::Path(format!(
+                    "relative path, but this process's cgroups differ across hierarchies \
+                     ({own:?}); give an absolute path"
+                ))
+            })?;
+            Ok(Path::new("/").join(base).join(rel))
+        }
+    }
+}
+
+/// Decides where the container's cgroup goes and which directories rt will create there.
+pub fn plan(spec: &Spec, id: &str) -> Result<CgroupRecord, CgroupError> {
+    let setup = setup()?;
+    let spec_path = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_deref());
+    let own = own_paths(&setup)?;
+    let path = resolve_path(spec_path, id, &own)?;
+    let mut created = Vec::new();
+    for root in hierarchy_roots(&setup)? {
+        // Walk from the hierarchy root down; everything from the first missing directory
+        // on is ours.
+        let mut dir = root.clone();
+        let mut missing = false;
+        for c in path.components().skip(1) {
+            dir.push(c);
+            if missing || !dir.exists() {
+                missing = true;
+                created.push(dir.clone());
+            }
+        }
+    }
+    // Deepest first, so removal can go in order.
+    created.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    Ok(CgroupRecord {
+        path,
+        created,
+        systemd: false,
+    })
+}
+
+fn manager(record: &CgroupRecord, id: &str) -> Result<AnyCgroupManager, CgroupError> {
+    libcgroups::common::create_cgroup_manager(CgroupConfig {
+        cgroup_path: record.path.clone(),
+        systemd_cgroup: record.systemd,
+        container_name: id.to_owned(),
+    })
+    .map_err(|e| CgroupError::Manager(e.to_string()))
+}
+
+/// Whether rt created the leaf cgroup itself (and so may empty and remove it).
+fn owns_leaf(record: &CgroupRecord) -> bool {
+    record
+        .created
+        .iter()
+        .any(|d| d.ends_with(record.path.strip_prefix("/").unwrap_or(&record.path)))
+}
+
+/// linux.resources plus an allow rule for every linux.devices entry: the spec says those
+/// devices must be usable in the container, so the device cgroup must not deny them.
+fn resources_with_devices(spec: &Spec) -> LinuxResources {
+    let linux = spec.linux().as_ref();
+    let mut resources = linux
+        .and_then(|l| l.resources().clone())
+        .unwrap_or_default();
+    let extra: Vec<LinuxDeviceCgroup> = linux
+        .and_then(|l| l.devices().as_ref())
+        .into_iter()
+        .flatten()
+        .map(LinuxDeviceCgroup::from)
+        .collect();
+    if !extra.is_empty() {
+        let mut all = resources.devices().clone().unwrap_or_default();
+        all.extend(extra);
+        resources.set_devices(Some(all));
+    }
+    resources
+}
+
+/// Creates the cgroup, moves `pid` into it and applies linux.resources.
+pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<(), CgroupError> {
+    let m = manager(record, id)?;
+    m.add_task(Pid::from_raw(pid))
+        .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))?;
+    let resources = resources_with_devices(spec);
+    let disable_oom_killer = resources
+        .memory()
+        .as_ref()
+        .and_then(|m| m.disable_oom_killer())
+        .unwrap_or(false);
+    let opt = ControllerOpt {
+        resources: &resources,
+        disable_oom_killer,
+        oom_score_adj: None,
+        freezer_state: None,
+    };
+    m.apply(&opt).map_err(|e| CgroupError::Apply(e.to_string()))
+}
+
+/// Processes in the container's cgroup (host pids).
+pub fn pids(record: &CgroupRecord, id: &str) -> Result<Vec<i32>, CgroupError> {
+    let m = manager(record, id)?;
+    m.get_all_pids()
+        .map(|v| v.into_iter().map(|p| p.as_raw()).collect())
+        .map_err(|e| CgroupError::Manager(e.to_string()))
+}
+
+/// Removes what rt created: the leaf (after killing what is left in it) and any ancestors
+/// it had to create. Already-removed directories are fine: delete must be idempotent.
+pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
+    if owns_leaf(record) {
+        let m = manager(record, id)?;
+        m.remove()
+            .map_err(|e| CgroupError::Manager(e.to_string()))?;
+    }
+    for dir in &record.created {
+        match fs::remove_dir(dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            // Another container still uses a shared ancestor: it removes it later.
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {}
+            Err(source) => {
+                return Err(CgroupError::Remove {
+                    path: dir.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pb(v: &[&str]) -> Vec<PathBuf> {
+        v.iter().map(PathBuf::from).collect()
+    }
+
+    #[test]
+    fn base_is_deepest_compatible_path() {
+        assert_eq!(
+            common_base(&pb(&["/", "/a/b", "/", "/a"])),
+            Some(PathBuf::from("/a/b"))
+        );
+        assert_eq!(common_base(&pb(&["/", "/"])), Some(PathBuf::from("/")));
+        assert_eq!(common_base(&pb(&["/a/x", "/b/y"])), None);
+        assert_eq!(common_base(&pb(&[])), None);
+    }
+
+    #[test]
+    fn relative_paths_go_below_own_cgroup() {
+        let own = pb(&["/", "/sup/job1"]);
+        assert_eq!(
+            resolve_path(None, "c1", &own).unwrap(),
+            PathBuf::from("/sup/job1/c1")
+        );
+        assert_eq!(
+            resolve_path(Some(Path::new("pods/c1")), "c1", &own).unwrap(),
+            PathBuf::from("/sup/job1/pods/c1")
+        );
+        assert_eq!(
+            resolve_path(Some(Path::new("/abs/c1")), "c1", &own).unwrap(),
+            PathBuf::from("/abs/c1")
+        );
+    }
+
+    #[test]
+    fn dotdot_is_refused() {
+        let own = pb(&["/"]);
+        assert!(resolve_path(Some(Path::new("../../x")), "c", &own).is_err());
+        assert!(resolve_path(Some(Path::new("/a/../../x")), "c", &own).is_err());
+    }
+
+    #[test]
+    fn incompatible_own_paths_need_absolute() {
+        let own = pb(&["/a", "/b"]);
+        assert!(resolve_path(None, "c", &own).is_err());
+        assert!(resolve_path(Some(Path::new("/x/c")), "c", &own).is_ok());
+    }
+
+    #[test]
+    fn leaf_ownership() {
+        let mut r = CgroupRecord {
+            path: "/a/c1".into(),
+            created: pb(&["/sys/fs/cgroup/cpu/a/c1", "/sys/fs/cgroup/cpu/a"]),
+            systemd: false,
+        };
+        assert!(owns_leaf(&r));
+        r.created.clear();
+        assert!(!owns_leaf(&r));
+    }
+}

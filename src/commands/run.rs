@@ -1,0 +1,240 @@
+//! `rt run`: create + start, then (in the foreground) stand in for the container: forward
+//! signals to it, reap orphans as a subreaper, delete it when it exits and exit with its
+//! code (128+N when killed by signal N).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+use crate::cli::RunArgs;
+use crate::container::{Container, ContainerError, id, lifecycle};
+use crate::spawn::sync::Msg;
+
+/// Signals a foreground `rt run` passes on to the container. Faults (SEGV, BUS, ...) are
+/// rt's own, SIGCHLD is how it learns the container exited, KILL/STOP cannot be caught.
+const FORWARDED: &[Signal] = &[
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGALRM,
+    Signal::SIGTERM,
+    Signal::SIGCONT,
+    Signal::SIGTSTP,
+    Signal::SIGTTIN,
+    Signal::SIGTTOU,
+    Signal::SIGWINCH,
+    Signal::SIGXCPU,
+    Signal::SIGXFSZ,
+    Signal::SIGVTALRM,
+    Signal::SIGPROF,
+    Signal::SIGIO,
+    Signal::SIGPWR,
+];
+
+/// `rt run DIR/`: a directory holding config.json given where the ID goes, with no
+/// --bundle, is the bundle; the ID is derived from its name. When the argument is also a
+/// valid ID and the current directory is itself a bundle, runc's reading wins.
+fn bundle_dir_argument(a: &RunArgs) -> Option<PathBuf> {
+    if a.opts.bundle.is_some() {
+        return None;
+    }
+    let p = Path::new(&a.id);
+    if !p.join("config.json").is_file() {
+        return None;
+    }
+    if id::validate(&a.id).is_ok() && Path::new("config.json").is_file() {
+        return None;
+    }
+    Some(p.to_path_buf())
+}
+
+/// An ID from a directory name: disallowed characters become '-'.
+pub fn id_from_dir(dir: &Path) -> String {
+    let name = std::path::absolute(dir)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let cleaned: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim_matches(|c| c == '.' || c == '-').to_owned();
+    if cleaned.is_empty() {
+        "container".to_owned()
+    } else {
+        cleaned.chars().take(id::MAX_LEN - 8).collect()
+    }
+}
+
+fn forwarded_set() -> SigSet {
+    let mut set = SigSet::empty();
+    for s in FORWARDED {
+        set.add(*s);
+    }
+    set.add(Signal::SIGCHLD);
+    set
+}
+
+/// Reaps every exited child; returns the init's exit code once it is among them.
+fn reap(init: i32) -> anyhow::Result<Option<i32>> {
+    loop {
+        match waitpid(
+            Pid::from_raw(-1),
+            Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL),
+        ) {
+            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == init => return Ok(Some(code)),
+            Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == init => {
+                return Ok(Some(128 + sig as i32));
+            }
+            Ok(WaitStatus::StillAlive) => return Ok(None),
+            Ok(_) => continue,
+            Err(nix::Error::EINTR) => continue,
+            Err(nix::Error::ECHILD) => bail!("the container's init is not a child of rt"),
+            Err(e) => return Err(e).context("waiting for the container"),
+        }
+    }
+}
+
+fn wait_and_forward(init: i32, pidfd: &std::os::fd::OwnedFd, set: &SigSet) -> anyhow::Result<i32> {
+    let sfd = SignalFd::with_flags(set, SfdFlags::SFD_CLOEXEC).context("signalfd")?;
+    loop {
+        if let Some(code) = reap(init)? {
+            return Ok(code);
+        }
+        let Some(info) = sfd.read_signal().context("reading signals")? else {
+            continue;
+        };
+        let sig = info.ssi_signo as i32;
+        if sig != libc::SIGCHLD {
+            crate::debug!("forwarding signal {sig} to the container");
+            let _ = lifecycle::send_signal(std::os::fd::AsFd::as_fd(pidfd), sig);
+        }
+    }
+}
+
+pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
+    let derived = bundle_dir_argument(&a);
+    let bundle = derived
+        .clone()
+        .or_else(|| a.opts.bundle.clone())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let base_id = match &derived {
+        Some(dir) => id_from_dir(dir),
+        None => a.id.clone(),
+    };
+
+    let set = forwarded_set();
+    if !a.detach {
+        // Before the init exists, so that no signal meant for the container is lost and
+        // orphans of a container without its own pid namespace are reaped here.
+        nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
+        set.thread_block().context("blocking signals")?;
+    }
+
+    let mut n = 1;
+    let created = loop {
+        let id = if n == 1 {
+            base_id.clone()
+        } else {
+            format!("{base_id}-{n}")
+        };
+        let req = lifecycle::CreateRequest {
+            root,
+            id: &id,
+            bundle: &bundle,
+            opts: &a.opts,
+            start_now: true,
+        };
+        match lifecycle::create(&req) {
+            Ok(c) => break c,
+            Err(e)
+                if derived.is_some()
+                    && n < 1000
+                    && matches!(
+                        e.downcast_ref::<ContainerError>(),
+                        Some(ContainerError::Exists(_))
+                    ) =>
+            {
+                n += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let lifecycle::Created {
+        mut container,
+        spawned,
+    } = created;
+    let id = container.state.id.clone();
+
+    // EOF on the channel: the init's execve closed it. A message: start failed.
+    let started = match spawned.chan.recv() {
+        Ok(None) => Ok(()),
+        Ok(Some(Msg::Error(e))) => Err(anyhow::anyhow!(e)),
+        Ok(Some(other)) => Err(anyhow::anyhow!(
+            "unexpected message {other:?} from the container"
+        )),
+        Err(e) => Err(anyhow::Error::from(e).context("waiting for the container to start")),
+    };
+    let started = started.and_then(|_| lifecycle::run_poststart(&container));
+    // Other commands (kill, delete -f, state) must not wait for this one.
+    container.unlock();
+    if let Err(e) = started {
+        if !a.detach {
+            let _ = reap_blocking(spawned.pid);
+        }
+        if !a.keep {
+            remove(root, &id);
+        }
+        return Err(e);
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    let code = wait_and_forward(spawned.pid, &spawned.pidfd, &set)?;
+    if !a.keep {
+        remove(root, &id);
+    }
+    Ok(code)
+}
+
+fn reap_blocking(pid: i32) -> nix::Result<WaitStatus> {
+    waitpid(Pid::from_raw(pid), Some(WaitPidFlag::__WALL))
+}
+
+/// Deletes the container after it ran; someone may already have deleted it.
+fn remove(root: &Path, id: &str) {
+    match Container::load_locked(root, id) {
+        Ok(c) => {
+            if let Err(e) = lifecycle::destroy(&c) {
+                crate::log::warn(&format!("deleting {id}: {e:#}"));
+            }
+        }
+        Err(ContainerError::NotExist(_)) => {}
+        Err(e) => crate::log::warn(&format!("deleting {id}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_from_directory_names() {
+        assert_eq!(id_from_dir(Path::new("/tmp/my bundle/")), "my-bundle");
+        assert_eq!(id_from_dir(Path::new("/srv/web.v2")), "web.v2");
+        assert_eq!(id_from_dir(Path::new("/")), "container");
+        assert!(id::validate(&id_from_dir(Path::new("/x/ünï:còde"))).is_ok());
+    }
+}

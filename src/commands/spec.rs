@@ -1,0 +1,114 @@
+//! `rt spec`: a starter config.json, like runc's.
+
+use std::fs;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use oci_spec::runtime::{Linux, Spec};
+
+use crate::cli::SpecArgs;
+
+/// runc's default spec: an interactive `sh` in fresh namespaces, read-only rootfs, the
+/// usual mounts, masked and read-only /proc paths, Docker's default capabilities.
+pub fn default_spec(rootless: bool) -> Spec {
+    let mut spec = Spec::default();
+    spec.set_version(oci_spec::runtime::VERSION.to_string());
+    spec.set_hostname(Some("rt".into()));
+    if let Some(p) = spec.process_mut() {
+        p.set_terminal(Some(true));
+    }
+    if rootless {
+        let uid = nix::unistd::geteuid().as_raw();
+        let gid = nix::unistd::getegid().as_raw();
+        spec.set_linux(Some(Linux::rootless(uid, gid)));
+        if let Some(mounts) = spec.mounts_mut() {
+            // sysfs cannot be mounted without a network namespace of one's own; a
+            // read-only bind of the host's is what rootless containers get instead.
+            for m in mounts.iter_mut() {
+                if m.destination() == &PathBuf::from("/sys") {
+                    m.set_typ(Some("none".into()));
+                    m.set_source(Some("/sys".into()));
+                    m.set_options(Some(
+                        ["rbind", "nosuid", "noexec", "nodev", "ro"]
+                            .iter()
+                            .map(|s| s.to_string())
+                            .collect(),
+                    ));
+                }
+            }
+            mounts.retain(|m| m.typ().as_deref() != Some("cgroup"));
+        }
+    }
+    spec
+}
+
+pub fn spec(a: &SpecArgs) -> anyhow::Result<()> {
+    let dir = a.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
+    let path = dir.join("config.json");
+    let text =
+        serde_json::to_string_pretty(&default_spec(a.rootless)).context("formatting spec")?;
+    let mut f = match fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            bail!("{}: exists; remove it first", path.display())
+        }
+        Err(e) => return Err(e).with_context(|| path.display().to_string()),
+    };
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.write_all(b"\n"))
+        .with_context(|| path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_spec_validates_and_looks_like_runcs() {
+        let s = default_spec(false);
+        crate::config::validate(&s).unwrap();
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["process"]["terminal"], true);
+        assert_eq!(v["process"]["args"][0], "sh");
+        assert_eq!(v["root"]["readonly"], true);
+        let ns: Vec<_> = v["linux"]["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["type"].as_str().unwrap().to_owned())
+            .collect();
+        for t in ["pid", "network", "ipc", "uts", "mount"] {
+            assert!(ns.contains(&t.to_owned()), "{t} missing from {ns:?}");
+        }
+        assert!(
+            v["linux"]["maskedPaths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == "/proc/kcore")
+        );
+    }
+
+    #[test]
+    fn rootless_spec_maps_the_caller() {
+        let s = default_spec(true);
+        crate::config::validate(&s).unwrap();
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(
+            v["linux"]["uidMappings"][0]["hostID"],
+            nix::unistd::geteuid().as_raw()
+        );
+        assert!(
+            v["linux"]["namespaces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["type"] == "user")
+        );
+    }
+}

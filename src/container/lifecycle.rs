@@ -1,0 +1,489 @@
+//! create / start / kill / delete: the OCI lifecycle on top of the state directory,
+//! the cgroup and the init process.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{Context as _, anyhow, bail};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use oci_spec::runtime::Spec;
+
+use super::state::LaterHooks;
+use super::{Container, ContainerError, Phase, ProcId, State, Status};
+use crate::cgroups;
+use crate::cli::CreateOpts;
+use crate::config::{self, Bundle};
+use crate::hooks;
+use crate::init;
+use crate::spawn::{self, Spawned, Supervisor, namespaces, sync::Msg};
+
+/// What `create` leaves for the caller: the init, waiting for start.
+pub struct Created {
+    pub container: Container,
+    pub spawned: Spawned,
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_nanos(SystemTime::now()).to_string()
+}
+
+fn self_proc() -> anyhow::Result<ProcId> {
+    let pid = std::process::id() as i32;
+    let start = super::proc_start_time(pid).context("reading this process's start time")?;
+    Ok(ProcId { pid, start })
+}
+
+/// The state JSON hooks get on stdin.
+pub fn hook_state(state: &State, status: Status, pid: i32) -> Vec<u8> {
+    let mut s = state.oci(status);
+    s.pid = pid;
+    let mut v = serde_json::to_vec(&s).unwrap_or_default();
+    v.push(b'\n');
+    v
+}
+
+fn check_supported(spec: &Spec, opts: &CreateOpts, ns: &namespaces::NsPlan) -> anyhow::Result<()> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| anyhow!("process: must be set"))?;
+    if process.terminal().unwrap_or(false) {
+        bail!(
+            "process.terminal: terminals are not supported yet; set it to false (rt spec \
+             writes true, as runc does)"
+        );
+    }
+    if opts.console_socket.is_some() {
+        bail!("--console-socket: terminals are not supported yet");
+    }
+    let joins_mount = ns
+        .join
+        .iter()
+        .any(|j| j.typ == oci_spec::runtime::LinuxNamespaceType::Mount);
+    if !ns.new_mount() && !joins_mount {
+        bail!("linux.namespaces: a mount namespace is required (rt never pivots the host's root)");
+    }
+    Ok(())
+}
+
+/// Writes the pid file atomically (readers never see a partial number).
+fn write_pid_file(path: &Path, pid: i32) -> anyhow::Result<()> {
+    let path =
+        std::path::absolute(path).with_context(|| format!("--pid-file {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let tmp = dir.join(format!(
+        ".{}.rt-tmp",
+        path.file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    let write = || -> std::io::Result<()> {
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&tmp)?;
+        f.write_all(pid.to_string().as_bytes())?;
+        fs::rename(&tmp, &path)
+    };
+    write().with_context(|| format!("--pid-file {}", path.display()))
+}
+
+struct CreateSupervisor<'a> {
+    container: &'a mut Container,
+    spec: &'a Spec,
+    init: Option<ProcId>,
+}
+
+impl Supervisor for CreateSupervisor<'_> {
+    fn init_started(&mut self, pid: i32, _pidfd: &OwnedFd) -> anyhow::Result<()> {
+        let start = super::proc_start_time(pid)
+            .ok_or_else(|| anyhow!("the container process {pid} died during setup"))?;
+        let proc_id = ProcId { pid, start };
+        self.init = Some(proc_id);
+        // Recorded before anything else is created for it, so that `delete` can clean up
+        // even if this process is killed from here on.
+        self.container.state.init = Some(proc_id);
+        self.container.save()?;
+        if let Some(record) = &self.container.state.cgroup {
+            cgroups::join(record, self.spec, &self.container.state.id, pid)?;
+        }
+        if let Some(adj) = self.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
+            fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
+                .context("process.oomScoreAdj")?;
+        }
+        Ok(())
+    }
+
+    #[allow(deprecated)]
+    fn runtime_hooks(&mut self, pid: i32) -> anyhow::Result<()> {
+        let state = hook_state(&self.container.state, Status::Creating, pid);
+        let hooks = self.spec.hooks().as_ref();
+        hooks::run_all(
+            "prestart",
+            hooks
+                .and_then(|h| h.prestart().as_deref())
+                .unwrap_or_default(),
+            &state,
+        )?;
+        hooks::run_all(
+            "createRuntime",
+            hooks
+                .and_then(|h| h.create_runtime().as_deref())
+                .unwrap_or_default(),
+            &state,
+        )?;
+        Ok(())
+    }
+}
+
+/// The start socket, bound in the state directory before the init exists. Bound through
+/// /proc/self/fd so that the path length of --root and the ID (up to 1024 bytes) never hits
+/// the 108-byte limit of socket addresses.
+fn bind_start_socket(dir: &Path) -> anyhow::Result<UnixListener> {
+    let d = fs::File::open(dir).with_context(|| format!("{}", dir.display()))?;
+    let path = format!("/proc/self/fd/{}/{}", d.as_raw_fd(), super::START_SOCKET);
+    UnixListener::bind(&path)
+        .with_context(|| format!("{}: creating the start socket", dir.display()))
+}
+
+fn connect_start_socket(dir: &Path) -> std::io::Result<UnixStream> {
+    let d = fs::File::open(dir)?;
+    UnixStream::connect(format!(
+        "/proc/self/fd/{}/{}",
+        d.as_raw_fd(),
+        super::START_SOCKET
+    ))
+}
+
+pub struct CreateRequest<'a> {
+    pub root: &'a Path,
+    pub id: &'a str,
+    pub bundle: &'a Path,
+    pub opts: &'a CreateOpts,
+    /// rt run: the init goes on to start right after Commit.
+    pub start_now: bool,
+}
+
+/// Loads and checks the bundle; nothing is created on disk yet.
+pub fn load_bundle(req: &CreateRequest) -> anyhow::Result<(Bundle, namespaces::NsPlan)> {
+    super::id::validate(req.id)?;
+    let bundle = config::load(req.bundle)?;
+    let ns = namespaces::plan(&bundle.spec);
+    check_supported(&bundle.spec, req.opts, &ns)?;
+    Ok((bundle, ns))
+}
+
+pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
+    let (bundle, ns) = load_bundle(req)?;
+    let spec = &bundle.spec;
+    let cgroup = cgroups::plan(spec, req.id)?;
+    let hooks = spec.hooks().as_ref();
+    let state = State {
+        oci_version: spec.version().clone(),
+        id: req.id.to_owned(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: now_rfc3339(),
+        owner: super::owner_name(nix::unistd::geteuid().as_raw()),
+        annotations: spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        phase: Phase::Creating,
+        creator: self_proc()?,
+        init: None,
+        own_pid_ns: ns.new_pid(),
+        cgroup: Some(cgroup),
+        hooks: LaterHooks {
+            poststart: hooks
+                .and_then(|h| h.poststart().clone())
+                .unwrap_or_default(),
+            poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
+        },
+    };
+    let mut container = Container::create(req.root, state)?;
+    let mut init_seen = None;
+    match create_in(&mut container, &bundle, &ns, req, &mut init_seen) {
+        Ok(spawned) => Ok(Created { container, spawned }),
+        Err(e) => {
+            if let Err(cleanup) = destroy_failed(&container, init_seen) {
+                crate::log::warn(&format!("cleaning up after the failed create: {cleanup:#}"));
+            }
+            if let Some(p) = &req.opts.pid_file {
+                let _ = fs::remove_file(p);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn create_in(
+    container: &mut Container,
+    bundle: &Bundle,
+    ns: &namespaces::NsPlan,
+    req: &CreateRequest,
+    init_seen: &mut Option<ProcId>,
+) -> anyhow::Result<Spawned> {
+    let listener = if req.start_now {
+        None
+    } else {
+        Some(bind_start_socket(&container.dir)?)
+    };
+    let state_copy = container.state.clone();
+    let cgroup_path = state_copy.cgroup.as_ref().map(|c| c.path.clone());
+    let ctx = init::Context {
+        spec: &bundle.spec,
+        bundle: &bundle.dir,
+        rootfs: &bundle.rootfs,
+        ns,
+        no_pivot: req.opts.no_pivot,
+        no_new_keyring: req.opts.no_new_keyring,
+        preserve_fds: req.opts.preserve_fds,
+        start_listener: listener.as_ref().map(|l| l.as_raw_fd()),
+        cgroup_path: cgroup_path.as_deref(),
+        state: &state_copy,
+    };
+    let mut sup = CreateSupervisor {
+        container,
+        spec: &bundle.spec,
+        init: None,
+    };
+    let result = spawn::spawn(&ctx, &mut sup);
+    *init_seen = sup.init;
+    let spawned = result?;
+    // The init holds its own copy of the listener; ours would only keep the socket alive.
+    drop(listener);
+    if let Some(p) = &req.opts.pid_file {
+        write_pid_file(p, spawned.pid)?;
+    }
+    container.state.phase = Phase::Created;
+    container.save()?;
+    spawned
+        .chan
+        .send(&Msg::Commit {
+            start_now: req.start_now,
+        })
+        .context("committing the container")?;
+    Ok(spawned)
+}
+
+/// Sends `sig` to a process only if it is still the one recorded (pid and start time), via
+/// a pidfd so that the check and the kill refer to the same process.
+pub fn signal_proc(p: ProcId, sig: i32) -> std::io::Result<bool> {
+    let Some(rpid) = rustix::process::Pid::from_raw(p.pid) else {
+        return Ok(false);
+    };
+    let pidfd = match rustix::process::pidfd_open(rpid, rustix::process::PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::SRCH) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    };
+    if super::proc_start_time(p.pid) != Some(p.start) {
+        return Ok(false);
+    }
+    send_signal(pidfd.as_fd(), sig)
+}
+
+/// pidfd_send_signal(2): the signal reaches exactly the process the pidfd refers to.
+pub fn send_signal(pidfd: std::os::fd::BorrowedFd<'_>, sig: i32) -> std::io::Result<bool> {
+    // SAFETY: plain syscall on a valid pidfd; a NULL siginfo means "as kill(2) would".
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if ret < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.raw_os_error() == Some(libc::ESRCH) {
+            return Ok(false);
+        }
+        return Err(e);
+    }
+    Ok(true)
+}
+
+/// Waits until the recorded process has exited (zombie or gone).
+fn wait_gone(p: ProcId, timeout: Duration) -> anyhow::Result<()> {
+    let Some(rpid) = rustix::process::Pid::from_raw(p.pid) else {
+        return Ok(());
+    };
+    let pidfd = match rustix::process::pidfd_open(rpid, rustix::process::PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        Err(_) => return Ok(()),
+    };
+    if super::proc_start_time(p.pid) != Some(p.start) {
+        return Ok(());
+    }
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            bail!(
+                "process {} did not exit within {}s of SIGKILL",
+                p.pid,
+                timeout.as_secs()
+            );
+        }
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(n) if n > 0 => return Ok(()),
+            Ok(_) | Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e).context("waiting for the container to exit"),
+        }
+    }
+}
+
+/// SIGKILLs the container (init, and every process of its cgroup when the container shares
+/// a pid namespace, where init's death does not take the others along) and waits for init.
+fn kill_everything(c: &Container) -> anyhow::Result<()> {
+    if !c.state.own_pid_ns {
+        kill_cgroup(c, libc::SIGKILL);
+    }
+    if let Some(init) = c.state.init {
+        signal_proc(init, libc::SIGKILL).context("killing the container's init")?;
+        wait_gone(init, Duration::from_secs(10))?;
+    }
+    Ok(())
+}
+
+fn kill_cgroup(c: &Container, sig: i32) {
+    let Some(record) = &c.state.cgroup else {
+        return;
+    };
+    if let Ok(pids) = cgroups::pids(record, &c.state.id) {
+        for pid in pids {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::try_from(sig).ok(),
+            );
+        }
+    }
+}
+
+/// Undoes a create that failed halfway: the init (if it got that far), the cgroup, the
+/// state directory.
+fn destroy_failed(c: &Container, init: Option<ProcId>) -> anyhow::Result<()> {
+    if let Some(init) = init {
+        let _ = signal_proc(init, libc::SIGKILL);
+        // Our own child in the fast path: reap it so no zombie is left either.
+        let _ = nix::sys::wait::waitpid(
+            nix::unistd::Pid::from_raw(init.pid),
+            Some(nix::sys::wait::WaitPidFlag::__WALL),
+        );
+        wait_gone(init, Duration::from_secs(10))?;
+    }
+    if let Some(record) = &c.state.cgroup {
+        cgroups::remove(record, &c.state.id)?;
+    }
+    c.remove_dir()?;
+    Ok(())
+}
+
+/// Removes a stopped container: what is left in its cgroup, the cgroup, its state
+/// directory; then the poststop hooks, whose failures are only warnings.
+pub fn destroy(c: &Container) -> anyhow::Result<()> {
+    if !c.state.own_pid_ns {
+        kill_cgroup(c, libc::SIGKILL);
+    }
+    if let Some(record) = &c.state.cgroup {
+        cgroups::remove(record, &c.state.id)?;
+    }
+    let state = hook_state(&c.state, Status::Stopped, 0);
+    for (i, h) in c.state.hooks.poststop.iter().enumerate() {
+        if let Err(e) = hooks::run(&format!("poststop[{i}]"), h, &state) {
+            crate::log::warn(&e);
+        }
+    }
+    c.remove_dir()?;
+    Ok(())
+}
+
+pub fn start(root: &Path, id: &str) -> anyhow::Result<()> {
+    let c = Container::load_locked(root, id)?;
+    match c.status() {
+        Status::Created => {}
+        Status::Stopped => bail!("cannot start a container that has stopped: {id}"),
+        Status::Creating => bail!("cannot start a container that is still being created: {id}"),
+        Status::Running | Status::Paused => {
+            bail!("cannot start an already running container: {id}")
+        }
+    }
+    let mut conn = connect_start_socket(&c.dir).context("reaching the container's init")?;
+    // From here the init proceeds whatever happens to this process; without the socket
+    // the container counts as running.
+    let _ = fs::remove_file(c.start_socket());
+    let mut report = String::new();
+    conn.read_to_string(&mut report)
+        .context("waiting for the container process to start")?;
+    if !report.is_empty() {
+        bail!("{report}");
+    }
+    run_poststart(&c)
+}
+
+/// poststart hooks; a failure stops the container (runtime-spec 1.2 lifecycle step 9).
+pub fn run_poststart(c: &Container) -> anyhow::Result<()> {
+    let pid = c.state.init.map(|p| p.pid).unwrap_or(0);
+    let state = hook_state(&c.state, Status::Running, pid);
+    for (i, h) in c.state.hooks.poststart.iter().enumerate() {
+        if let Err(e) = hooks::run(&format!("poststart[{i}]"), h, &state) {
+            let _ = kill_everything(c);
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
+pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
+    let c = Container::load_locked(root, id)?;
+    match c.status() {
+        Status::Stopped | Status::Creating => bail!("container not running: {id}"),
+        _ => {}
+    }
+    if all {
+        kill_cgroup(&c, sig);
+        return Ok(());
+    }
+    let init = c
+        .state
+        .init
+        .ok_or_else(|| anyhow!("container not running: {id}"))?;
+    if !signal_proc(init, sig).context("sending the signal")? {
+        bail!("container not running: {id}");
+    }
+    Ok(())
+}
+
+pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
+    let c = match Container::load_locked(root, id) {
+        Ok(c) => c,
+        Err(ContainerError::NotExist(_)) if force => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    match c.status() {
+        Status::Stopped => {}
+        // runc deletes a created container without --force: it never ran anything.
+        Status::Created | Status::Creating => kill_everything(&c)?,
+        s @ (Status::Running | Status::Paused) => {
+            if !force {
+                bail!("cannot delete container {id} that is not stopped: {s}");
+            }
+            kill_everything(&c)?;
+        }
+    }
+    destroy(&c)
+}

@@ -1,0 +1,292 @@
+//! Containers on disk: one directory per container under `--root`, holding state.json and,
+//! while the container waits for `start`, the init's start socket.
+//!
+//! The directory appears atomically: `create` builds it under a temporary name that is not
+//! a valid container ID, locks it, writes state.json, and renames it into place with
+//! RENAME_NOREPLACE, so exactly one of several concurrent creates of an ID wins and nobody
+//! ever sees a container directory without a state. Every command that changes a container
+//! holds an exclusive flock on its directory.
+
+pub mod id;
+pub mod lifecycle;
+pub mod state;
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use nix::fcntl::{Flock, FlockArg, RenameFlags, renameat2};
+
+pub use state::{Liveness, OciState, Phase, ProcId, State, Status};
+
+pub const STATE_FILE: &str = "state.json";
+/// The socket the init listens on while it waits for `start`.
+pub const START_SOCKET: &str = "init.sock";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ContainerError {
+    #[error("container does not exist: {0}")]
+    NotExist(String),
+    #[error("container with id exists: {0}")]
+    Exists(String),
+    #[error(transparent)]
+    BadId(#[from] id::BadId),
+    #[error("--root {path}: {source}")]
+    Root { path: PathBuf, source: io::Error },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{path}: corrupt state: {source}")]
+    Corrupt {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{path}: locking: {source}")]
+    Lock { path: PathBuf, source: nix::Error },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ContainerError + '_ {
+    move |source| ContainerError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+pub struct Container {
+    pub dir: PathBuf,
+    pub state: State,
+    /// Held for as long as this handle lives when the container was opened for change.
+    lock: Option<Flock<File>>,
+}
+
+fn open_dir(path: &Path) -> io::Result<File> {
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+        .open(path)
+}
+
+fn lock(dir: File, path: &Path) -> Result<Flock<File>, ContainerError> {
+    Flock::lock(dir, FlockArg::LockExclusive).map_err(|(_, source)| ContainerError::Lock {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn read_state(dir: &Path) -> Result<State, ContainerError> {
+    let path = dir.join(STATE_FILE);
+    let text = fs::read(&path).map_err(io_err(&path))?;
+    serde_json::from_slice(&text).map_err(|source| ContainerError::Corrupt { path, source })
+}
+
+/// Writes `state` as `dir/state.json` atomically: readers see the old or the new file,
+/// never a torn one.
+fn write_state(dir: &Path, state: &State) -> Result<(), ContainerError> {
+    let tmp = dir.join("state.json.tmp");
+    let dst = dir.join(STATE_FILE);
+    let text = serde_json::to_vec(state).map_err(|e| ContainerError::Io {
+        path: dst.clone(),
+        source: io::Error::other(e),
+    })?;
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(&tmp)
+        .map_err(io_err(&tmp))?;
+    f.write_all(&text).map_err(io_err(&tmp))?;
+    drop(f);
+    fs::rename(&tmp, &dst).map_err(io_err(&dst))
+}
+
+pub fn container_dir(root: &Path, id: &str) -> PathBuf {
+    root.join(id)
+}
+
+impl Container {
+    /// Creates the state directory of a new container, locked, with `state` in it.
+    pub fn create(root: &Path, state: State) -> Result<Container, ContainerError> {
+        id::validate(&state.id)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(root)
+            .map_err(|source| ContainerError::Root {
+                path: root.to_path_buf(),
+                source,
+            })?;
+        // ':' cannot occur in an ID, so `list` and other creates never mistake this for one.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let tmp_name = format!("creating:{}:{nanos}", std::process::id());
+        let tmp = root.join(&tmp_name);
+        fs::DirBuilder::new()
+            .mode(0o711)
+            .create(&tmp)
+            .map_err(io_err(&tmp))?;
+        let result = (|| {
+            let dir = open_dir(&tmp).map_err(io_err(&tmp))?;
+            let guard = lock(dir, &tmp)?;
+            write_state(&tmp, &state)?;
+            let root_dir = open_dir(root).map_err(io_err(root))?;
+            let fd = root_dir.as_raw_fd();
+            match renameat2(
+                Some(fd),
+                tmp_name.as_str(),
+                Some(fd),
+                state.id.as_str(),
+                RenameFlags::RENAME_NOREPLACE,
+            ) {
+                Ok(()) => Ok(guard),
+                Err(nix::Error::EEXIST) | Err(nix::Error::ENOTEMPTY) => {
+                    Err(ContainerError::Exists(state.id.clone()))
+                }
+                Err(e) => Err(ContainerError::Io {
+                    path: container_dir(root, &state.id),
+                    source: e.into(),
+                }),
+            }
+        })();
+        match result {
+            Ok(guard) => Ok(Container {
+                dir: container_dir(root, &state.id),
+                state,
+                lock: Some(guard),
+            }),
+            Err(e) => {
+                let _ = fs::remove_dir_all(&tmp);
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens an existing container for reading; no lock is taken.
+    pub fn load(root: &Path, id: &str) -> Result<Container, ContainerError> {
+        id::validate(id)?;
+        let dir = container_dir(root, id);
+        let state = match read_state(&dir) {
+            Err(ContainerError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                return Err(ContainerError::NotExist(id.to_owned()));
+            }
+            other => other?,
+        };
+        Ok(Container {
+            dir,
+            state,
+            lock: None,
+        })
+    }
+
+    /// Opens an existing container for change: waits for the exclusive lock, then reads the
+    /// state (which may have changed while waiting).
+    pub fn load_locked(root: &Path, id: &str) -> Result<Container, ContainerError> {
+        id::validate(id)?;
+        let dir = container_dir(root, id);
+        let file = match open_dir(&dir) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(ContainerError::NotExist(id.to_owned()));
+            }
+            Err(e) => return Err(io_err(&dir)(e)),
+        };
+        let guard = lock(file, &dir)?;
+        // A concurrent delete may have removed the directory while we waited.
+        let state = match read_state(&dir) {
+            Err(ContainerError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                return Err(ContainerError::NotExist(id.to_owned()));
+            }
+            other => other?,
+        };
+        Ok(Container {
+            dir,
+            state,
+            lock: Some(guard),
+        })
+    }
+
+    /// Releases the lock early, for a command that goes on waiting (rt run) and must not
+    /// block others meanwhile.
+    pub fn unlock(&mut self) {
+        self.lock = None;
+    }
+
+    pub fn save(&self) -> Result<(), ContainerError> {
+        write_state(&self.dir, &self.state)
+    }
+
+    pub fn start_socket(&self) -> PathBuf {
+        self.dir.join(START_SOCKET)
+    }
+
+    pub fn liveness(&self) -> Liveness {
+        Liveness {
+            creator_alive: is_alive(self.state.creator),
+            init_alive: self.state.init.is_some_and(is_alive),
+            waiting_for_start: self.start_socket().exists(),
+            frozen: false,
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        state::derive_status(self.state.phase, self.liveness())
+    }
+
+    pub fn oci_state(&self) -> OciState {
+        self.state.oci(self.status())
+    }
+
+    /// Removes the state directory. The lock (if held) dies with the handle.
+    pub fn remove_dir(&self) -> Result<(), ContainerError> {
+        match fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(&self.dir)(e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The IDs of all containers under `root`, sorted.
+pub fn list_ids(root: &Path) -> Result<Vec<String>, ContainerError> {
+    let entries = match fs::read_dir(root) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(ContainerError::Root {
+                path: root.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut ids: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| id::validate(name).is_ok())
+        .collect();
+    ids.sort();
+    Ok(ids)
+}
+
+/// Start time of a live, non-zombie process, or None.
+pub fn proc_start_time(pid: i32) -> Option<u64> {
+    let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
+    match stat.state {
+        'Z' | 'X' | 'x' => None,
+        _ => Some(stat.starttime),
+    }
+}
+
+pub fn is_alive(p: ProcId) -> bool {
+    p.pid > 0 && proc_start_time(p.pid) == Some(p.start)
+}
+
+/// The user name for a uid, as `list` shows the owner; the number if it has no name.
+pub fn owner_name(uid: u32) -> String {
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => u.name,
+        _ => uid.to_string(),
+    }
+}

@@ -1,0 +1,218 @@
+//! OCI hooks: each runs with exactly its own args and env, the container's state JSON on
+//! stdin, and its timeout enforced. Where it runs (runtime or container namespaces) is
+//! decided by the caller, which is the parent `rt` for prestart/createRuntime/poststart/
+//! poststop and the container's init for createContainer/startContainer.
+
+use std::ffi::OsStr;
+use std::fs::File;
+use std::io::{self, Read, Seek, Write};
+use std::os::fd::AsFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::memfd::{MemFdCreateFlag, memfd_create};
+use oci_spec::runtime::Hook;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error("hooks.{field}: {path}: {source}")]
+    Spawn {
+        field: String,
+        path: String,
+        source: io::Error,
+    },
+    #[error("hooks.{field}: {path}: {status}{output}")]
+    Failed {
+        field: String,
+        path: String,
+        status: String,
+        output: String,
+    },
+    #[error("hooks.{field}: {path}: timed out after {secs}s")]
+    Timeout {
+        field: String,
+        path: String,
+        secs: i64,
+    },
+}
+
+fn capture_file() -> io::Result<File> {
+    let fd = memfd_create(c"rt-hook-output", MemFdCreateFlag::MFD_CLOEXEC)?;
+    Ok(File::from(fd))
+}
+
+/// The tail of what the hook printed, for the error message (one line).
+fn tail(mut f: &File) -> String {
+    let mut out = Vec::new();
+    if f.rewind().is_err() || f.read_to_end(&mut out).is_err() {
+        return String::new();
+    }
+    let text = String::from_utf8_lossy(&out);
+    let text = text.trim();
+    let start = text.len().saturating_sub(512);
+    let start = (start..text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
+    text[start..].replace('\n', " ")
+}
+
+fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(sig)) => format!("killed by signal {sig}"),
+        _ => status.to_string(),
+    }
+}
+
+/// Waits for the child for at most `timeout`; None when it is still running.
+fn wait_timeout(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> io::Result<Option<ExitStatus>> {
+    let pid = rustix::process::Pid::from_raw(child.id() as i32)
+        .ok_or_else(|| io::Error::other("hook has no pid"))?;
+    let pidfd = rustix::process::pidfd_open(pid, rustix::process::PidfdFlags::empty())?;
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(0) if left.is_zero() => return Ok(None),
+            Ok(0) => continue,
+            Ok(_) => return child.wait().map(Some),
+        }
+    }
+}
+
+pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
+    let path = hook.path().display().to_string();
+    let spawn_err = |source| HookError::Spawn {
+        field: field.to_owned(),
+        path: path.clone(),
+        source,
+    };
+    let out = capture_file().map_err(spawn_err)?;
+    let mut cmd = Command::new(hook.path());
+    let args = hook.args().as_deref().unwrap_or_default();
+    if let Some((arg0, rest)) = args.split_first() {
+        cmd.arg0(arg0).args(rest);
+    }
+    cmd.env_clear();
+    for kv in hook.env().iter().flatten() {
+        // An entry without '=' names an empty variable, as execve would pass it.
+        let (k, v) = kv.split_once('=').unwrap_or((kv.as_str(), ""));
+        cmd.env(OsStr::from_bytes(k.as_bytes()), v);
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::from(out.try_clone().map_err(spawn_err)?))
+        .stderr(Stdio::from(out.try_clone().map_err(spawn_err)?));
+    let mut child = cmd.spawn().map_err(spawn_err)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook that does not read its stdin closes the pipe early: not an error.
+        let _ = stdin.write_all(state_json);
+    }
+    let status = match hook.timeout() {
+        Some(secs) if secs > 0 => {
+            let limit = Duration::from_secs(secs as u64);
+            match wait_timeout(&mut child, limit).map_err(spawn_err)? {
+                Some(status) => status,
+                None => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(HookError::Timeout {
+                        field: field.to_owned(),
+                        path,
+                        secs,
+                    });
+                }
+            }
+        }
+        _ => child.wait().map_err(spawn_err)?,
+    };
+    if status.success() {
+        return Ok(());
+    }
+    let printed = tail(&out);
+    Err(HookError::Failed {
+        field: field.to_owned(),
+        path,
+        status: describe(status),
+        output: if printed.is_empty() {
+            String::new()
+        } else {
+            format!(": {printed}")
+        },
+    })
+}
+
+/// Runs `hooks` in order; the first failure stops the list.
+pub fn run_all(kind: &str, hooks: &[Hook], state_json: &[u8]) -> Result<(), HookError> {
+    for (i, hook) in hooks.iter().enumerate() {
+        run(&format!("{kind}[{i}]"), hook, state_json)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hook(args: &[&str], env: &[&str], timeout: Option<i64>) -> Hook {
+        let mut h = Hook::default();
+        h.set_path("/bin/sh".into());
+        h.set_args(Some(args.iter().map(|s| s.to_string()).collect()));
+        h.set_env(Some(env.iter().map(|s| s.to_string()).collect()));
+        h.set_timeout(timeout);
+        h
+    }
+
+    #[test]
+    fn passes_stdin_env_and_args() {
+        let dir = std::env::temp_dir().join(format!("rt-hook-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("out");
+        let script = format!(
+            "read -r line; echo \"$0|$1|$FOO|$line|${{HOME:-nohome}}\" > {}",
+            out.display()
+        );
+        let h = hook(&["myhook", "-c", &script, "argone"], &["FOO=bar"], None);
+        // sh -c SCRIPT NAME ARG: $0 = NAME... here $0 is "argone" since -c consumes the script.
+        run("createRuntime[0]", &h, b"{\"id\":\"x\"}\n").unwrap();
+        let got = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(got.trim(), "argone||bar|{\"id\":\"x\"}|nohome");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn failure_names_the_hook_and_shows_output() {
+        let h = hook(&["sh", "-c", "echo broken >&2; exit 3"], &[], None);
+        let e = run("poststop[1]", &h, b"{}").unwrap_err().to_string();
+        assert_eq!(e, "hooks.poststop[1]: /bin/sh: exit status 3: broken");
+    }
+
+    #[test]
+    fn timeout_kills_the_hook() {
+        let h = hook(&["sh", "-c", "sleep 30"], &[], Some(1));
+        let t = std::time::Instant::now();
+        let e = run("prestart[0]", &h, b"{}").unwrap_err();
+        assert!(matches!(e, HookError::Timeout { secs: 1, .. }), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn missing_binary_is_a_spawn_error() {
+        let mut h = Hook::default();
+        h.set_path("/nonexistent/hook".into());
+        let e = run("createRuntime[0]", &h, b"{}").unwrap_err().to_string();
+        assert!(
+            e.starts_with("hooks.createRuntime[0]: /nonexistent/hook: "),
+            "{e}"
+        );
+    }
+}

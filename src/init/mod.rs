@@ -1,0 +1,338 @@
+//! The container's init, from clone3 to execve, in the order it runs.
+//!
+//! Until `Ready` every error goes back to the parent over the sync channel and fails
+//! `create`. After `Commit` the init waits for `start`; from then on errors go to whoever
+//! started it (the `rt start` connection, or the parent for `rt run`).
+
+pub mod process;
+
+use std::convert::Infallible;
+use std::io::Write;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::stat::{Mode, umask};
+use oci_spec::runtime::{Hook, Spec};
+
+use crate::container::{State, Status};
+use crate::error::{Ctx, StepError};
+use crate::hooks;
+use crate::rootfs::{self, RootfsConfig};
+use crate::spawn::namespaces::NsPlan;
+use crate::spawn::sync::{Channel, Msg};
+use crate::spawn::{become_ns_root, join_namespace};
+
+/// Everything the init needs, borrowed from the parent's memory (the init is a copy of it).
+pub struct Context<'a> {
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub ns: &'a NsPlan,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: u32,
+    /// The start socket (`rt create`); None for `rt run`, which starts through the channel.
+    pub start_listener: Option<RawFd>,
+    pub cgroup_path: Option<&'a Path>,
+    pub state: &'a State,
+}
+
+/// What execve will get.
+struct Exec {
+    program: PathBuf,
+    args: Vec<String>,
+    env: Vec<String>,
+}
+
+fn hook_state(ctx: &Context, status: Status, pid: i32) -> Vec<u8> {
+    crate::container::lifecycle::hook_state(ctx.state, status, pid)
+}
+
+fn hooks_of<'a>(
+    ctx: &'a Context,
+    pick: impl Fn(&'a oci_spec::runtime::Hooks) -> &'a Option<Vec<Hook>>,
+) -> &'a [Hook] {
+    ctx.spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| pick(h).as_deref())
+        .unwrap_or_default()
+}
+
+#[allow(deprecated)]
+fn has_runtime_hooks(ctx: &Context) -> bool {
+    !hooks_of(ctx, |h| h.prestart()).is_empty() || !hooks_of(ctx, |h| h.create_runtime()).is_empty()
+}
+
+fn wait_for(chan: &Channel, what: &str) -> Result<Msg, StepError> {
+    match chan.recv().ctx(|| format!("waiting for {what}"))? {
+        Some(m) => Ok(m),
+        // The parent is gone: nobody will ever record or start this container.
+        None => exit(1),
+    }
+}
+
+fn exit(code: i32) -> ! {
+    // SAFETY: _exit ends the process without running atexit handlers or flushing stdio
+    // buffers that are copies of the parent's.
+    unsafe { libc::_exit(code) }
+}
+
+fn set_hostname(spec: &Spec) -> Result<(), StepError> {
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).ctx(|| format!("hostname: {h:?}"))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        // SAFETY: the pointer and length describe a live byte slice for the whole call.
+        let ret = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
+        if ret < 0 {
+            return Err(std::io::Error::last_os_error()).ctx(|| format!("domainname: {d:?}"));
+        }
+    }
+    Ok(())
+}
+
+/// linux.sysctl, written through the host's /proc before pivot_root: the net, ipc and uts
+/// tables under /proc/sys belong to the namespaces of the process that opens them — the
+/// container's — and the host's procfs cannot have been faked by the image.
+fn set_sysctls(spec: &Spec) -> Result<(), StepError> {
+    let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) else {
+        return Ok(());
+    };
+    let mut keys: Vec<_> = sysctl.keys().collect();
+    keys.sort();
+    for key in keys {
+        let rel = if key.contains('/') {
+            key.clone()
+        } else {
+            key.replace('.', "/")
+        };
+        if rel.split('/').any(|c| c == ".." || c.is_empty()) {
+            return Err(StepError::msg(
+                format!("linux.sysctl.{key}"),
+                "not a sysctl name",
+            ));
+        }
+        std::fs::write(Path::new("/proc/sys").join(&rel), &sysctl[key])
+            .ctx(|| format!("linux.sysctl.{key}"))?;
+    }
+    Ok(())
+}
+
+/// A session keyring of its own, so the container cannot read or add to the keys of the
+/// session rt was started from.
+fn join_session_keyring(name: &str) -> Result<(), StepError> {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    let cname = std::ffi::CString::new(format!("_ses.{name}"))
+        .map_err(|_| StepError::msg("session keyring", "bad name"))?;
+    // SAFETY: keyctl reads a NUL-terminated string that lives for the whole call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_keyctl,
+            KEYCTL_JOIN_SESSION_KEYRING,
+            cname.as_ptr(),
+        )
+    };
+    if ret < 0 {
+        let e = std::io::Error::last_os_error();
+        // Kernels without keyrings: nothing to isolate.
+        if e.raw_os_error() != Some(libc::ENOSYS) {
+            return Err(e).ctx(|| "joining a new session keyring (try --no-new-keyring)");
+        }
+    }
+    Ok(())
+}
+
+/// process.cwd, entered as root before the user switch. getcwd() afterwards proves the
+/// directory is reachable from the new root: a cwd reached through a leaked host fd (such
+/// as /proc/self/fd/N, CVE-2024-21626) is reported by the kernel as unreachable.
+fn enter_cwd(spec: &Spec) -> Result<(), StepError> {
+    let Some(p) = spec.process() else {
+        return Ok(());
+    };
+    let cwd = p.cwd();
+    nix::unistd::chdir(cwd).ctx(|| format!("process.cwd: {}", cwd.display()))?;
+    nix::unistd::getcwd()
+        .ctx(|| format!("process.cwd: {}: outside the container", cwd.display()))?;
+    Ok(())
+}
+
+/// Everything up to Ready.
+fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
+    // The init runs rt's code with rt's memory until execve: no process in the container
+    // may ptrace it or open its /proc files meanwhile.
+    nix::sys::prctl::set_dumpable(false).ctx(|| "PR_SET_DUMPABLE")?;
+    let pid = match wait_for(chan, "the go-ahead from rt")? {
+        Msg::Go(pid) => pid,
+        other => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
+    };
+    if !ctx.ns.intermediate {
+        if ctx.ns.new_user() {
+            become_ns_root()?;
+        }
+        for j in &ctx.ns.join {
+            join_namespace(j)?;
+        }
+    }
+    if ctx.ns.new_cgroup {
+        unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "creating the cgroup namespace")?;
+    }
+    // Modes given in the config (devices, mount points) are meant exactly.
+    umask(Mode::empty());
+
+    let rootfs_cfg = RootfsConfig {
+        spec: ctx.spec,
+        bundle: ctx.bundle,
+        rootfs: ctx.rootfs,
+        in_user_ns: ctx.ns.in_user_ns(),
+        cgroup_ns: ctx.ns.new_cgroup,
+        cgroup_path: ctx.cgroup_path,
+    };
+    let prepared = if ctx.ns.new_mount() {
+        Some(rootfs::prepare(&rootfs_cfg)?)
+    } else {
+        None
+    };
+    set_hostname(ctx.spec)?;
+    set_sysctls(ctx.spec)?;
+
+    if has_runtime_hooks(ctx) {
+        chan.send(&Msg::RunHooks).ctx(|| "sync")?;
+        match wait_for(chan, "the runtime hooks")? {
+            Msg::HooksDone => {}
+            other => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
+        }
+    }
+    hooks::run_all(
+        "createContainer",
+        hooks_of(ctx, |h| h.create_container()),
+        &hook_state(ctx, Status::Creating, pid),
+    )
+    .map_err(|e| StepError::msg(e.to_string(), ""))?;
+
+    if let Some(prepared) = prepared {
+        let linux = ctx.spec.linux().as_ref();
+        rootfs::paths::mask(
+            &prepared.root,
+            linux
+                .and_then(|l| l.masked_paths().as_deref())
+                .unwrap_or_default(),
+        )?;
+        rootfs::paths::make_readonly(
+            &prepared.root,
+            linux
+                .and_then(|l| l.readonly_paths().as_deref())
+                .unwrap_or_default(),
+        )?;
+        rootfs::pivot::enter(&prepared.root, ctx.no_pivot)?;
+        drop(prepared);
+        rootfs::finish(ctx.spec)?;
+    }
+    if !ctx.no_new_keyring {
+        join_session_keyring(&ctx.state.id)?;
+    }
+
+    let process = ctx
+        .spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| StepError::msg("process", "must be set"))?;
+    process::set_rlimits(process)?;
+    enter_cwd(ctx.spec)?;
+    process::become_user(process, true)?;
+    process::set_umask(process);
+    process::set_no_new_privs(process)?;
+    let env = process::environment(process);
+    let args = process.args().clone().unwrap_or_default();
+    let program = process::find_program(&args[0], &env)?;
+    Ok((Exec { program, args, env }, pid))
+}
+
+/// From `start` to execve.
+fn start(ctx: &Context, exec: &Exec, pid: i32) -> Result<Infallible, StepError> {
+    hooks::run_all(
+        "startContainer",
+        hooks_of(ctx, |h| h.start_container()),
+        &hook_state(ctx, Status::Created, pid),
+    )
+    .map_err(|e| StepError::msg(e.to_string(), ""))?;
+    let program = process::path_cstring(&exec.program)?;
+    let args = process::cstrings(exec.args.iter().map(String::as_str))?;
+    let env = process::cstrings(exec.env.iter().map(String::as_str))?;
+    process::reset_signals();
+    process::seal_fds(ctx.preserve_fds)?;
+    let Err(e) = nix::unistd::execve(&program, &args, &env);
+    Err(StepError::msg(
+        format!("exec {}", exec.program.display()),
+        e.desc(),
+    ))
+}
+
+enum Reporter {
+    Chan(Channel),
+    Conn(UnixStream),
+}
+
+impl Reporter {
+    fn report(self, text: &str) {
+        match self {
+            Reporter::Chan(c) => {
+                let _ = c.send(&Msg::Error(text.to_owned()));
+            }
+            Reporter::Conn(mut s) => {
+                let _ = s.write_all(text.as_bytes());
+            }
+        }
+    }
+}
+
+/// Blocks until `rt start` connects to the start socket.
+fn wait_for_start(listener: RawFd) -> Result<UnixStream, StepError> {
+    // SAFETY: the listener fd was created by the parent for this process and is owned by
+    // nothing else here.
+    let listener = UnixListener::from(unsafe { OwnedFd::from_raw_fd(listener) });
+    loop {
+        match listener.accept() {
+            Ok((conn, _)) => return Ok(conn),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).ctx(|| "waiting for start"),
+        }
+    }
+}
+
+pub fn main(ctx: &Context, chan: Channel) -> ! {
+    let (exec, pid) = match setup(ctx, &chan) {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = chan.send(&Msg::Error(e.to_string()));
+            exit(1)
+        }
+    };
+    if chan.send(&Msg::Ready).is_err() {
+        exit(1);
+    }
+    let start_now = match wait_for(&chan, "commit") {
+        Ok(Msg::Commit { start_now }) => start_now,
+        _ => exit(1),
+    };
+    let reporter = if start_now {
+        Reporter::Chan(chan)
+    } else {
+        drop(chan);
+        let Some(listener) = ctx.start_listener else {
+            exit(1)
+        };
+        match wait_for_start(listener) {
+            Ok(conn) => Reporter::Conn(conn),
+            Err(_) => exit(1),
+        }
+    };
+    let e = match start(ctx, &exec, pid) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    reporter.report(&e.to_string());
+    exit(if e.what.starts_with("exec ") { 127 } else { 1 })
+}

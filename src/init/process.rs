@@ -1,0 +1,378 @@
+//! The last steps before execve: turning the init into the configured process (limits,
+//! user, capabilities, no_new_privs), finding the program, and handing over exactly the
+//! fds and signal state the container process should start with.
+
+use std::collections::HashSet;
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use caps::{CapSet, Capability as Cap, CapsHashSet};
+use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
+use nix::sys::stat::{Mode, umask};
+use nix::unistd::{AccessFlags, Gid, Uid, access, setgroups, setresgid, setresuid};
+use oci_spec::runtime::{Capabilities, PosixRlimitType, Process};
+
+use crate::error::{Ctx, StepError};
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn resource(t: PosixRlimitType) -> Option<Resource> {
+    use PosixRlimitType as T;
+    Some(match t {
+        T::RlimitCpu => Resource::RLIMIT_CPU,
+        T::RlimitFsize => Resource::RLIMIT_FSIZE,
+        T::RlimitData => Resource::RLIMIT_DATA,
+        T::RlimitStack => Resource::RLIMIT_STACK,
+        T::RlimitCore => Resource::RLIMIT_CORE,
+        T::RlimitRss => Resource::RLIMIT_RSS,
+        T::RlimitNproc => Resource::RLIMIT_NPROC,
+        T::RlimitNofile => Resource::RLIMIT_NOFILE,
+        T::RlimitMemlock => Resource::RLIMIT_MEMLOCK,
+        T::RlimitAs => Resource::RLIMIT_AS,
+        T::RlimitLocks => Resource::RLIMIT_LOCKS,
+        T::RlimitSigpending => Resource::RLIMIT_SIGPENDING,
+        T::RlimitMsgqueue => Resource::RLIMIT_MSGQUEUE,
+        T::RlimitNice => Resource::RLIMIT_NICE,
+        T::RlimitRtprio => Resource::RLIMIT_RTPRIO,
+        T::RlimitRttime => Resource::RLIMIT_RTTIME,
+        #[allow(unreachable_patterns)]
+        _ => return None,
+    })
+}
+
+/// process.rlimits, set while still privileged (raising a hard limit needs
+/// CAP_SYS_RESOURCE, which the process may not keep).
+pub fn set_rlimits(process: &Process) -> Result<(), StepError> {
+    for (i, r) in process.rlimits().iter().flatten().enumerate() {
+        let res = resource(r.typ()).ok_or_else(|| {
+            StepError::msg(
+                format!("process.rlimits[{i}].type"),
+                "not supported on Linux",
+            )
+        })?;
+        setrlimit(res, r.soft(), r.hard())
+            .ctx(|| format!("process.rlimits[{i}] ({:?})", r.typ()))?;
+    }
+    Ok(())
+}
+
+/// OCI capability names → the caps crate's, via their shared CAP_* spelling. A name this
+/// kernel's capability table lacks is an error naming it.
+fn to_caps(set: &Option<Capabilities>, field: &str) -> Result<CapsHashSet, StepError> {
+    let mut out = CapsHashSet::new();
+    for c in set.iter().flatten() {
+        let name = format!("CAP_{c}");
+        let cap: Cap = name
+            .parse()
+            .map_err(|_| StepError::msg(field, format!("{name}: unknown capability")))?;
+        out.insert(cap);
+    }
+    Ok(out)
+}
+
+struct CapSets {
+    bounding: CapsHashSet,
+    effective: CapsHashSet,
+    permitted: CapsHashSet,
+    inheritable: CapsHashSet,
+    ambient: CapsHashSet,
+}
+
+fn cap_sets(process: &Process) -> Result<CapSets, StepError> {
+    // No process.capabilities means no capabilities at all: never more than the config
+    // lists.
+    let Some(c) = process.capabilities() else {
+        return Ok(CapSets {
+            bounding: CapsHashSet::new(),
+            effective: CapsHashSet::new(),
+            permitted: CapsHashSet::new(),
+            inheritable: CapsHashSet::new(),
+            ambient: CapsHashSet::new(),
+        });
+    };
+    Ok(CapSets {
+        bounding: to_caps(c.bounding(), "process.capabilities.bounding")?,
+        effective: to_caps(c.effective(), "process.capabilities.effective")?,
+        permitted: to_caps(c.permitted(), "process.capabilities.permitted")?,
+        inheritable: to_caps(c.inheritable(), "process.capabilities.inheritable")?,
+        ambient: to_caps(c.ambient(), "process.capabilities.ambient")?,
+    })
+}
+
+fn cap_names(s: &CapsHashSet) -> String {
+    let mut v: Vec<String> = s.iter().map(|c| c.to_string()).collect();
+    v.sort();
+    v.join(", ")
+}
+
+/// Becomes process.user with exactly the configured capabilities.
+///
+/// Order matters: the bounding set can only be reduced while CAP_SETPCAP is effective;
+/// PR_SET_KEEPCAPS keeps the permitted set across the uid change (which otherwise clears
+/// it); effective must be narrowed before permitted (effective ⊆ permitted at every
+/// capset); ambient capabilities can only be raised once permitted and inheritable hold
+/// them.
+pub fn become_user(process: &Process, may_setgroups: bool) -> Result<(), StepError> {
+    let sets = cap_sets(process)?;
+    let user = process.user();
+    let all = caps::all();
+
+    for cap in all.difference(&sets.bounding) {
+        // Capabilities this kernel does not know are not in its bounding set anyway.
+        if caps::has_cap(None, CapSet::Bounding, *cap).unwrap_or(false) {
+            caps::drop(None, CapSet::Bounding, *cap)
+                .map_err(|e| StepError::msg("process.capabilities.bounding", e.to_string()))?;
+        }
+    }
+
+    nix::sys::prctl::set_keepcaps(true).ctx(|| "PR_SET_KEEPCAPS")?;
+    if may_setgroups {
+        let gids: Vec<Gid> = user
+            .additional_gids()
+            .iter()
+            .flatten()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
+        // Also with an empty list: rt's own supplementary groups must not leak in.
+        setgroups(&gids).ctx(|| "process.user.additionalGids: setgroups")?;
+    } else if user
+        .additional_gids()
+        .as_ref()
+        .is_some_and(|g| !g.is_empty())
+    {
+        return Err(StepError::msg(
+            "process.user.additionalGids",
+            "setgroups is denied in this user namespace",
+        ));
+    }
+    let gid = Gid::from_raw(user.gid());
+    let uid = Uid::from_raw(user.uid());
+    setresgid(gid, gid, gid).ctx(|| format!("process.user.gid: setresgid {gid}"))?;
+    setresuid(uid, uid, uid).ctx(|| format!("process.user.uid: setresuid {uid}"))?;
+    nix::sys::prctl::set_keepcaps(false).ctx(|| "PR_SET_KEEPCAPS")?;
+
+    let outside_bounding: CapsHashSet = sets
+        .inheritable
+        .difference(&sets.bounding)
+        .copied()
+        .collect();
+    if !outside_bounding.is_empty() {
+        return Err(StepError::msg(
+            "process.capabilities.inheritable",
+            format!("{} not in the bounding set", cap_names(&outside_bounding)),
+        ));
+    }
+    caps::set(None, CapSet::Inheritable, &sets.inheritable)
+        .map_err(|e| StepError::msg("process.capabilities.inheritable", e.to_string()))?;
+    let eff_not_perm: CapsHashSet = sets
+        .effective
+        .difference(&sets.permitted)
+        .copied()
+        .collect();
+    if !eff_not_perm.is_empty() {
+        return Err(StepError::msg(
+            "process.capabilities.effective",
+            format!("{} not in the permitted set", cap_names(&eff_not_perm)),
+        ));
+    }
+    caps::set(None, CapSet::Effective, &sets.effective)
+        .map_err(|e| StepError::msg("process.capabilities.effective", e.to_string()))?;
+    caps::set(None, CapSet::Permitted, &sets.permitted)
+        .map_err(|e| StepError::msg("process.capabilities.permitted", e.to_string()))?;
+    caps::clear(None, CapSet::Ambient)
+        .map_err(|e| StepError::msg("process.capabilities.ambient", e.to_string()))?;
+    for cap in &sets.ambient {
+        if !sets.permitted.contains(cap) || !sets.inheritable.contains(cap) {
+            return Err(StepError::msg(
+                "process.capabilities.ambient",
+                format!("{cap} must also be permitted and inheritable"),
+            ));
+        }
+        caps::raise(None, CapSet::Ambient, *cap)
+            .map_err(|e| StepError::msg("process.capabilities.ambient", format!("{cap}: {e}")))?;
+    }
+    Ok(())
+}
+
+pub fn set_umask(process: &Process) {
+    let mask = process.user().umask().unwrap_or(0o022);
+    umask(Mode::from_bits_truncate(mask & 0o777));
+}
+
+pub fn set_no_new_privs(process: &Process) -> Result<(), StepError> {
+    if process.no_new_privileges().unwrap_or(false) {
+        nix::sys::prctl::set_no_new_privs().ctx(|| "process.noNewPrivileges")?;
+    }
+    Ok(())
+}
+
+fn env_value<'a>(env: &'a [String], key: &str) -> Option<&'a str> {
+    env.iter()
+        .rev()
+        .find_map(|kv| kv.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
+}
+
+fn is_executable_file(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_file()) && access(p, AccessFlags::X_OK).is_ok()
+}
+
+/// Finds process.args[0] the way execvp would, using the container's PATH (or the default
+/// one), so that a missing program fails `create` with a clear message instead of a bare
+/// exit code after `start`.
+pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, StepError> {
+    if arg0.contains('/') {
+        let p = PathBuf::from(arg0);
+        let meta = std::fs::metadata(&p).ctx(|| format!("process.args[0]: {arg0}"))?;
+        if meta.is_dir() {
+            return Err(StepError::msg(
+                format!("process.args[0]: {arg0}"),
+                "is a directory",
+            ));
+        }
+        access(&p, AccessFlags::X_OK).ctx(|| format!("process.args[0]: {arg0}"))?;
+        return Ok(p);
+    }
+    let path = env_value(env, "PATH").unwrap_or(DEFAULT_PATH);
+    for dir in path.split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate = Path::new(dir).join(arg0);
+        if is_executable_file(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    Err(StepError::msg(
+        format!("process.args[0]: {arg0:?}"),
+        "executable file not found in $PATH",
+    ))
+}
+
+/// HOME from the container's /etc/passwd when the config does not set it, as runc does.
+/// /etc/passwd is read directly: NSS would load shared objects from the container's image
+/// into this still-privileged process.
+pub fn default_home(uid: u32) -> String {
+    let Ok(text) = std::fs::read_to_string("/etc/passwd") else {
+        return "/".into();
+    };
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_owned())
+        })
+        .next()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".into())
+}
+
+/// The environment the process gets: process.env, plus HOME if it lacks one.
+pub fn environment(process: &Process) -> Vec<String> {
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    if env_value(&env, "HOME").is_none() {
+        env.push(format!("HOME={}", default_home(process.user().uid())));
+    }
+    env
+}
+
+/// Only stdio and the `--preserve-fds` range survive execve: everything else rt holds
+/// (sockets, the state directory, its own binary) is marked close-on-exec in one syscall.
+pub fn seal_fds(preserve: u32) -> Result<(), StepError> {
+    let first = 3u32.saturating_add(preserve);
+    for fd in 3..first {
+        let fd = fd as i32;
+        if let Ok(flags) = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD) {
+            let mut flags = nix::fcntl::FdFlag::from_bits_truncate(flags);
+            flags.remove(nix::fcntl::FdFlag::FD_CLOEXEC);
+            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(flags))
+                .ctx(|| format!("--preserve-fds: fd {fd}"))?;
+        }
+    }
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only sets flags on fds; no memory is
+    // passed and no fd is closed under a live Rust owner.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if ret < 0 {
+        return Err(std::io::Error::last_os_error()).ctx(|| "marking rt's fds close-on-exec");
+    }
+    Ok(())
+}
+
+/// Signal dispositions and mask as a fresh process has them. execve keeps ignored signals
+/// and the blocked mask; rt ignores SIGPIPE and blocks signals it forwards, and the
+/// container's process must not inherit either.
+pub fn reset_signals() {
+    for sig in Signal::iterator() {
+        if matches!(sig, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
+        }
+        // SAFETY: SIG_DFL installs no Rust handler; nothing runs asynchronously.
+        let _ = unsafe { signal(sig, SigHandler::SigDfl) };
+    }
+    let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
+}
+
+pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<CString>, StepError> {
+    items
+        .into_iter()
+        .map(|s| {
+            CString::new(s)
+                .map_err(|_| StepError::msg("process", format!("{s:?}: contains a NUL byte")))
+        })
+        .collect()
+}
+
+pub fn path_cstring(p: &Path) -> Result<CString, StepError> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| StepError::msg("process.args[0]", "contains a NUL byte"))
+}
+
+/// Names of capabilities in a set, for tests and debug output.
+#[allow(dead_code)]
+pub fn names(set: &HashSet<Cap>) -> Vec<String> {
+    let mut v: Vec<String> = set.iter().map(|c| c.to_string()).collect();
+    v.sort();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn program_lookup_uses_container_path() {
+        let env = vec!["PATH=/nonexistent:/bin:/usr/bin".to_string()];
+        let p = find_program("sh", &env).unwrap();
+        assert!(p.ends_with("sh"));
+        let e = find_program("definitely-not-a-program", &env).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "process.args[0]: \"definitely-not-a-program\": executable file not found in $PATH"
+        );
+        let e = find_program("/nonexistent/x", &env).unwrap_err();
+        assert!(e.to_string().contains("No such file"), "{e}");
+        assert!(find_program("/", &env).is_err());
+    }
+
+    #[test]
+    fn env_lookup_takes_last_definition() {
+        let env = vec!["A=1".to_string(), "AB=2".into(), "A=3".into()];
+        assert_eq!(env_value(&env, "A"), Some("3"));
+        assert_eq!(env_value(&env, "AB"), Some("2"));
+        assert_eq!(env_value(&env, "B"), None);
+    }
+
+    #[test]
+    fn oci_capability_names_map_to_caps() {
+        let mut set = Capabilities::new();
+        set.insert(oci_spec::runtime::Capability::NetBindService);
+        set.insert(oci_spec::runtime::Capability::SysAdmin);
+        let caps = to_caps(&Some(set), "x").unwrap();
+        assert_eq!(names(&caps), vec!["CAP_NET_BIND_SERVICE", "CAP_SYS_ADMIN"]);
+    }
+}

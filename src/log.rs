@@ -1,0 +1,146 @@
+//! Logging to stderr and to `--log FILE`.
+//!
+//! containerd's shim reads the `--log` file written with `--log-format json` and reports the
+//! last `"level":"error"` object to its caller, so that format is one logrus-style object per
+//! line: `{"level":"error","msg":"...","time":"..."}`. The text format mirrors logrus' too:
+//! `time="..." level=error msg="..."`. Errors and warnings always also go to stderr as one
+//! `rt: ...` line; debug lines only with `--debug`, to the log file if there is one.
+//!
+//! Deliberately tiny: start-up cost matters (every `rt` invocation pays it) and nothing here
+//! needs a subscriber framework.
+
+use std::fmt::Display;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::SystemTime;
+
+use crate::cli::LogFormat;
+
+static DEBUG: AtomicBool = AtomicBool::new(false);
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+struct Sink {
+    file: Option<File>,
+    format: LogFormat,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Debug,
+    Warn,
+    Error,
+}
+
+impl Level {
+    fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "debug",
+            Level::Warn => "warning",
+            Level::Error => "error",
+        }
+    }
+}
+
+/// Sets up logging. A log file that cannot be opened is reported and otherwise ignored:
+/// failing the whole command because of its log would hide the command's own result.
+pub fn init(file: Option<&Path>, format: LogFormat, debug: bool) {
+    DEBUG.store(debug, Ordering::Relaxed);
+    let file = file.and_then(|path| {
+        OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o644)
+            .custom_flags(libc::O_CLOEXEC)
+            .open(path)
+            .map_err(|e| eprintln!("rt: --log {}: {e}", path.display()))
+            .ok()
+    });
+    let _ = SINK.set(Sink { file, format });
+}
+
+pub fn debug_enabled() -> bool {
+    DEBUG.load(Ordering::Relaxed)
+}
+
+/// One log line in the `--log-format` syntax, without the trailing newline.
+fn format_line(format: LogFormat, level: Level, msg: &str, time: SystemTime) -> String {
+    let time = humantime::format_rfc3339_seconds(time).to_string();
+    match format {
+        LogFormat::Json => {
+            serde_json::json!({ "level": level.as_str(), "msg": msg, "time": time }).to_string()
+        }
+        LogFormat::Text => {
+            // logrus quotes values with serde-compatible escaping.
+            let quoted = serde_json::Value::String(msg.to_owned()).to_string();
+            format!("time=\"{time}\" level={} msg={quoted}", level.as_str())
+        }
+    }
+}
+
+pub fn log(level: Level, msg: &dyn Display) {
+    let msg = msg.to_string();
+    let sink = SINK.get();
+    let file = sink.and_then(|s| s.file.as_ref());
+    if level != Level::Debug || file.is_none() {
+        let prefix = match level {
+            Level::Error => "rt: ",
+            Level::Warn => "rt: warning: ",
+            Level::Debug => "rt: debug: ",
+        };
+        let _ = writeln!(std::io::stderr(), "{prefix}{msg}");
+    }
+    if let (Some(sink), Some(mut f)) = (sink, file) {
+        let mut line = format_line(sink.format, level, &msg, SystemTime::now());
+        line.push('\n');
+        // One write(2) per line so concurrent writers with O_APPEND never interleave.
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
+pub fn error(msg: &dyn Display) {
+    log(Level::Error, msg);
+}
+
+pub fn warn(msg: &dyn Display) {
+    log(Level::Warn, msg);
+}
+
+/// `debug!("...", args)`: formats only when `--debug` was given.
+#[macro_export]
+macro_rules! debug {
+    ($($arg:tt)*) => {
+        if $crate::log::debug_enabled() {
+            $crate::log::log($crate::log::Level::Debug, &format_args!($($arg)*));
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn json_line_is_logrus_shaped() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let line = format_line(LogFormat::Json, Level::Error, "container \"x\" failed", t);
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["level"], "error");
+        assert_eq!(v["msg"], "container \"x\" failed");
+        assert_eq!(v["time"], "2023-11-14T22:13:20Z");
+    }
+
+    #[test]
+    fn text_line_quotes_message() {
+        let t = SystemTime::UNIX_EPOCH;
+        let line = format_line(LogFormat::Text, Level::Warn, "a \"b\"\nc", t);
+        assert_eq!(
+            line,
+            r#"time="1970-01-01T00:00:00Z" level=warning msg="a \"b\"\nc""#
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! rt: a low-level OCI container runtime, command-line compatible with runc.
+
+mod cgroups;
+mod cli;
+mod commands;
+mod config;
+mod container;
+mod error;
+mod hooks;
+mod init;
+mod log;
+mod rootfs;
+mod seal;
+mod signal;
+mod spawn;
+
+use clap::{CommandFactory, Parser};
+
+use cli::{Cli, Command};
+
+/// --preserve-fds N promises fds 3..3+N: they must be open before rt opens anything of its
+/// own, or one of rt's fds would take such a number and be handed to the container.
+fn check_preserved_fds(cmd: &Command) -> anyhow::Result<()> {
+    let n = match cmd {
+        Command::Create(a) => a.opts.preserve_fds,
+        Command::Run(a) => a.opts.preserve_fds,
+        _ => 0,
+    };
+    for fd in 3..3 + n as i32 {
+        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).map_err(|e| {
+            anyhow::anyhow!("--preserve-fds {n}: fd {fd} is not open: {}", e.desc())
+        })?;
+    }
+    Ok(())
+}
+
+fn run(cli: Cli) -> anyhow::Result<i32> {
+    let Some(cmd) = cli.command else {
+        Cli::command().print_help()?;
+        return Ok(0);
+    };
+    check_preserved_fds(&cmd)?;
+    if matches!(cmd, Command::Create(_) | Command::Run(_)) {
+        seal::ensure_sealed()?;
+    }
+    commands::dispatch(&cli.global, cmd)
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if cli.global.version {
+        println!("rt version {}", env!("CARGO_PKG_VERSION"));
+        println!("spec: {}", oci_spec::runtime::VERSION);
+        return;
+    }
+    log::init(
+        cli.global.log.as_deref(),
+        cli.global.log_format,
+        cli.global.debug,
+    );
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            log::error(&format!("{e:#}"));
+            1
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,194 @@
+//! A `cgroup` mount in the container: the container's own cgroup, in the layout the host
+//! uses. On a unified host that is one cgroup2 mount; on v1 and hybrid hosts it is a tmpfs
+//! holding one mount per hierarchy (and `unified` for the cgroup2 one), like runc builds.
+//! With a cgroup namespace each hierarchy is mounted afresh, so the container sees its own
+//! cgroup as the root; without one, the container's cgroup directories are bind-mounted.
+
+use std::fs;
+use std::os::fd::AsFd;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use libcgroups::common::CgroupSetup;
+use nix::mount::{MsFlags, mount as sys_mount};
+use pathrs::Root;
+
+use super::options::MountOptions;
+use super::{RootfsConfig, fd_path, remount_bind};
+use crate::error::{Ctx, StepError};
+
+const V1_CONTROLLERS: &[&str] = &[
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "net_prio",
+    "blkio",
+    "perf_event",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
+];
+
+struct HostHierarchy {
+    mount_point: PathBuf,
+    fs_type: String,
+    /// Mount data that selects the hierarchy ("cpu", "name=systemd"); never anything that
+    /// would change the hierarchy (release_agent and the like).
+    data: String,
+}
+
+/// The host's cgroup hierarchies; mounts already made inside the rootfs (an earlier
+/// cgroup entry in mounts[]) are not hierarchies of the host.
+fn host_hierarchies(rootfs: &Path) -> Result<Vec<HostHierarchy>, StepError> {
+    let infos = procfs::process::Process::myself()
+        .and_then(|p| p.mountinfo())
+        .map_err(|e| StepError::msg("cgroup mount: reading /proc/self/mountinfo", e.to_string()))?;
+    let mut out = Vec::new();
+    for m in infos.iter().filter(|m| !m.mount_point.starts_with(rootfs)) {
+        match m.fs_type.as_str() {
+            "cgroup" => {
+                let mut sel: Vec<String> = m
+                    .super_options
+                    .iter()
+                    .filter_map(|(k, v)| match (k.as_str(), v) {
+                        ("name", Some(n)) => Some(format!("name={n}")),
+                        (k, None) if V1_CONTROLLERS.contains(&k) => Some(k.to_owned()),
+                        _ => None,
+                    })
+                    .collect();
+                sel.sort();
+                out.push(HostHierarchy {
+                    mount_point: m.mount_point.clone(),
+                    fs_type: "cgroup".into(),
+                    data: sel.join(","),
+                });
+            }
+            "cgroup2" => out.push(HostHierarchy {
+                mount_point: m.mount_point.clone(),
+                fs_type: "cgroup2".into(),
+                data: String::new(),
+            }),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Mounts one hierarchy at `target` (an fd path): fresh in a cgroup namespace, else a bind
+/// of the container's cgroup directory.
+fn mount_hierarchy(
+    cfg: &RootfsConfig,
+    h: &HostHierarchy,
+    target: &str,
+    flags: MsFlags,
+    field: &str,
+) -> Result<(), StepError> {
+    if cfg.cgroup_ns {
+        let data = (!h.data.is_empty()).then_some(h.data.as_str());
+        return sys_mount(
+            Some(h.fs_type.as_str()),
+            target,
+            Some(h.fs_type.as_str()),
+            flags,
+            data,
+        )
+        .ctx(|| format!("{field}: mounting {} {}", h.fs_type, h.data));
+    }
+    let rel = cfg.cgroup_path.unwrap_or(Path::new("/"));
+    let src = h.mount_point.join(super::in_root(rel));
+    // In a hybrid host the container has no cgroup2 directory of its own: show the root.
+    let src = if src.exists() {
+        src
+    } else {
+        h.mount_point.clone()
+    };
+    sys_mount(
+        Some(&src),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .ctx(|| format!("{field}: bind-mounting {}", src.display()))?;
+    remount_bind(target, flags, false, || {
+        format!("{field}: remounting {}", src.display())
+    })
+}
+
+pub fn mount(
+    root: &Root,
+    cfg: &RootfsConfig,
+    dest: &Path,
+    opts: &MountOptions,
+    field: &str,
+) -> Result<(), StepError> {
+    let setup = libcgroups::common::get_cgroup_setup()
+        .map_err(|e| StepError::msg(field, format!("detecting cgroup setup: {e}")))?;
+    let flags = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
+    let perm = fs::Permissions::from_mode(0o755);
+    let target = root
+        .mkdir_all(dest, &perm)
+        .ctx(|| format!("{field}: creating mount point"))?;
+    let hierarchies = host_hierarchies(cfg.rootfs)?;
+    if let CgroupSetup::Unified = setup {
+        let h = hierarchies
+            .iter()
+            .find(|h| h.fs_type == "cgroup2")
+            .ok_or_else(|| StepError::msg(field, "no cgroup2 mount on the host"))?;
+        return mount_hierarchy(cfg, h, &fd_path(target.as_fd()), flags, field);
+    }
+    // v1/hybrid: a tmpfs to hold one directory per hierarchy, read-only at the end.
+    sys_mount(
+        Some("tmpfs"),
+        fd_path(target.as_fd()).as_str(),
+        Some("tmpfs"),
+        (flags & !MsFlags::MS_RDONLY) | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=755"),
+    )
+    .ctx(|| format!("{field}: mounting tmpfs"))?;
+    for h in &hierarchies {
+        let Some(name) = h.mount_point.file_name() else {
+            continue;
+        };
+        let sub = dest.join(name);
+        let sub_handle = root
+            .mkdir_all(&sub, &perm)
+            .ctx(|| format!("{field}: creating {}", sub.display()))?;
+        mount_hierarchy(cfg, h, &fd_path(sub_handle.as_fd()), flags, field)?;
+        // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name.
+        let name = name.to_string_lossy();
+        if name.contains(',') {
+            for alias in name.split(',') {
+                let link = dest.join(alias);
+                if root.resolve_nofollow(&link).is_err() {
+                    root.create(
+                        &link,
+                        &pathrs::InodeType::Symlink(PathBuf::from(name.as_ref())),
+                    )
+                    .ctx(|| format!("{field}: linking {alias}"))?;
+                }
+            }
+        }
+    }
+    if flags.contains(MsFlags::MS_RDONLY) {
+        let top = root.resolve(dest).ctx(|| format!("{field}: reopening"))?;
+        sys_mount(
+            None::<&str>,
+            fd_path(top.as_fd()).as_str(),
+            None::<&str>,
+            MsFlags::MS_REMOUNT
+                | flags
+                | MsFlags::MS_NOSUID
+                | MsFlags::MS_NODEV
+                | MsFlags::MS_NOEXEC,
+            Some("mode=755"),
+        )
+        .ctx(|| format!("{field}: remounting read-only"))?;
+    }
+    Ok(())
+}

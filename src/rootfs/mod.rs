@@ -1,0 +1,379 @@
+//! The container's file system view, built inside its new mount namespace.
+//!
+//! Everything that names a path inside the rootfs is resolved *inside* it with libpathrs
+//! (openat2 RESOLVE_IN_ROOT where available): a symlink in the image can point anywhere, but
+//! it is followed as if the rootfs were `/`, so it can never redirect a mount, a mkdir or a
+//! mknod to the host. The kernel then gets the resolved object as `/proc/self/fd/N`; this
+//! runs before pivot_root, so that /proc is the host's own procfs, not one the image could
+//! have faked.
+//!
+//! Order (each a function below, called in this order by init):
+//! 1. `prepare`: stop propagation to the host, make the rootfs a mount point, mount
+//!    `mounts[]`, create devices and /dev links, create process.cwd;
+//! 2. (createContainer hooks run here, in init)
+//! 3. `mask_and_protect`: linux.maskedPaths and linux.readonlyPaths;
+//! 4. `pivot::enter`: pivot_root (or MS_MOVE + chroot) and detach the old root;
+//! 5. `finish`: rootfsPropagation and root.readonly on the new `/`.
+
+pub mod cgroupfs;
+pub mod devices;
+pub mod options;
+pub mod paths;
+pub mod pivot;
+
+use std::fs;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::mount::{MsFlags, mount};
+use nix::sys::statvfs::{FsFlags, statvfs};
+use oci_spec::runtime::{Mount, Spec};
+use pathrs::flags::OpenFlags;
+use pathrs::{Handle, Root};
+
+use crate::error::{Ctx, StepError};
+use options::MountOptions;
+
+/// `/proc/self/fd/N` for an fd: how the kernel is handed an already-resolved path.
+pub fn fd_path(fd: BorrowedFd<'_>) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+/// A path inside the container, without its leading `/`, as libpathrs wants it.
+pub fn in_root(path: &Path) -> PathBuf {
+    path.components()
+        .filter(|c| matches!(c, std::path::Component::Normal(_)))
+        .collect()
+}
+
+pub struct Prepared {
+    pub root: Root,
+}
+
+/// What the rootfs steps need to know about the container.
+pub struct RootfsConfig<'a> {
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub in_user_ns: bool,
+    pub cgroup_ns: bool,
+    pub cgroup_path: Option<&'a Path>,
+}
+
+fn dir_perm() -> fs::Permissions {
+    fs::Permissions::from_mode(0o755)
+}
+
+/// Stops mount events from propagating back to the host: a slave receives the host's
+/// mount events but sends none, so nothing rt mounts from here on is seen outside.
+fn isolate_from_host() -> Result<(), StepError> {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .ctx(|| "making / a recursive slave in the container's mount namespace")
+}
+
+/// pivot_root needs the new root to be a mount point; a recursive bind of the rootfs onto
+/// itself makes it one (and brings along whatever was mounted below it).
+fn bind_rootfs_onto_itself(rootfs: &Path) -> Result<(), StepError> {
+    mount(
+        Some(rootfs),
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .ctx(|| format!("root.path: bind-mounting {} onto itself", rootfs.display()))
+}
+
+pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
+    isolate_from_host()?;
+    bind_rootfs_onto_itself(cfg.rootfs)?;
+    // Opened after the bind so that it refers to the new mount, not the directory under it.
+    let root =
+        Root::open(cfg.rootfs).ctx(|| format!("root.path: opening {}", cfg.rootfs.display()))?;
+    let mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
+    for (i, m) in mounts.iter().enumerate() {
+        mount_entry(&root, cfg, i, m)?;
+    }
+    let dev_is_bind = mounts.iter().any(|m| {
+        in_root(m.destination()) == Path::new("dev")
+            && (m.typ().as_deref() == Some("bind")
+                || options::parse(m.options().as_deref().unwrap_or_default()).is_bind())
+    });
+    let linux_devices = cfg
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.devices().as_deref())
+        .unwrap_or_default();
+    if !dev_is_bind {
+        devices::create_defaults(&root, linux_devices, cfg.in_user_ns)?;
+    }
+    devices::create_configured(&root, linux_devices, cfg.in_user_ns)?;
+    devices::create_links(&root, mounts)?;
+    if let Some(process) = cfg.spec.process() {
+        let cwd = in_root(process.cwd());
+        if !cwd.as_os_str().is_empty() {
+            root.mkdir_all(&cwd, &dir_perm())
+                .ctx(|| format!("process.cwd: creating {}", process.cwd().display()))?;
+        }
+    }
+    Ok(Prepared { root })
+}
+
+/// Source of a bind mount: absolute, or relative to the bundle (as runc resolves it).
+fn bind_source(cfg: &RootfsConfig, m: &Mount) -> PathBuf {
+    let src = m.source().clone().unwrap_or_default();
+    if src.is_absolute() {
+        src
+    } else {
+        cfg.bundle.join(src)
+    }
+}
+
+/// Creates the mount point for a mount: a file for a bind of a non-directory, a directory
+/// otherwise. Missing parents are created, all inside the rootfs.
+fn make_mount_point(
+    root: &Root,
+    dest: &Path,
+    want_file: bool,
+    field: &str,
+) -> Result<Handle, StepError> {
+    if !want_file {
+        return root
+            .mkdir_all(dest, &dir_perm())
+            .ctx(|| format!("{field}: creating mount point"));
+    }
+    if let Ok(h) = root.resolve(dest) {
+        return Ok(h);
+    }
+    if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
+        root.mkdir_all(parent, &dir_perm())
+            .ctx(|| format!("{field}: creating mount point"))?;
+    }
+    root.create_file(
+        dest,
+        OpenFlags::O_CREAT | OpenFlags::O_EXCL | OpenFlags::O_CLOEXEC,
+        &fs::Permissions::from_mode(0o644),
+    )
+    .ctx(|| format!("{field}: creating mount point"))?;
+    root.resolve(dest)
+        .ctx(|| format!("{field}: opening mount point"))
+}
+
+/// Re-resolves `dest` after something was mounted on it: a handle taken before the mount
+/// refers to the directory *under* the new mount, so follow-up operations (remount,
+/// propagation, attributes) need a fresh one.
+fn reopen(root: &Root, dest: &Path, field: &str) -> Result<Handle, StepError> {
+    root.resolve(dest)
+        .ctx(|| format!("{field}: opening the new mount"))
+}
+
+/// The per-mount flags a mount has now, as MS_* bits.
+fn current_flags(target: &str) -> nix::Result<MsFlags> {
+    let current = statvfs(target)?.flags();
+    let mut flags = MsFlags::empty();
+    for (fs, ms) in [
+        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if current.contains(fs) {
+            flags |= ms;
+        }
+    }
+    Ok(flags)
+}
+
+/// Remounts a bind mount with `flags`. The kernel applies per-mount flags only through a
+/// remount, and a remount replaces all of them. With `keep`, the flags the mount already
+/// has are kept and `flags` added; without, `flags` is what the mount gets, except that a
+/// remount refused with EPERM (flags locked by a user namespace cannot be cleared) is
+/// retried keeping the current ones.
+pub fn remount_bind(
+    target: &str,
+    flags: MsFlags,
+    keep: bool,
+    what: impl Fn() -> String,
+) -> Result<(), StepError> {
+    let base = MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
+    let flags = flags & options::PER_MOUNT_FLAGS;
+    let first = if keep {
+        flags | current_flags(target).ctx(&what)?
+    } else {
+        flags
+    };
+    match mount(
+        None::<&str>,
+        target,
+        None::<&str>,
+        base | first,
+        None::<&str>,
+    ) {
+        Err(nix::Error::EPERM) if !keep => {
+            let keep = current_flags(target).ctx(&what)?;
+            mount(
+                None::<&str>,
+                target,
+                None::<&str>,
+                base | flags | keep,
+                None::<&str>,
+            )
+            .ctx(what)
+        }
+        other => other.ctx(what),
+    }
+}
+
+fn set_propagation(target: &str, opts: &MountOptions, field: &str) -> Result<(), StepError> {
+    for p in &opts.propagation {
+        mount(None::<&str>, target, None::<&str>, *p, None::<&str>)
+            .ctx(|| format!("{field}: setting propagation"))?;
+    }
+    Ok(())
+}
+
+/// mount_setattr(2) with AT_RECURSIVE: the only way to make a whole tree read-only (or
+/// nosuid, ...) at once, which "rro" and friends ask for.
+fn set_recursive_attrs(
+    fd: BorrowedFd<'_>,
+    set: u64,
+    clr: u64,
+    field: &str,
+) -> Result<(), StepError> {
+    #[repr(C)]
+    struct MountAttr {
+        attr_set: u64,
+        attr_clr: u64,
+        propagation: u64,
+        userns_fd: u64,
+    }
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: clr,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr reads `size_of::<MountAttr>()` bytes from a valid, initialised
+    // struct that outlives the call; the path is a NUL-terminated empty string used with
+    // AT_EMPTY_PATH on an fd we own.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if ret < 0 {
+        return Err(std::io::Error::last_os_error())
+            .ctx(|| format!("{field}: applying recursive mount attributes"));
+    }
+    Ok(())
+}
+
+fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(), StepError> {
+    let dest = in_root(m.destination());
+    let field = format!("mounts[{i}] ({})", m.destination().display());
+    let opts = options::parse(m.options().as_deref().unwrap_or_default());
+    let typ = m.typ().as_deref().unwrap_or("");
+    if opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
+        return Err(StepError::msg(
+            field,
+            "idmapped mounts are not supported yet",
+        ));
+    }
+    if typ == "cgroup" || typ == "cgroup2" {
+        return cgroupfs::mount(root, cfg, &dest, &opts, &field);
+    }
+    let is_bind = opts.is_bind() || typ == "bind";
+    let target = if is_bind {
+        let src = bind_source(cfg, m);
+        let meta = fs::metadata(&src).ctx(|| format!("mounts[{i}].source: {}", src.display()))?;
+        let target = make_mount_point(root, &dest, !meta.is_dir(), &field)?;
+        let flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
+        mount(
+            Some(&src),
+            fd_path(target.as_fd()).as_str(),
+            None::<&str>,
+            flags,
+            None::<&str>,
+        )
+        .ctx(|| format!("{field}: bind-mounting {}", src.display()))?;
+        let target = reopen(root, &dest, &field)?;
+        // A bind mount ignores every flag but MS_BIND|MS_REC; "ro", "nosuid" etc. only take
+        // effect through a remount of the new mount.
+        let extra = opts.flags & options::PER_MOUNT_FLAGS;
+        if !extra.is_empty() {
+            remount_bind(&fd_path(target.as_fd()), extra, false, || {
+                format!(
+                    "{field}: remounting with {:?}",
+                    m.options().as_deref().unwrap_or_default()
+                )
+            })?;
+        }
+        target
+    } else {
+        let target = make_mount_point(root, &dest, false, &field)?;
+        let source = m
+            .source()
+            .as_ref()
+            .map(|s| s.display().to_string())
+            .unwrap_or_else(|| typ.to_owned());
+        let data = opts.data_string();
+        mount(
+            Some(source.as_str()),
+            fd_path(target.as_fd()).as_str(),
+            Some(typ),
+            opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC),
+            (!data.is_empty()).then_some(data.as_str()),
+        )
+        .ctx(|| format!("{field}: mounting {typ}"))?;
+        reopen(root, &dest, &field)?
+    };
+    set_propagation(&fd_path(target.as_fd()), &opts, &field)?;
+    if opts.rec_attr_set != 0 || opts.rec_attr_clr != 0 {
+        set_recursive_attrs(target.as_fd(), opts.rec_attr_set, opts.rec_attr_clr, &field)?;
+    }
+    Ok(())
+}
+
+/// Steps on the new `/`, after pivot_root.
+pub fn finish(spec: &Spec) -> Result<(), StepError> {
+    let linux = spec.linux().as_ref();
+    if let Some(flag) =
+        options::root_propagation(linux.and_then(|l| l.rootfs_propagation().as_deref()))
+    {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            flag | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .ctx(|| "linux.rootfsPropagation: setting propagation of /")?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        remount_bind("/", MsFlags::MS_RDONLY, true, || {
+            "root.readonly: remounting / read-only".to_owned()
+        })?;
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! linux.maskedPaths and linux.readonlyPaths, applied before pivot_root while the host's
+//! own /proc and /dev are still at hand.
+//!
+//! A masked file gets the host's /dev/null bind-mounted over it, a masked directory an
+//! empty read-only tmpfs; a read-only path is bind-mounted onto itself and remounted
+//! read-only. Targets are resolved inside the rootfs (so a symlink planted in the image
+//! cannot aim the mount at a host file) and handed to mount(2) by fd. The /dev/null used
+//! is opened once and checked to be the real character device 1:3, so a swapped-in file
+//! cannot become what masks the container's view of /proc.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::Path;
+
+use nix::mount::{MsFlags, mount};
+use pathrs::Root;
+use pathrs::flags::OpenFlags;
+
+use super::{fd_path, in_root, remount_bind};
+use crate::error::{Ctx, StepError};
+
+fn open_dev_null() -> Result<File, StepError> {
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags_path()
+        .open("/dev/null")
+        .ctx(|| "linux.maskedPaths: opening the host's /dev/null")?;
+    let meta = f
+        .metadata()
+        .ctx(|| "linux.maskedPaths: inspecting /dev/null")?;
+    if !meta.file_type().is_char_device() || meta.rdev() != nix::sys::stat::makedev(1, 3) {
+        return Err(StepError::msg(
+            "linux.maskedPaths",
+            "the host's /dev/null is not the character device 1:3",
+        ));
+    }
+    Ok(f)
+}
+
+trait PathOpen {
+    fn custom_flags_path(&mut self) -> &mut Self;
+}
+
+impl PathOpen for std::fs::OpenOptions {
+    fn custom_flags_path(&mut self) -> &mut Self {
+        use std::os::unix::fs::OpenOptionsExt;
+        self.custom_flags(libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW)
+    }
+}
+
+pub fn mask(root: &Root, paths: &[String]) -> Result<(), StepError> {
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let null = open_dev_null()?;
+    for (i, p) in paths.iter().enumerate() {
+        let field = format!("linux.maskedPaths[{i}] ({p})");
+        let rel = in_root(Path::new(p));
+        let Ok(target) = root.resolve(&rel) else {
+            // Nothing there, nothing to hide.
+            continue;
+        };
+        let meta = target
+            .reopen(OpenFlags::O_PATH | OpenFlags::O_CLOEXEC)
+            .ctx(|| format!("{field}: opening"))?
+            .metadata()
+            .ctx(|| format!("{field}: inspecting"))?;
+        let target_path = fd_path(target.as_fd());
+        if meta.is_dir() {
+            mount(
+                Some("tmpfs"),
+                target_path.as_str(),
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                Some("size=0,mode=0"),
+            )
+            .ctx(|| format!("{field}: mounting an empty tmpfs"))?;
+        } else {
+            mount(
+                Some(fd_path(null.as_fd()).as_str()),
+                target_path.as_str(),
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .ctx(|| format!("{field}: bind-mounting /dev/null"))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn make_readonly(root: &Root, paths: &[String]) -> Result<(), StepError> {
+    for (i, p) in paths.iter().enumerate() {
+        let field = format!("linux.readonlyPaths[{i}] ({p})");
+        let rel = in_root(Path::new(p));
+        let Ok(target) = root.resolve(&rel) else {
+            continue;
+        };
+        let path = fd_path(target.as_fd());
+        mount(
+            Some(path.as_str()),
+            path.as_str(),
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .ctx(|| format!("{field}: bind-mounting onto itself"))?;
+        let top = root.resolve(&rel).ctx(|| format!("{field}: reopening"))?;
+        remount_bind(&fd_path(top.as_fd()), MsFlags::MS_RDONLY, true, || {
+            format!("{field}: remounting read-only")
+        })?;
+    }
+    Ok(())
+}

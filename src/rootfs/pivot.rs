@@ -1,0 +1,46 @@
+//! Making the rootfs the container's `/` and leaving nothing of the host's tree behind.
+
+use std::os::fd::{AsFd, AsRawFd};
+
+use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::unistd::{chdir, chroot, fchdir, pivot_root};
+use pathrs::Root;
+
+use crate::error::{Ctx, StepError};
+
+/// pivot_root(".", ".") stacks the old root on top of the new one at the same place, so
+/// no directory for the old root is needed inside the image; unmounting "." right after
+/// then detaches the whole host tree. Before that, the old root is made a recursive slave:
+/// otherwise the unmount would propagate to the host's peers of those mounts.
+fn pivot(root: &Root) -> Result<(), StepError> {
+    fchdir(root.as_fd().as_raw_fd()).ctx(|| "pivot_root: entering the rootfs")?;
+    pivot_root(".", ".").ctx(|| "pivot_root")?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .ctx(|| "pivot_root: making the old root a slave")?;
+    umount2(".", MntFlags::MNT_DETACH).ctx(|| "pivot_root: detaching the old root")?;
+    chdir("/").ctx(|| "pivot_root: entering /")
+}
+
+/// --no-pivot, for roots pivot_root refuses (an initramfs): move the rootfs mount over `/`
+/// and chroot into it. The host's mounts stay in the namespace, merely unreachable by path.
+fn move_and_chroot(root: &Root) -> Result<(), StepError> {
+    fchdir(root.as_fd().as_raw_fd()).ctx(|| "--no-pivot: entering the rootfs")?;
+    mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
+        .ctx(|| "--no-pivot: moving the rootfs onto /")?;
+    chroot(".").ctx(|| "--no-pivot: chroot")?;
+    chdir("/").ctx(|| "--no-pivot: entering /")
+}
+
+pub fn enter(root: &Root, no_pivot: bool) -> Result<(), StepError> {
+    if no_pivot {
+        move_and_chroot(root)
+    } else {
+        pivot(root)
+    }
+}

@@ -1,0 +1,349 @@
+//! Building the container's init process, parent side.
+//!
+//! rt does not re-execute itself to become the container: the init is a clone3 of `rt
+//! create` (which runs from a sealed, read-only view of its binary; see `seal`), created
+//! directly in its new namespaces, and continues in `init::main` with the parsed config
+//! already in memory. The conversation over the sync channel is:
+//!
+//! ```text
+//!  parent (rt create)                       init (clone3 child)
+//!  clone3(CLONE_NEW*|CLONE_PIDFD)  ───────▶ waits for Go
+//!  uid/gid maps, cgroup, oom_score_adj
+//!  Go(host pid)                    ───────▶ setns joins, cgroupns, mounts, devices
+//!                                  ◀─────── RunHooks        (only if hooks exist)
+//!  prestart + createRuntime hooks
+//!  HooksDone                       ───────▶ createContainer hooks, pivot_root, user,
+//!                                           capabilities, program lookup
+//!                                  ◀─────── Ready
+//!  pid file, state.json "created"
+//!  Commit{start_now}               ───────▶ waits for `start` (or goes on, for rt run)
+//! ```
+//!
+//! When namespaces must be joined before a user namespace is created, or a user/pid/time
+//! namespace is involved in a way clone3 cannot express, an intermediate process does the
+//! setns/unshare calls and forks the init; it reports the init's pid and exits.
+
+pub mod namespaces;
+pub mod sync;
+
+use std::fs;
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use nix::sched::{CloneFlags, setns, unshare};
+use nix::unistd::{Gid, Uid, setresgid, setresuid};
+use oci_spec::runtime::{LinuxIdMapping, Spec};
+
+use crate::error::{Ctx, StepError};
+use crate::init;
+use namespaces::Join;
+use sync::{Channel, Msg};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SpawnError {
+    #[error("creating the container process: {0}")]
+    Clone(io::Error),
+    #[error("talking to the container process: {0}")]
+    Sync(io::Error),
+    /// The container process's own report: already names the field and the reason.
+    #[error("{0}")]
+    Child(String),
+    #[error("the container process exited during setup without saying why")]
+    ChildDied,
+    #[error("the container process sent {0:?} out of turn")]
+    Protocol(String),
+    #[error(transparent)]
+    Step(#[from] StepError),
+    #[error(transparent)]
+    Supervisor(anyhow::Error),
+}
+
+/// What the lifecycle does at the parent's steps of the conversation.
+pub trait Supervisor {
+    /// The init exists: record it, move it into its cgroup, set its oom_score_adj.
+    fn init_started(&mut self, pid: i32, pidfd: &OwnedFd) -> anyhow::Result<()>;
+    /// Run the prestart and createRuntime hooks.
+    fn runtime_hooks(&mut self, pid: i32) -> anyhow::Result<()>;
+}
+
+pub struct Spawned {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    pub chan: Channel,
+}
+
+/// Kernel ABI of `struct clone_args` (include/uapi/linux/sched.h, CLONE_ARGS_SIZE_VER2).
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+enum Forked {
+    Child,
+    Parent { pid: i32, pidfd: OwnedFd },
+}
+
+/// fork(2) with namespace flags and a pidfd for the child.
+///
+/// The child is a copy of this process (no CLONE_VM) and rt is single-threaded here, so
+/// no lock can be held by a thread that does not exist in the child; the child only ever
+/// leaves through execve or _exit.
+fn clone_process(flags: u64) -> io::Result<Forked> {
+    let mut pidfd: libc::c_int = -1;
+    let mut args = CloneArgs {
+        flags: flags | libc::CLONE_PIDFD as u64,
+        pidfd: &mut pidfd as *mut libc::c_int as u64,
+        exit_signal: libc::SIGCHLD as u64,
+        ..Default::default()
+    };
+    // SAFETY: clone3 reads `args` (valid for its full size) and writes the pidfd into
+    // `pidfd`, which outlives the call. Without CLONE_VM the child runs on its own copy of
+    // our stack, so returning into Rust code in both processes is sound.
+    let mut ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &mut args as *mut CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+        // Kernels before 5.3, or seccomp profiles that hide clone3: the legacy clone
+        // takes the same flags (none of ours needs clone3-only bits here) and stores the
+        // pidfd through its parent_tid argument.
+        // SAFETY: a NULL stack makes clone behave like fork; the pidfd pointer is valid.
+        ret = unsafe {
+            libc::syscall(
+                libc::SYS_clone,
+                (flags | libc::CLONE_PIDFD as u64 | libc::SIGCHLD as u64) as libc::c_ulong,
+                std::ptr::null_mut::<libc::c_void>(),
+                &mut pidfd as *mut libc::c_int,
+                std::ptr::null_mut::<libc::c_int>(),
+                0 as libc::c_ulong,
+            )
+        };
+    }
+    match ret {
+        r if r < 0 => Err(io::Error::last_os_error()),
+        0 => Ok(Forked::Child),
+        pid => Ok(Forked::Parent {
+            pid: pid as i32,
+            // SAFETY: the kernel just returned this fd to us and nothing else owns it.
+            pidfd: unsafe { OwnedFd::from_raw_fd(pidfd) },
+        }),
+    }
+}
+
+fn id_map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// Writes the user namespace's id maps for `pid`. The parent is privileged in the parent
+/// user namespace, so it may map any ranges and needs no setgroups denial.
+fn write_id_maps(pid: i32, spec: &Spec) -> Result<(), StepError> {
+    let linux = spec.linux().as_ref();
+    let uid = id_map_text(
+        linux
+            .and_then(|l| l.uid_mappings().as_deref())
+            .unwrap_or_default(),
+    );
+    let gid = id_map_text(
+        linux
+            .and_then(|l| l.gid_mappings().as_deref())
+            .unwrap_or_default(),
+    );
+    fs::write(format!("/proc/{pid}/uid_map"), uid).ctx(|| "linux.uidMappings: writing uid_map")?;
+    fs::write(format!("/proc/{pid}/gid_map"), gid).ctx(|| "linux.gidMappings: writing gid_map")
+}
+
+pub fn join_namespace(j: &Join) -> Result<(), StepError> {
+    let field = || format!("linux.namespaces[{}].path: {}", j.index, j.path.display());
+    let f = fs::File::open(&j.path).ctx(field)?;
+    let flag = CloneFlags::from_bits_retain(namespaces::clone_flag(j.typ) as i32);
+    setns(f, flag).ctx(field)
+}
+
+/// In a new user namespace, become its root: until then the process has the overflow ids
+/// and files it creates would belong to nobody.
+pub fn become_ns_root() -> Result<(), StepError> {
+    let root_gid = Gid::from_raw(0);
+    let root_uid = Uid::from_raw(0);
+    setresgid(root_gid, root_gid, root_gid)
+        .ctx(|| "linux.gidMappings: becoming gid 0 in the user namespace (is 0 mapped?)")?;
+    setresuid(root_uid, root_uid, root_uid)
+        .ctx(|| "linux.uidMappings: becoming uid 0 in the user namespace (is 0 mapped?)")
+}
+
+fn write_time_offsets(spec: &Spec) -> Result<(), StepError> {
+    let Some(offsets) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    let mut clocks: Vec<_> = offsets.iter().collect();
+    clocks.sort_by(|a, b| a.0.cmp(b.0));
+    for (clock, off) in clocks {
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    fs::write("/proc/self/timens_offsets", text).ctx(|| "linux.timeOffsets")
+}
+
+/// The namespace work of the intermediate process, in the order the kernel needs: joins
+/// first (a namespace owned by the host's user namespace cannot be joined from inside a
+/// new one), then the new user namespace and its id maps, then everything else.
+fn enter_namespaces(ctx: &init::Context, chan: &Channel) -> Result<(), SpawnError> {
+    let plan = ctx.ns;
+    if let Some(j) = &plan.join_user {
+        join_namespace(j)?;
+    }
+    for j in &plan.join {
+        join_namespace(j)?;
+    }
+    if let Some(j) = &plan.join_pid {
+        join_namespace(j)?;
+    }
+    if plan.new_user() {
+        unshare(CloneFlags::CLONE_NEWUSER).ctx(|| "creating the user namespace")?;
+        chan.send(&Msg::MapIds).map_err(SpawnError::Sync)?;
+        match chan.recv().map_err(SpawnError::Sync)? {
+            Some(Msg::Mapped) => {}
+            Some(other) => return Err(SpawnError::Protocol(format!("{other:?}"))),
+            None => return Err(SpawnError::ChildDied),
+        }
+    }
+    if plan.in_user_ns() {
+        become_ns_root()?;
+    }
+    let rest = plan.create & !(libc::CLONE_NEWUSER as u64);
+    if rest != 0 {
+        unshare(CloneFlags::from_bits_retain(rest as i32))
+            .ctx(|| "creating the container's namespaces")?;
+    }
+    if plan.new_time() {
+        write_time_offsets(ctx.spec)?;
+    }
+    Ok(())
+}
+
+/// The intermediate process: enters the namespaces, forks the init into them, reports its
+/// pid and exits.
+fn intermediate(ctx: &init::Context, chan: Channel) -> ! {
+    let result =
+        enter_namespaces(ctx, &chan).and_then(|_| clone_process(0).map_err(SpawnError::Clone));
+    let code = match result {
+        Ok(Forked::Child) => init::main(ctx, chan),
+        Ok(Forked::Parent { pid, .. }) => chan.send(&Msg::InitPid(pid)).map(|_| 0).unwrap_or(1),
+        Err(e) => {
+            let _ = chan.send(&Msg::Error(e.to_string()));
+            1
+        }
+    };
+    // SAFETY: _exit ends this process without running the parent's atexit handlers or
+    // flushing stdio buffers it inherited from the parent.
+    unsafe { libc::_exit(code) }
+}
+
+fn expect(chan: &Channel) -> Result<Msg, SpawnError> {
+    match chan.recv().map_err(SpawnError::Sync)? {
+        Some(Msg::Error(e)) => Err(SpawnError::Child(e)),
+        Some(m) => Ok(m),
+        None => Err(SpawnError::ChildDied),
+    }
+}
+
+/// Creates the container's init and drives it up to Ready. On error the caller must kill
+/// whatever process exists (see `Spawned`/the pid passed to the supervisor).
+pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, SpawnError> {
+    let plan = ctx.ns;
+    let (parent_end, child_end) = sync::pair().map_err(SpawnError::Sync)?;
+    let flags = if plan.intermediate { 0 } else { plan.create };
+    let (pid, pidfd) = match clone_process(flags).map_err(SpawnError::Clone)? {
+        Forked::Child => {
+            drop(parent_end);
+            if plan.intermediate {
+                intermediate(ctx, child_end)
+            } else {
+                init::main(ctx, child_end)
+            }
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_end);
+    let chan = parent_end;
+
+    let (pid, pidfd) = if plan.intermediate {
+        let init_pid = loop {
+            match expect(&chan) {
+                Ok(Msg::MapIds) => {
+                    write_id_maps(pid, ctx.spec)?;
+                    chan.send(&Msg::Mapped).map_err(SpawnError::Sync)?;
+                }
+                Ok(Msg::InitPid(p)) => break p,
+                Ok(other) => return Err(SpawnError::Protocol(format!("{other:?}"))),
+                Err(e) => {
+                    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+                    return Err(e);
+                }
+            }
+        };
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+        let rpid = rustix::process::Pid::from_raw(init_pid)
+            .ok_or_else(|| SpawnError::Protocol(format!("InitPid({init_pid})")))?;
+        let fd = rustix::process::pidfd_open(rpid, rustix::process::PidfdFlags::empty())
+            .map_err(|e| SpawnError::Clone(e.into()))?;
+        (init_pid, fd)
+    } else {
+        if plan.new_user() {
+            write_id_maps(pid, ctx.spec)?;
+        }
+        (pid, pidfd)
+    };
+
+    sup.init_started(pid, &pidfd)
+        .map_err(SpawnError::Supervisor)?;
+    chan.send(&Msg::Go(pid)).map_err(SpawnError::Sync)?;
+    loop {
+        match expect(&chan)? {
+            Msg::RunHooks => {
+                sup.runtime_hooks(pid).map_err(SpawnError::Supervisor)?;
+                chan.send(&Msg::HooksDone).map_err(SpawnError::Sync)?;
+            }
+            Msg::Ready => break,
+            other => return Err(SpawnError::Protocol(format!("{other:?}"))),
+        }
+    }
+    Ok(Spawned { pid, pidfd, chan })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_maps_are_one_line_per_range() {
+        let maps: Vec<LinuxIdMapping> = serde_json::from_str(
+            r#"[{"containerID":0,"hostID":100000,"size":1000},{"containerID":1000,"hostID":5000,"size":1}]"#,
+        )
+        .unwrap();
+        assert_eq!(id_map_text(&maps), "0 100000 1000\n1000 5000 1\n");
+    }
+}
