@@ -18,7 +18,7 @@ use libcgroups::common::{
     AnyCgroupManager, CgroupConfig, CgroupManager, CgroupSetup, ControllerOpt, DEFAULT_CGROUP_ROOT,
 };
 use nix::unistd::Pid;
-use oci_spec::runtime::{LinuxDeviceCgroup, LinuxResources, Spec};
+use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources, Spec};
 
 use crate::container::state::CgroupRecord;
 
@@ -194,11 +194,21 @@ fn resources_with_devices(spec: &Spec) -> LinuxResources {
     let mut resources = linux
         .and_then(|l| l.resources().clone())
         .unwrap_or_default();
+    // Device cgroup rules know only character and block devices (a FIFO needs none).
     let extra: Vec<LinuxDeviceCgroup> = linux
         .and_then(|l| l.devices().as_ref())
         .into_iter()
         .flatten()
-        .map(LinuxDeviceCgroup::from)
+        .filter_map(|d| {
+            let typ = match d.typ() {
+                LinuxDeviceType::C | LinuxDeviceType::U => LinuxDeviceType::C,
+                LinuxDeviceType::B => LinuxDeviceType::B,
+                _ => return None,
+            };
+            let mut rule = LinuxDeviceCgroup::from(d);
+            rule.set_typ(Some(typ));
+            Some(rule)
+        })
         .collect();
     if !extra.is_empty() {
         let mut all = resources.devices().clone().unwrap_or_default();

@@ -251,6 +251,7 @@ fn create_in(
         start_listener: listener.as_ref().map(|l| l.as_raw_fd()),
         cgroup_path: cgroup_path.as_deref(),
         state: &state_copy,
+        parent_only_fds: container.lock_fd().into_iter().collect(),
     };
     let mut sup = CreateSupervisor {
         container,

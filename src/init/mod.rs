@@ -37,6 +37,9 @@ pub struct Context<'a> {
     pub start_listener: Option<RawFd>,
     pub cgroup_path: Option<&'a Path>,
     pub state: &'a State,
+    /// Parent fds the container process must not keep: the flock on the state directory
+    /// (a forked copy would hold the lock until execve, and `rt start` needs it).
+    pub parent_only_fds: Vec<RawFd>,
 }
 
 /// What execve will get.

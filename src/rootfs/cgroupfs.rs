@@ -79,16 +79,24 @@ fn host_hierarchies(rootfs: &Path) -> Result<Vec<HostHierarchy>, StepError> {
     Ok(out)
 }
 
-/// Mounts one hierarchy at `target` (an fd path): fresh in a cgroup namespace, else a bind
-/// of the container's cgroup directory.
+/// Mounts one hierarchy at `dest` (inside the rootfs): fresh in a cgroup namespace, else a
+/// bind of the container's cgroup directory.
 fn mount_hierarchy(
+    root: &Root,
     cfg: &RootfsConfig,
     h: &HostHierarchy,
-    target: &str,
+    dest: &Path,
     flags: MsFlags,
     field: &str,
 ) -> Result<(), StepError> {
-    if cfg.cgroup_ns {
+    let handle = root
+        .mkdir_all(dest, &fs::Permissions::from_mode(0o755))
+        .ctx(|| format!("{field}: creating {}", dest.display()))?;
+    let target = fd_path(handle.as_fd());
+    let target = target.as_str();
+    // A fresh mount shows the namespace's view; v1 hierarchies cannot be mounted from a
+    // user namespace, so there the bind is the only way.
+    if cfg.cgroup_ns && (h.fs_type == "cgroup2" || !cfg.in_user_ns) {
         let data = (!h.data.is_empty()).then_some(h.data.as_str());
         return sys_mount(
             Some(h.fs_type.as_str()),
@@ -115,7 +123,11 @@ fn mount_hierarchy(
         None::<&str>,
     )
     .ctx(|| format!("{field}: bind-mounting {}", src.display()))?;
-    remount_bind(target, flags, false, || {
+    // `handle` is the directory under the new mount; remount the mount itself.
+    let top = root
+        .resolve(dest)
+        .ctx(|| format!("{field}: reopening {}", dest.display()))?;
+    remount_bind(&fd_path(top.as_fd()), flags, false, || {
         format!("{field}: remounting {}", src.display())
     })
 }
@@ -130,18 +142,17 @@ pub fn mount(
     let setup = libcgroups::common::get_cgroup_setup()
         .map_err(|e| StepError::msg(field, format!("detecting cgroup setup: {e}")))?;
     let flags = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
-    let perm = fs::Permissions::from_mode(0o755);
-    let target = root
-        .mkdir_all(dest, &perm)
-        .ctx(|| format!("{field}: creating mount point"))?;
     let hierarchies = host_hierarchies(cfg.rootfs)?;
     if let CgroupSetup::Unified = setup {
         let h = hierarchies
             .iter()
             .find(|h| h.fs_type == "cgroup2")
             .ok_or_else(|| StepError::msg(field, "no cgroup2 mount on the host"))?;
-        return mount_hierarchy(cfg, h, &fd_path(target.as_fd()), flags, field);
+        return mount_hierarchy(root, cfg, h, dest, flags, field);
     }
+    let target = root
+        .mkdir_all(dest, &fs::Permissions::from_mode(0o755))
+        .ctx(|| format!("{field}: creating mount point"))?;
     // v1/hybrid: a tmpfs to hold one directory per hierarchy, read-only at the end.
     sys_mount(
         Some("tmpfs"),
@@ -155,11 +166,7 @@ pub fn mount(
         let Some(name) = h.mount_point.file_name() else {
             continue;
         };
-        let sub = dest.join(name);
-        let sub_handle = root
-            .mkdir_all(&sub, &perm)
-            .ctx(|| format!("{field}: creating {}", sub.display()))?;
-        mount_hierarchy(cfg, h, &fd_path(sub_handle.as_fd()), flags, field)?;
+        mount_hierarchy(root, cfg, h, &dest.join(name), flags, field)?;
         // Co-mounted controllers ("cpu,cpuacct") are also reachable by each name.
         let name = name.to_string_lossy();
         if name.contains(',') {

@@ -47,6 +47,63 @@ pub fn in_root(path: &Path) -> PathBuf {
         .collect()
 }
 
+/// Resolves the symlinks in `path` as if `root` were `/`, without requiring the result
+/// to exist: a dangling symlink (an image's /etc/resolv.conf pointing into /run, say)
+/// yields the path it points to, inside the root, so that it can be created there.
+/// `..` never climbs above the root. The result has no symlinks in its existing prefix;
+/// creating it afterwards goes through libpathrs, so a symlink swapped in meanwhile
+/// still cannot lead outside.
+pub fn resolve_in_root(root: &Root, path: &Path) -> Result<PathBuf, StepError> {
+    use std::collections::VecDeque;
+    use std::path::Component;
+    const MAX_LINKS: usize = 40;
+    let mut todo: VecDeque<std::ffi::OsString> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_owned()),
+            Component::ParentDir => Some("..".into()),
+            _ => None,
+        })
+        .collect();
+    let mut done = PathBuf::new();
+    let mut links = 0;
+    while let Some(c) = todo.pop_front() {
+        if c == ".." {
+            done.pop();
+            continue;
+        }
+        let candidate = done.join(&c);
+        match root.readlink(&candidate) {
+            Ok(target) => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return Err(StepError::msg(
+                        path.display().to_string(),
+                        "too many levels of symbolic links",
+                    ));
+                }
+                if target.is_absolute() {
+                    done = PathBuf::new();
+                }
+                for (i, t) in target
+                    .components()
+                    .filter_map(|c| match c {
+                        Component::Normal(s) => Some(s.to_owned()),
+                        Component::ParentDir => Some("..".into()),
+                        _ => None,
+                    })
+                    .enumerate()
+                {
+                    todo.insert(i, t);
+                }
+            }
+            // Not a symlink, or not there (yet): take it as it is.
+            Err(_) => done = candidate,
+        }
+    }
+    Ok(done)
+}
+
 pub struct Prepared {
     pub root: Root,
 }
@@ -118,7 +175,7 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
     devices::create_configured(&root, linux_devices, cfg.in_user_ns)?;
     devices::create_links(&root, mounts)?;
     if let Some(process) = cfg.spec.process() {
-        let cwd = in_root(process.cwd());
+        let cwd = resolve_in_root(&root, process.cwd())?;
         if !cwd.as_os_str().is_empty() {
             root.mkdir_all(&cwd, &dir_perm())
                 .ctx(|| format!("process.cwd: creating {}", process.cwd().display()))?;
@@ -145,6 +202,7 @@ fn make_mount_point(
     want_file: bool,
     field: &str,
 ) -> Result<Handle, StepError> {
+    let dest = &resolve_in_root(root, dest).map_err(|e| StepError::msg(field, e.to_string()))?;
     if !want_file {
         return root
             .mkdir_all(dest, &dir_perm())
@@ -376,4 +434,34 @@ pub fn finish(spec: &Spec) -> Result<(), StepError> {
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn resolution_stays_inside_the_root() {
+        let dir = std::env::temp_dir().join(format!("rt-resolve-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("real/sub")).unwrap();
+        symlink("/real", dir.join("abs")).unwrap();
+        symlink("real/sub", dir.join("rel")).unwrap();
+        symlink("/etc/passwd", dir.join("host")).unwrap();
+        symlink("../../../../..", dir.join("up")).unwrap();
+        symlink("loop2", dir.join("loop1")).unwrap();
+        symlink("loop1", dir.join("loop2")).unwrap();
+        symlink("/run/systemd/resolve/stub.conf", dir.join("dangling")).unwrap();
+        let root = Root::open(&dir).unwrap();
+        let r = |p: &str| resolve_in_root(&root, Path::new(p)).map(|p| p.display().to_string());
+        assert_eq!(r("/abs/sub/x").unwrap(), "real/sub/x");
+        assert_eq!(r("rel/new/dirs").unwrap(), "real/sub/new/dirs");
+        assert_eq!(r("/host").unwrap(), "etc/passwd");
+        assert_eq!(r("/up/etc").unwrap(), "etc");
+        assert_eq!(r("/../../x").unwrap(), "x");
+        assert_eq!(r("/dangling").unwrap(), "run/systemd/resolve/stub.conf");
+        assert!(r("/loop1").is_err());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

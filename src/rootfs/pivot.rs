@@ -10,19 +10,15 @@ use crate::error::{Ctx, StepError};
 
 /// pivot_root(".", ".") stacks the old root on top of the new one at the same place, so
 /// no directory for the old root is needed inside the image; unmounting "." right after
-/// then detaches the whole host tree. Before that, the old root is made a recursive slave:
-/// otherwise the unmount would propagate to the host's peers of those mounts.
+/// then detaches the whole host tree (umount2 resolves "." to the topmost mount there).
+///
+/// The unmount cannot propagate to the host: the whole tree was made a recursive slave
+/// before anything else (`isolate_from_host`), and a slave sends no events. Making "."
+/// a slave again here, as is often done, would be wrong: mount(2) resolves "." to the new
+/// root, not the old one, and would strip the propagation that mounts[] asked for.
 fn pivot(root: &Root) -> Result<(), StepError> {
     fchdir(root.as_fd().as_raw_fd()).ctx(|| "pivot_root: entering the rootfs")?;
     pivot_root(".", ".").ctx(|| "pivot_root")?;
-    mount(
-        None::<&str>,
-        ".",
-        None::<&str>,
-        MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .ctx(|| "pivot_root: making the old root a slave")?;
     umount2(".", MntFlags::MNT_DETACH).ctx(|| "pivot_root: detaching the old root")?;
     chdir("/").ctx(|| "pivot_root: entering /")
 }

@@ -279,6 +279,11 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
     let (pid, pidfd) = match clone_process(flags).map_err(SpawnError::Clone)? {
         Forked::Child => {
             drop(parent_end);
+            for fd in &ctx.parent_only_fds {
+                // SAFETY: these fds belong to the parent's objects, which this process never
+                // uses; closing our copies cannot invalidate anything we touch later.
+                unsafe { libc::close(*fd) };
+            }
             if plan.intermediate {
                 intermediate(ctx, child_end)
             } else {

@@ -1,0 +1,193 @@
+//! Robustness: failures at every stage leave nothing behind; debris of a killed create is
+//! cleaned by delete; a recycled pid is never mistaken for the container.
+
+use std::fs;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::common::*;
+
+#[test]
+fn invalid_config_field_leaves_nothing() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["process"]["rlimits"] = json!([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]));
+    let id = unique("inv");
+    rt.create(&b, &id).fails_with("process.rlimits[0].type");
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn failure_inside_the_container_setup_leaves_nothing() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // Fails late: after namespaces, cgroup and mounts exist.
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["linux"]["sysctl"] = json!({"net.ipv4.no_such_knob": "1"}));
+    let id = unique("late");
+    rt.create(&b, &id)
+        .fails_with("linux.sysctl.net.ipv4.no_such_knob");
+    assert_no_trace(&rt, &id, &b);
+    let b = Bundle::new(&["true"]);
+    let mut b2 = b;
+    b2.edit(|c| {
+        c["process"]["user"] = json!({"uid": 0, "gid": 0, "additionalGids": [4294967295u32]})
+    });
+    let id = unique("late");
+    rt.create(&b2, &id)
+        .fails_with("process.user.additionalGids");
+    assert_no_trace(&rt, &id, &b2);
+}
+
+#[test]
+fn delete_cleans_up_after_a_killed_create() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["true"]);
+    let hook_pid = b.path().join("hook.pid");
+    let script = format!("echo $$ > {}; exec sleep 30", hook_pid.display());
+    b.edit(|c| {
+        c["hooks"] = json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", script]}]})
+    });
+    let id = unique("killed");
+    let mut child = rt
+        .cmd()
+        .args(["create", "--bundle", b.path().to_str().unwrap(), &id])
+        .spawn()
+        .unwrap();
+    // Wait until the container's init and cgroup exist (the hook is sleeping), then
+    // SIGKILL rt in the middle of create.
+    for _ in 0..500 {
+        if !cgroup_dirs_named(&id).is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The hook outlives the rt it belonged to; it is ours to end.
+    if let Ok(p) = fs::read_to_string(&hook_pid) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p.trim().parse().unwrap()),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+    // The hook's sleep is orphaned, not ours to judge; the container is debris.
+    rt.wait_status(&id, "stopped");
+    assert!(
+        !cgroup_dirs_named(&id).is_empty(),
+        "test did not reach the cgroup stage"
+    );
+    rt.rt(&["delete", &id]).ok();
+    assert!(!rt.root().join(&id).exists());
+    assert_eq!(cgroup_dirs_named(&id), Vec::<std::path::PathBuf>::new());
+    for _ in 0..100 {
+        if processes_mentioning(&id).is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(processes_mentioning(&id), Vec::<i32>::new());
+}
+
+#[test]
+fn recycled_pid_is_not_the_container() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("recycle");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    // Pretend the container's init died and its pid went to another process: same pid,
+    // different start time.
+    let state_path = rt.root().join(&id).join("state.json");
+    let mut st: serde_json::Value =
+        serde_json::from_slice(&fs::read(&state_path).unwrap()).unwrap();
+    let real_start = st["init"]["start"].as_u64().unwrap();
+    st["init"]["start"] = json!(real_start + 1);
+    fs::write(&state_path, serde_json::to_vec(&st).unwrap()).unwrap();
+
+    assert_eq!(rt.status(&id), "stopped");
+    assert_eq!(rt.state(&id)["pid"], 0);
+    rt.rt(&["kill", &id, "KILL"])
+        .fails_with("container not running");
+    std::thread::sleep(Duration::from_millis(100));
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    assert!(!stat.contains(") Z "), "the impostor was killed");
+
+    // Restore and clean up for real.
+    st["init"]["start"] = json!(real_start);
+    fs::write(&state_path, serde_json::to_vec(&st).unwrap()).unwrap();
+    rt.rt(&["delete", "-f", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn cgroup_is_below_our_own_and_removed() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("cg");
+    rt.create(&b, &id).ok();
+    let own = own_cgroup("memory");
+    let dir = std::path::Path::new("/sys/fs/cgroup/memory")
+        .join(own.trim_start_matches('/'))
+        .join(&id);
+    assert!(dir.is_dir(), "{} missing", dir.display());
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap();
+    assert!(procs.lines().any(|l| l == pid.to_string()), "{procs}");
+    rt.rt(&["delete", &id]).ok();
+    assert!(!dir.exists());
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn cgroups_path_relative_and_absolute() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let rel = unique("relgroup");
+    let mut b = Bundle::sh("true");
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("{rel}/inner")));
+    let id = unique("cgp");
+    rt.create(&b, &id).ok();
+    let own = own_cgroup("memory");
+    let base = std::path::Path::new("/sys/fs/cgroup/memory").join(own.trim_start_matches('/'));
+    assert!(base.join(&rel).join("inner").is_dir());
+    rt.rt(&["delete", &id]).ok();
+    assert!(!base.join(&rel).exists(), "created parent left behind");
+
+    // Absolute: still below our own cgroup, as this machine's rules want.
+    let abs = format!("{}/{}", own.trim_end_matches('/'), unique("absgroup"));
+    let mut b = Bundle::sh("true");
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(abs));
+    let id = unique("cgp");
+    rt.create(&b, &id).ok();
+    assert!(
+        std::path::Path::new("/sys/fs/cgroup/memory")
+            .join(abs.trim_start_matches('/'))
+            .is_dir()
+    );
+    rt.rt(&["delete", &id]).ok();
+    assert!(
+        !std::path::Path::new("/sys/fs/cgroup/memory")
+            .join(abs.trim_start_matches('/'))
+            .exists()
+    );
+}

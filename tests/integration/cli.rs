@@ -1,0 +1,183 @@
+//! The command line itself: version, spec, IDs, error messages, --log.
+
+use std::fs;
+
+use serde_json::json;
+
+use crate::common::*;
+
+#[test]
+fn version_names_rt_and_the_spec() {
+    let out = std::process::Command::new(RT)
+        .arg("--version")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("rt version "), "{text}");
+    assert!(lines[1].starts_with("spec: 1."), "{text}");
+}
+
+#[test]
+fn spec_writes_a_runnable_default_and_refuses_to_overwrite() {
+    let dir = TempDir::new("spec");
+    let out = std::process::Command::new(RT)
+        .args(["spec", "--bundle", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("config.json")).unwrap()).unwrap();
+    assert_eq!(v["process"]["args"], json!(["sh"]));
+    assert_eq!(v["root"]["path"], "rootfs");
+    assert_eq!(v["process"]["terminal"], true);
+    let again = std::process::Command::new(RT)
+        .args(["spec", "-b", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists"));
+}
+
+#[test]
+fn missing_containers_read_as_runc_says() {
+    let rt = Rt::new();
+    for cmd in [
+        &["state", "nope"][..],
+        &["start", "nope"],
+        &["kill", "nope"],
+        &["delete", "nope"],
+    ] {
+        rt.rt(cmd).fails_with("container does not exist");
+    }
+    // delete --force of a missing container succeeds, as with runc.
+    assert_eq!(rt.rt(&["delete", "--force", "nope"]).code, 0);
+}
+
+#[test]
+fn bad_ids_are_rejected_before_touching_the_disk() {
+    let rt = Rt::new();
+    let b = Bundle::new(&["true"]);
+    let long = "x".repeat(1025);
+    for id in ["a/b", "..", ".", "x y", "../escape", long.as_str(), ""] {
+        let out = rt.create(&b, id);
+        out.fails_with("container id");
+    }
+    let entries: Vec<_> = fs::read_dir(rt.root())
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(entries.is_empty(), "{entries:?}");
+    assert!(!b.path().parent().unwrap().join("escape").exists());
+}
+
+#[test]
+fn long_ids_work() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["true"]);
+    // Longer than a unix socket path can be: the start socket must still work.
+    let id = format!("{}-{}", unique("long"), "y".repeat(200));
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id]).ok();
+    rt.wait_status(&id, "stopped");
+    rt.rt(&["delete", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn json_log_gets_the_error_line() {
+    let rt = Rt::new();
+    let log = rt
+        .root()
+        .join("../rt-log-".to_owned() + &unique("l") + ".json");
+    let out = rt
+        .cmd()
+        .args([
+            "--log",
+            log.to_str().unwrap(),
+            "--log-format",
+            "json",
+            "state",
+            "nope",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = fs::read_to_string(&log).unwrap();
+    fs::remove_file(&log).unwrap();
+    let last: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(last["level"], "error");
+    assert!(
+        last["msg"]
+            .as_str()
+            .unwrap()
+            .contains("container does not exist")
+    );
+    assert!(humantime::parse_rfc3339(last["time"].as_str().unwrap()).is_ok());
+}
+
+#[test]
+fn text_log_is_logrus_style() {
+    let rt = Rt::new();
+    let log = rt
+        .root()
+        .join("../rt-log-".to_owned() + &unique("l") + ".txt");
+    let out = rt
+        .cmd()
+        .args(["--log", log.to_str().unwrap(), "kill", "nope"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = fs::read_to_string(&log).unwrap();
+    fs::remove_file(&log).unwrap();
+    assert!(text.starts_with("time=\""), "{text}");
+    assert!(
+        text.contains("level=error msg=\"container does not exist"),
+        "{text}"
+    );
+}
+
+#[test]
+fn duplicate_create_is_refused() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["true"]);
+    let id = unique("dup");
+    rt.create(&b, &id).ok();
+    rt.create(&b, &id).fails_with("container with id exists");
+    assert_eq!(rt.status(&id), "created");
+    rt.rt(&["delete", &id]).ok();
+}
+
+#[test]
+fn config_errors_name_the_field() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["linux"]["resources"]["memory"] = json!({"limit": "lots"}));
+    rt.create(&b, &unique("cfg"))
+        .fails_with("linux.resources.memory.limit");
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["process"]["cwd"] = json!("relative/dir"));
+    rt.create(&b, &unique("cfg")).fails_with("process.cwd");
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| {
+        c["linux"]["namespaces"] =
+            json!([{"type": "mount"}, {"type": "network", "path": "/proc/999999999/ns/net"}])
+    });
+    b.edit(|c| {
+        c.as_object_mut().unwrap().remove("hostname");
+    });
+    rt.create(&b, &unique("cfg"))
+        .fails_with("linux.namespaces[1].path: /proc/999999999/ns/net");
+    let entries: Vec<_> = fs::read_dir(rt.root())
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(entries.is_empty(), "{entries:?}");
+}

@@ -1,0 +1,469 @@
+//! Shared test harness: busybox bundles built on the fly, a private --root per test, and
+//! guards that delete every container and directory a test made, even when it fails.
+
+#![allow(dead_code)]
+
+use std::fs;
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+
+pub const RT: &str = env!("CARGO_BIN_EXE_rt");
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Integration tests need root (namespaces, mounts, cgroups). Without it they say so and
+/// pass vacuously; CI runs them as root.
+pub fn need_root() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    eprintln!("skipping: integration tests need root");
+    false
+}
+
+fn busybox() -> &'static Path {
+    static B: OnceLock<PathBuf> = OnceLock::new();
+    B.get_or_init(|| {
+        for p in ["/bin/busybox", "/usr/bin/busybox"] {
+            if Path::new(p).exists() {
+                return PathBuf::from(p);
+            }
+        }
+        panic!("busybox-static is not installed (apt-get install busybox-static)");
+    })
+}
+
+fn applets() -> &'static Vec<String> {
+    static A: OnceLock<Vec<String>> = OnceLock::new();
+    A.get_or_init(|| {
+        let out = Command::new(busybox()).arg("--list").output().unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty() && *l != "busybox")
+            .map(String::from)
+            .collect()
+    })
+}
+
+/// A unique name for this test run: the test process's pid plus a counter.
+pub fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+/// A temporary directory removed on drop (after unmounting anything a test left there).
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        let p = std::env::temp_dir().join("rt-tests").join(unique(prefix));
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes a busybox root file system into `rootfs`.
+pub fn make_rootfs(rootfs: &Path) {
+    let bin = rootfs.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    fs::copy(busybox(), bin.join("busybox")).unwrap();
+    for a in applets() {
+        let _ = symlink("busybox", bin.join(a));
+    }
+    for d in ["proc", "sys", "dev", "etc", "tmp", "root"] {
+        fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777)).unwrap();
+    fs::write(
+        rootfs.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nuser1:x:1000:1000::/home/user1:/bin/sh\n",
+    )
+    .unwrap();
+    fs::write(rootfs.join("etc/group"), "root:x:0:\nuser1:x:1000:\n").unwrap();
+}
+
+/// runc's default spec, without a terminal, running `args`.
+pub fn default_config(args: &[&str]) -> Value {
+    json!({
+        "ociVersion": "1.2.0",
+        "process": {
+            "terminal": false,
+            "user": {"uid": 0, "gid": 0},
+            "args": args,
+            "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+            "cwd": "/",
+            "capabilities": {
+                "bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+                "effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+                "permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+            },
+            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+            "noNewPrivileges": true
+        },
+        "root": {"path": "rootfs", "readonly": true},
+        "hostname": "rt-test",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc"},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+            {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+            {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+            {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]}
+        ],
+        "linux": {
+            "resources": {"devices": [{"allow": false, "access": "rwm"}]},
+            "namespaces": [
+                {"type": "pid"}, {"type": "network"}, {"type": "ipc"},
+                {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}
+            ],
+            "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+            "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+        }
+    })
+}
+
+/// A bundle (config.json + busybox rootfs) in its own temporary directory.
+pub struct Bundle {
+    pub dir: TempDir,
+    pub config: Value,
+}
+
+impl Bundle {
+    pub fn new(args: &[&str]) -> Bundle {
+        let dir = TempDir::new("bundle");
+        make_rootfs(&dir.path().join("rootfs"));
+        let b = Bundle {
+            dir,
+            config: default_config(args),
+        };
+        b.save();
+        b
+    }
+
+    /// A bundle running `sh -c script`.
+    pub fn sh(script: &str) -> Bundle {
+        Bundle::new(&["sh", "-c", script])
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn rootfs(&self) -> PathBuf {
+        self.path().join("rootfs")
+    }
+
+    pub fn save(&self) {
+        fs::write(
+            self.path().join("config.json"),
+            serde_json::to_vec_pretty(&self.config).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// Changes the config with `f` and writes it back.
+    pub fn edit(&mut self, f: impl FnOnce(&mut Value)) -> &mut Self {
+        f(&mut self.config);
+        self.save();
+        self
+    }
+
+    pub fn add_mount(&mut self, m: Value) -> &mut Self {
+        self.edit(|c| c["mounts"].as_array_mut().unwrap().push(m))
+    }
+
+    pub fn set_namespaces(&mut self, ns: Value) -> &mut Self {
+        self.edit(|c| c["linux"]["namespaces"] = ns)
+    }
+}
+
+/// A private state root; every container created under it is force-deleted on drop.
+pub struct Rt {
+    pub root: TempDir,
+}
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cmd` with stdout and stderr captured in anonymous files rather than pipes: a
+/// container created by the command inherits them and may keep them open long after `rt`
+/// has exited, which would make waiting for EOF on a pipe hang.
+pub fn capture(cmd: &mut Command) -> Out {
+    let out = memfd("rt-test-stdout");
+    let err = memfd("rt-test-stderr");
+    let status = cmd
+        .stdout(out.try_clone().unwrap())
+        .stderr(err.try_clone().unwrap())
+        .status()
+        .unwrap();
+    Out {
+        code: status.code().unwrap_or(128 + status.signal().unwrap_or(0)),
+        stdout: read_all(out),
+        stderr: read_all(err),
+    }
+}
+
+pub fn memfd(name: &str) -> fs::File {
+    let name = std::ffi::CString::new(name).unwrap();
+    let fd = nix::sys::memfd::memfd_create(&name, nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC)
+        .unwrap();
+    fs::File::from(fd)
+}
+
+pub fn read_all(mut f: fs::File) -> String {
+    use std::io::{Read, Seek};
+    let mut s = Vec::new();
+    f.rewind().unwrap();
+    f.read_to_end(&mut s).unwrap();
+    String::from_utf8_lossy(&s).into_owned()
+}
+
+impl Out {
+    /// Asserts success and returns stdout.
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "rt failed (exit {}):\nstdout: {}\nstderr: {}",
+            self.code, self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+
+    /// Asserts failure with exit code 1 and a one-line error containing `needle`.
+    #[track_caller]
+    pub fn fails_with(&self, needle: &str) {
+        assert_eq!(
+            self.code, 1,
+            "expected exit 1, got {}\nstdout: {}\nstderr: {}",
+            self.code, self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr does not mention {needle:?}:\n{}",
+            self.stderr
+        );
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| !l.contains("warning"))
+            .collect();
+        assert_eq!(lines.len(), 1, "error is not one line:\n{}", self.stderr);
+        assert!(lines[0].starts_with("rt: "), "{}", self.stderr);
+    }
+}
+
+impl Rt {
+    pub fn new() -> Rt {
+        Rt {
+            root: TempDir::new("root"),
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        self.root.path()
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(RT);
+        c.arg("--root").arg(self.root.path());
+        c.stdin(Stdio::null());
+        c
+    }
+
+    pub fn rt(&self, args: &[&str]) -> Out {
+        capture(self.cmd().args(args))
+    }
+
+    /// `rt run --bundle B ID`, capturing output.
+    pub fn run(&self, bundle: &Bundle, id: &str) -> Out {
+        self.rt(&["run", "--bundle", bundle.path().to_str().unwrap(), id])
+    }
+
+    /// Runs the bundle to completion and returns the container's stdout, asserting success.
+    #[track_caller]
+    pub fn output(&self, bundle: &Bundle) -> String {
+        let id = unique("c");
+        let out = self.run(bundle, &id);
+        out.ok().to_owned()
+    }
+
+    pub fn create(&self, bundle: &Bundle, id: &str) -> Out {
+        self.rt(&["create", "--bundle", bundle.path().to_str().unwrap(), id])
+    }
+
+    pub fn state(&self, id: &str) -> Value {
+        let out = self.rt(&["state", id]);
+        serde_json::from_str(out.ok()).unwrap()
+    }
+
+    pub fn status(&self, id: &str) -> String {
+        self.state(id)["status"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits (up to 10 s) for a container to reach `status`.
+    #[track_caller]
+    pub fn wait_status(&self, id: &str, status: &str) {
+        for _ in 0..1000 {
+            let out = self.rt(&["state", id]);
+            if out.code == 0 && out.stdout.contains(&format!("\"status\": \"{status}\"")) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!(
+            "{id} never became {status}: {:?}",
+            self.rt(&["state", id]).stdout
+        );
+    }
+}
+
+impl Drop for Rt {
+    fn drop(&mut self) {
+        if let Ok(entries) = fs::read_dir(self.root.path()) {
+            for e in entries.flatten() {
+                let id = e.file_name().to_string_lossy().into_owned();
+                let _ = self.cmd().args(["delete", "--force", &id]).output();
+            }
+        }
+    }
+}
+
+/// This test process's cgroup path in a hierarchy (v1 controller name or "" for cgroup2).
+pub fn own_cgroup(controller: &str) -> String {
+    let text = fs::read_to_string("/proc/self/cgroup").unwrap();
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
+        if ctrls.split(',').any(|c| c == controller) || (controller.is_empty() && ctrls.is_empty())
+        {
+            return path.to_owned();
+        }
+    }
+    panic!("no {controller} cgroup for this process")
+}
+
+/// Every cgroup directory (any hierarchy) whose name is `id`.
+pub fn cgroup_dirs_named(id: &str) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    fn walk(dir: &Path, id: &str, found: &mut Vec<PathBuf>, depth: usize) {
+        if depth > 8 {
+            return;
+        }
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let Ok(t) = e.file_type() else { continue };
+            if !t.is_dir() {
+                continue;
+            }
+            let p = e.path();
+            if e.file_name().to_string_lossy() == id {
+                found.push(p.clone());
+            }
+            walk(&p, id, found, depth + 1);
+        }
+    }
+    walk(Path::new("/sys/fs/cgroup"), id, &mut found, 0);
+    found
+}
+
+/// Pids of processes whose command line mentions `needle`.
+pub fn processes_mentioning(needle: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let mut pids = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        if let Ok(cmd) = fs::read(format!("/proc/{pid}/cmdline"))
+            && String::from_utf8_lossy(&cmd).contains(needle)
+        {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// Host mounts whose mount point lies under `dir`.
+pub fn host_mounts_under(dir: &Path) -> Vec<String> {
+    fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            l.split(' ')
+                .nth(4)
+                .is_some_and(|mp| Path::new(mp).starts_with(dir))
+        })
+        .map(String::from)
+        .collect()
+}
+
+/// Asserts that nothing of container `id` is left: state directory, cgroups, processes,
+/// host mounts under the bundle.
+#[track_caller]
+pub fn assert_no_trace(rt: &Rt, id: &str, bundle: &Bundle) {
+    assert!(
+        !rt.root().join(id).exists(),
+        "state directory of {id} left behind"
+    );
+    let leftovers: Vec<_> = fs::read_dir(rt.root())
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "--root not empty: {leftovers:?}");
+    assert_eq!(
+        cgroup_dirs_named(id),
+        Vec::<PathBuf>::new(),
+        "cgroups left behind"
+    );
+    assert_eq!(
+        processes_mentioning(id),
+        Vec::<i32>::new(),
+        "processes left behind"
+    );
+    assert_eq!(
+        host_mounts_under(bundle.path()),
+        Vec::<String>::new(),
+        "mounts left behind"
+    );
+}
+
+/// The (topmost) mountinfo line of mount point `mp`.
+#[track_caller]
+pub fn mount_line<'a>(mountinfo: &'a str, mp: &str) -> &'a str {
+    mountinfo
+        .lines()
+        .rfind(|l| l.split(' ').nth(4) == Some(mp))
+        .unwrap_or_else(|| panic!("{mp} not mounted:\n{mountinfo}"))
+}

@@ -1,0 +1,203 @@
+//! OCI hooks: when they run, in which namespaces, with what on stdin, and what their
+//! failure does.
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// A hook running `/bin/sh -c script` on the host, args shifted so $1.. are usable.
+fn hook(script: &str) -> Value {
+    json!({"path": "/bin/sh", "args": ["sh", "-c", script]})
+}
+
+/// Reads the JSON state a hook saved.
+fn saved_state(p: &Path) -> Value {
+    serde_json::from_str(&fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
+}
+
+#[test]
+fn every_hook_runs_in_order_with_state_on_stdin() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let out = TempDir::new("hooks");
+    let o = out.path().display().to_string();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    let log = |name: &str| {
+        hook(&format!(
+            "cat > {o}/{name}.json; echo {name} >> {o}/order; readlink /proc/self/ns/mnt > {o}/{name}.mnt"
+        ))
+    };
+    b.edit(|c| {
+        c["hooks"] = json!({
+            "prestart": [log("prestart")],
+            "createRuntime": [log("createRuntime")],
+            "createContainer": [log("createContainer")],
+            "startContainer": [{"path": "/bin/sh", "args": ["sh", "-c", "cat > /tmp/startContainer.json; echo ok > /tmp/started"]}],
+            "poststart": [log("poststart")],
+            "poststop": [log("poststop")]
+        });
+    });
+    let id = unique("hk");
+    rt.create(&b, &id).ok();
+    let order = || fs::read_to_string(out.path().join("order")).unwrap_or_default();
+    assert_eq!(order(), "prestart\ncreateRuntime\ncreateContainer\n");
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    for name in ["prestart", "createRuntime", "createContainer"] {
+        let s = saved_state(&out.path().join(format!("{name}.json")));
+        assert_eq!(s["id"], id.as_str(), "{name}");
+        assert_eq!(s["pid"], pid, "{name}");
+        assert_eq!(s["status"], "creating", "{name}");
+        assert_eq!(s["bundle"], b.path().to_str().unwrap());
+    }
+    let host_mnt = fs::read_link("/proc/self/ns/mnt").unwrap();
+    let mnt = |name: &str| fs::read_to_string(out.path().join(format!("{name}.mnt"))).unwrap();
+    // Runtime namespace for prestart/createRuntime, the container's for createContainer.
+    assert_eq!(mnt("createRuntime").trim(), host_mnt.to_str().unwrap());
+    assert_eq!(mnt("prestart").trim(), host_mnt.to_str().unwrap());
+    let container_mnt = fs::read_link(format!("/proc/{pid}/ns/mnt")).unwrap();
+    assert_eq!(
+        mnt("createContainer").trim(),
+        container_mnt.to_str().unwrap()
+    );
+
+    rt.rt(&["start", &id]).ok();
+    assert_eq!(
+        order(),
+        "prestart\ncreateRuntime\ncreateContainer\npoststart\n"
+    );
+    let s = saved_state(&out.path().join("poststart.json"));
+    assert_eq!(s["status"], "running");
+    assert_eq!(s["pid"], pid);
+    // startContainer ran inside the container: its files are in the container's /tmp.
+    let inner = format!("/proc/{pid}/root/tmp");
+    assert_eq!(
+        fs::read_to_string(format!("{inner}/started")).unwrap(),
+        "ok\n"
+    );
+    let s = saved_state(Path::new(&format!("{inner}/startContainer.json")));
+    assert_eq!(s["status"], "created");
+    assert_eq!(s["id"], id.as_str());
+
+    rt.rt(&["kill", &id, "KILL"]).ok();
+    rt.wait_status(&id, "stopped");
+    rt.rt(&["delete", &id]).ok();
+    assert_eq!(
+        order(),
+        "prestart\ncreateRuntime\ncreateContainer\npoststart\npoststop\n"
+    );
+    let s = saved_state(&out.path().join("poststop.json"));
+    assert_eq!(s["status"], "stopped");
+}
+
+#[test]
+fn hook_args_env_and_timeout() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let out = TempDir::new("hookenv");
+    let o = out.path().display().to_string();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| {
+        c["hooks"] = json!({"createRuntime": [{
+            "path": "/bin/sh",
+            "args": ["sh", "-c", format!("echo \"$0 $1 [$GREETING] [${{HOME-unset}}]\" > {o}/env"), "first", "second"],
+            "env": ["GREETING=hello"]
+        }]});
+    });
+    rt.run(&b, &unique("he")).ok();
+    assert_eq!(
+        fs::read_to_string(out.path().join("env")).unwrap(),
+        "first second [hello] [unset]\n"
+    );
+
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["hooks"] = json!({"createRuntime": [{"path": "/bin/sleep", "args": ["sleep", "30"], "timeout": 1}]}));
+    let id = unique("hto");
+    let t = std::time::Instant::now();
+    rt.create(&b, &id)
+        .fails_with("hooks.createRuntime[0]: /bin/sleep: timed out after 1s");
+    assert!(t.elapsed().as_secs() < 10);
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn failing_create_hooks_fail_create_and_leave_nothing() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    for kind in ["prestart", "createRuntime", "createContainer"] {
+        let mut b = Bundle::new(&["true"]);
+        b.edit(|c| c["hooks"] = json!({kind: [hook("echo hook says no >&2; exit 3")]}));
+        let id = unique("hf");
+        rt.create(&b, &id).fails_with(&format!(
+            "hooks.{kind}[0]: /bin/sh: exit status 3: hook says no"
+        ));
+        assert_no_trace(&rt, &id, &b);
+    }
+}
+
+#[test]
+fn failing_start_container_hook_fails_start() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.edit(|c| c["hooks"] = json!({"startContainer": [hook("exit 4")]}));
+    let id = unique("sc");
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id])
+        .fails_with("hooks.startContainer[0]: /bin/sh: exit status 4");
+    rt.wait_status(&id, "stopped");
+    rt.rt(&["delete", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn failing_poststart_hook_stops_the_container() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.edit(|c| c["hooks"] = json!({"poststart": [hook("exit 5")]}));
+    let id = unique("ps");
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id]).fails_with("hooks.poststart[0]");
+    rt.wait_status(&id, "stopped");
+    rt.rt(&["delete", &id]).ok();
+    // rt run: the error, and the container is gone.
+    let id = unique("ps");
+    rt.run(&b, &id).fails_with("hooks.poststart[0]");
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn failing_poststop_hook_only_warns() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["hooks"] = json!({"poststop": [hook("exit 6"), hook("exit 0")]}));
+    let id = unique("pst");
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id]).ok();
+    rt.wait_status(&id, "stopped");
+    let out = rt.rt(&["delete", &id]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning") && out.stderr.contains("hooks.poststop[0]"),
+        "{}",
+        out.stderr
+    );
+    assert_no_trace(&rt, &id, &b);
+}

@@ -1,0 +1,433 @@
+//! create / start / state / kill / delete / run / list as containerd and users drive them.
+
+use std::fs;
+use std::time::Duration;
+
+use crate::common::*;
+
+#[test]
+fn containerd_flow_create_start_kill_delete() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("cd");
+    let pid_file = b.path().join("init.pid");
+    rt.rt(&[
+        "create",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+    ])
+    .ok();
+    let pid: i32 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let st = rt.state(&id);
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["pid"], pid);
+    assert_eq!(st["id"], id.as_str());
+    assert_eq!(st["bundle"], b.path().to_str().unwrap());
+    assert_eq!(st["rootfs"], b.rootfs().to_str().unwrap());
+    assert_eq!(st["ociVersion"], "1.2.0");
+    assert_eq!(st["owner"], "root");
+    let created = st["created"].as_str().unwrap();
+    assert!(humantime::parse_rfc3339(created).is_ok(), "{created}");
+    // created: the init exists but runs rt's code, not yet `sleep`.
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_ne!(comm.trim(), "sleep");
+
+    rt.rt(&["start", &id]).ok();
+    assert_eq!(rt.status(&id), "running");
+    let comm = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap();
+    assert_eq!(comm.trim(), "sleep");
+
+    rt.rt(&["kill", &id, "9"]).ok();
+    rt.wait_status(&id, "stopped");
+    assert_eq!(rt.state(&id)["pid"], 0);
+    rt.rt(&["delete", &id]).ok();
+    rt.rt(&["state", &id])
+        .fails_with("container does not exist");
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn relative_pid_file_is_relative_to_cwd() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["true"]);
+    let id = unique("pf");
+    capture(rt.cmd().current_dir(b.path()).args([
+        "create",
+        "--bundle",
+        ".",
+        "--pid-file",
+        "sub.pid",
+        &id,
+    ]))
+    .ok();
+    let pid: i32 = fs::read_to_string(b.path().join("sub.pid"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(rt.state(&id)["pid"], pid);
+    assert_eq!(rt.state(&id)["bundle"], b.path().to_str().unwrap());
+    rt.rt(&["delete", &id]).ok();
+}
+
+#[test]
+fn run_propagates_exit_codes() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("exit 7");
+    assert_eq!(rt.run(&b, &unique("ex")).code, 7);
+    let b = Bundle::sh("exit 0");
+    assert_eq!(rt.run(&b, &unique("ex")).code, 0);
+    // Killed by a signal: 128+N. (pid 1 ignores signals it has no handler for, even
+    // SIGKILL from inside its namespace, so kill a child of the shell's.)
+    let mut b = Bundle::sh("kill -9 $$");
+    b.edit(|c| {
+        c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "ipc"}]);
+        c.as_object_mut().unwrap().remove("hostname");
+    });
+    assert_eq!(rt.run(&b, &unique("ex")).code, 128 + 9);
+    let leftovers: Vec<_> = fs::read_dir(rt.root()).unwrap().collect();
+    assert!(leftovers.is_empty(), "run left state behind");
+}
+
+#[test]
+fn run_shows_container_output_and_deletes() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("echo hello from $$; echo oops >&2");
+    let id = unique("out");
+    let out = rt.run(&b, &id);
+    assert_eq!(out.ok(), "hello from 1\n");
+    assert_eq!(out.stderr, "oops\n");
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn run_keep_leaves_stopped_container() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("exit 3");
+    let id = unique("keep");
+    let out = rt.rt(&["run", "--keep", "--bundle", b.path().to_str().unwrap(), &id]);
+    assert_eq!(out.code, 3);
+    assert_eq!(rt.status(&id), "stopped");
+    rt.rt(&["delete", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn run_detach_returns_while_container_runs() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("det");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    assert_eq!(rt.status(&id), "running");
+    rt.rt(&["delete", &id]).fails_with("not stopped");
+    rt.rt(&["delete", "--force", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn run_forwards_signals_to_the_container() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let dir = TempDir::new("sig");
+    let b =
+        Bundle::sh("trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.05; done");
+    let id = unique("sig");
+    let child = rt
+        .cmd()
+        .args(["run", "--bundle", b.path().to_str().unwrap(), &id])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _ = dir;
+    rt.wait_status(&id, "running");
+    // Give the shell time to install its trap.
+    std::thread::sleep(Duration::from_millis(300));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(42));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ready\ngot TERM\n");
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn start_output_goes_to_the_fds_create_was_given() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("echo to-stdout; echo to-stderr >&2");
+    let id = unique("stdio");
+    let out_file = b.path().join("out");
+    let err_file = b.path().join("err");
+    let status = rt
+        .cmd()
+        .args(["create", "--bundle", b.path().to_str().unwrap(), &id])
+        .stdout(fs::File::create(&out_file).unwrap())
+        .stderr(fs::File::create(&err_file).unwrap())
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "{}",
+        fs::read_to_string(&err_file).unwrap()
+    );
+    // `start` itself prints nothing; the container writes to create's fds.
+    let start = rt.rt(&["start", &id]);
+    assert_eq!(start.ok(), "");
+    rt.wait_status(&id, "stopped");
+    assert_eq!(fs::read_to_string(&out_file).unwrap(), "to-stdout\n");
+    assert_eq!(fs::read_to_string(&err_file).unwrap(), "to-stderr\n");
+    rt.rt(&["delete", &id]).ok();
+}
+
+#[test]
+fn start_twice_and_start_stopped_fail() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("st2");
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id]).ok();
+    rt.rt(&["start", &id]).fails_with("already running");
+    rt.rt(&["kill", &id, "KILL"]).ok();
+    rt.wait_status(&id, "stopped");
+    rt.rt(&["start", &id]).fails_with("stopped");
+    rt.rt(&["kill", &id, "TERM"])
+        .fails_with("container not running");
+    rt.rt(&["delete", &id]).ok();
+}
+
+#[test]
+fn delete_created_container_without_force() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["true"]);
+    let id = unique("dc");
+    rt.create(&b, &id).ok();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    rt.rt(&["delete", &id]).ok();
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}/exe")).exists() || {
+            // A zombie waiting for its parent (pid 1 here) is gone as a process.
+            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.contains(") Z ")
+        }
+    );
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn kill_accepts_names_and_numbers() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh(
+        "trap 'echo usr1 >> /dev/shm/log' USR1; trap 'echo hup >> /dev/shm/log' HUP; echo ready > /dev/shm/ready; while :; do sleep 0.05; done",
+    );
+    let id = unique("kn");
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id]).ok();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    let shm = format!("/proc/{pid}/root/dev/shm");
+    for _ in 0..500 {
+        if fs::metadata(format!("{shm}/ready")).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    rt.rt(&["kill", &id, "SIGUSR1"]).ok();
+    std::thread::sleep(Duration::from_millis(200));
+    rt.rt(&["kill", &id, "hup"]).ok();
+    std::thread::sleep(Duration::from_millis(200));
+    rt.rt(&["kill", &id, "10"]).ok();
+    std::thread::sleep(Duration::from_millis(200));
+    let log = fs::read_to_string(format!("{shm}/log")).unwrap();
+    assert_eq!(log, "usr1\nhup\nusr1\n");
+    rt.rt(&["kill", &id, "NOTASIGNAL"]).fails_with("NOTASIGNAL");
+    // Default signal is SIGTERM; the shell has no TERM trap, but as pid 1 it ignores
+    // unhandled signals, so the container keeps running.
+    rt.rt(&["kill", &id]).ok();
+    rt.rt(&["kill", &id, "KILL"]).ok();
+    rt.wait_status(&id, "stopped");
+    rt.rt(&["delete", &id]).ok();
+}
+
+#[test]
+fn kill_all_signals_every_process() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // Host pid namespace: killing init alone would leave the background sleep behind.
+    let mut b = Bundle::sh("sleep 1000 & sleep 1000");
+    b.set_namespaces(serde_json::json!([{"type": "mount"}, {"type": "uts"}]));
+    b.edit(|c| c["hostname"] = serde_json::json!("h"));
+    let id = unique("ka");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    std::thread::sleep(Duration::from_millis(200));
+    let state = rt.state(&id);
+    let cg = cgroup_dirs_named(&id);
+    let procs = fs::read_to_string(
+        cg.iter()
+            .find(|p| p.starts_with("/sys/fs/cgroup/pids"))
+            .unwrap()
+            .join("cgroup.procs"),
+    )
+    .unwrap();
+    assert!(procs.lines().count() >= 2, "{procs}");
+    rt.rt(&["kill", "--all", &id, "KILL"]).ok();
+    rt.wait_status(&id, "stopped");
+    let _ = state;
+    for p in procs.lines() {
+        let stat = fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "process {p} survived: {stat}"
+        );
+    }
+    rt.rt(&["delete", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn list_shows_containers() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let a = unique("la");
+    let c = unique("lb");
+    rt.create(&b, &a).ok();
+    rt.create(&b, &c).ok();
+    rt.rt(&["start", &c]).ok();
+    let table = rt.rt(&["list"]);
+    let lines: Vec<&str> = table.ok().lines().collect();
+    assert!(
+        lines[0].starts_with("ID ") && lines[0].contains("STATUS") && lines[0].ends_with("OWNER")
+    );
+    assert_eq!(lines.len(), 3, "{table:?}", table = table.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&a) && l.contains(" created "))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&c) && l.contains(" running "))
+    );
+    let quiet = rt.rt(&["list", "-q"]);
+    let mut ids: Vec<&str> = quiet.ok().lines().collect();
+    ids.sort();
+    let mut want = vec![a.as_str(), c.as_str()];
+    want.sort();
+    assert_eq!(ids, want);
+    let json: serde_json::Value =
+        serde_json::from_str(rt.rt(&["list", "--format", "json"]).ok()).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 2);
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["pid"].as_i64().unwrap() > 0)
+    );
+    rt.rt(&["delete", "--force", &a]).ok();
+    rt.rt(&["delete", "--force", &c]).ok();
+    assert_eq!(rt.rt(&["list", "-f", "json"]).ok().trim(), "[]");
+}
+
+#[test]
+fn concurrent_creates_of_one_id_have_one_winner() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("race");
+    // stderr in anonymous files: the winner's container keeps its copy open.
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let err = memfd("race-stderr");
+            let child = rt
+                .cmd()
+                .args(["create", "--bundle", b.path().to_str().unwrap(), &id])
+                .stdout(std::process::Stdio::null())
+                .stderr(err.try_clone().unwrap())
+                .spawn()
+                .unwrap();
+            (child, err)
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|(mut c, err)| (c.wait().unwrap(), read_all(err)))
+        .collect();
+    let winners = outs.iter().filter(|(s, _)| s.success()).count();
+    assert_eq!(winners, 1, "{outs:?}");
+    for (_, err) in outs.iter().filter(|(s, _)| !s.success()) {
+        assert!(err.contains("container with id exists"), "{err}");
+    }
+    assert_eq!(rt.status(&id), "created");
+    rt.rt(&["delete", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn run_bundle_directory_derives_an_id() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let dir = b.path().to_str().unwrap().to_owned() + "/";
+    let name = b.path().file_name().unwrap().to_str().unwrap().to_owned();
+    rt.rt(&["run", "-d", &dir]).ok();
+    assert_eq!(rt.status(&name), "running");
+    // Taken: the second one gets a suffix.
+    rt.rt(&["run", "-d", &dir]).ok();
+    assert_eq!(rt.status(&format!("{name}-2")), "running");
+    rt.rt(&["delete", "-f", &name]).ok();
+    rt.rt(&["delete", "-f", &format!("{name}-2")]).ok();
+    // In the foreground it behaves like any run.
+    let b2 = Bundle::sh("exit 5");
+    let out = rt.rt(&["run", b2.path().to_str().unwrap()]);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+}

@@ -1,0 +1,15 @@
+//! The integration suite: the built `rt` binary driven as containerd and people drive it,
+//! on generated busybox bundles, with every effect checked from inside the container.
+//! Needs root; run with `cargo test`.
+
+mod common;
+
+mod cleanup;
+mod cli;
+mod devices;
+mod hooks;
+mod lifecycle;
+mod mounts;
+mod namespaces;
+mod process;
+mod rootfs;

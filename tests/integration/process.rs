@@ -1,0 +1,295 @@
+//! hostname, domainname, sysctl, args/env/cwd, user, umask, rlimits, oomScoreAdj,
+//! capabilities — all read back from inside the container.
+
+use std::fs;
+
+use serde_json::json;
+
+use crate::common::*;
+
+#[test]
+fn hostname_and_domainname() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh("hostname; cat /proc/sys/kernel/domainname");
+    b.edit(|c| {
+        c["hostname"] = json!("box-1");
+        c["domainname"] = json!("example.test");
+    });
+    assert_eq!(rt.output(&b), "box-1\nexample.test\n");
+    let host = fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_ne!(host.trim(), "box-1");
+}
+
+#[test]
+fn sysctls_change_the_container_not_the_host() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let host_fwd = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+    let host_shm = fs::read_to_string("/proc/sys/kernel/shmmni").unwrap();
+    let mut b = Bundle::sh("cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmni");
+    let want_fwd = if host_fwd.trim() == "1" { "0" } else { "1" };
+    b.edit(|c| {
+        c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": want_fwd, "kernel.shmmni": "1234"})
+    });
+    assert_eq!(rt.output(&b), format!("{want_fwd}\n1234\n"));
+    assert_eq!(
+        fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap(),
+        host_fwd
+    );
+    assert_eq!(
+        fs::read_to_string("/proc/sys/kernel/shmmni").unwrap(),
+        host_shm
+    );
+}
+
+#[test]
+fn host_sysctls_are_refused() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["linux"]["sysctl"] = json!({"vm.swappiness": "10"}));
+    let id = unique("sysctl");
+    rt.create(&b, &id).fails_with("linux.sysctl.vm.swappiness");
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn args_env_and_cwd() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&[
+        "sh",
+        "-c",
+        "echo \"$0|$1|$FOO|$HOME|$(pwd)\"",
+        "zero",
+        "one two",
+    ]);
+    b.edit(|c| {
+        c["process"]["env"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!("FOO=bar baz"));
+        c["process"]["cwd"] = json!("/tmp");
+    });
+    assert_eq!(rt.output(&b), "zero|one two|bar baz|/root|/tmp\n");
+    // No variable rt did not put there leaks from rt's own environment.
+    let b = Bundle::new(&["env"]);
+    let out = rt
+        .cmd()
+        .env("RT_TEST_LEAK", "leaked")
+        .args([
+            "run",
+            "--bundle",
+            b.path().to_str().unwrap(),
+            &unique("env"),
+        ])
+        .output()
+        .unwrap();
+    let env = String::from_utf8_lossy(&out.stdout);
+    assert!(!env.contains("RT_TEST_LEAK"), "{env}");
+    let mut names: Vec<&str> = env.lines().map(|l| l.split('=').next().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, vec!["HOME", "PATH", "TERM"]);
+}
+
+#[test]
+fn user_groups_and_umask() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh(
+        "id; umask; touch /tmp/f; stat -c '%u:%g %a' /tmp/f; grep Groups /proc/self/status",
+    );
+    b.edit(|c| {
+        c["process"]["user"] =
+            json!({"uid": 1000, "gid": 1000, "additionalGids": [5, 77], "umask": 23});
+    });
+    let out = rt.output(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("uid=1000(user1) gid=1000(user1)"),
+        "{out}"
+    );
+    assert_eq!(lines[1], "0027");
+    assert_eq!(lines[2], "1000:1000 640");
+    let groups: Vec<&str> = lines[3].split_whitespace().skip(1).collect();
+    assert_eq!(groups, vec!["5", "77"], "supplementary groups: {out}");
+}
+
+#[test]
+fn root_user_has_no_supplementary_groups_from_rt() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("grep Groups /proc/self/status");
+    let out = rt.output(&b);
+    assert_eq!(out.trim(), "Groups:", "{out}");
+}
+
+#[test]
+fn rlimits_and_oom_score_adj() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh("ulimit -n; ulimit -Hn; ulimit -c; cat /proc/self/oom_score_adj");
+    b.edit(|c| {
+        c["process"]["rlimits"] = json!([
+            {"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654},
+            {"type": "RLIMIT_CORE", "soft": 0, "hard": 0}
+        ]);
+        c["process"]["oomScoreAdj"] = json!(537);
+    });
+    assert_eq!(rt.output(&b), "321\n654\n0\n537\n");
+}
+
+#[test]
+fn capabilities_are_exactly_the_configured_ones() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh("grep ^Cap /proc/self/status; grep NoNewPrivs /proc/self/status");
+    b.edit(|c| {
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_CHOWN", "CAP_KILL", "CAP_NET_RAW"],
+            "effective": ["CAP_CHOWN"],
+            "permitted": ["CAP_CHOWN", "CAP_KILL"],
+            "inheritable": ["CAP_KILL"],
+            "ambient": ["CAP_KILL"]
+        });
+    });
+    let out = rt.output(&b);
+    let cap = |name: &str| {
+        let line = out.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+    };
+    let (chown, kill, net_raw) = (1u64 << 0, 1u64 << 5, 1u64 << 13);
+    assert_eq!(cap("CapBnd"), chown | kill | net_raw, "{out}");
+    assert_eq!(cap("CapInh"), kill, "{out}");
+    assert_eq!(cap("CapAmb"), kill, "{out}");
+    // As root after execve: permitted = effective = bounding ∩ (inheritable | all) → bounding.
+    assert_eq!(cap("CapPrm") & !(chown | kill | net_raw), 0, "{out}");
+    assert!(out.contains("NoNewPrivs:\t1"), "{out}");
+}
+
+#[test]
+fn capabilities_of_an_unprivileged_user() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh("grep ^Cap /proc/self/status");
+    b.edit(|c| {
+        c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_NET_BIND_SERVICE", "CAP_KILL"],
+            "effective": ["CAP_NET_BIND_SERVICE"],
+            "permitted": ["CAP_NET_BIND_SERVICE"],
+            "inheritable": ["CAP_NET_BIND_SERVICE"],
+            "ambient": ["CAP_NET_BIND_SERVICE"]
+        });
+    });
+    let out = rt.output(&b);
+    let nbs = 1u64 << 10;
+    for set in ["CapInh", "CapPrm", "CapEff", "CapAmb"] {
+        let line = out.lines().find(|l| l.starts_with(set)).unwrap();
+        let v = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
+        assert_eq!(v, nbs, "{set}: {out}");
+    }
+}
+
+#[test]
+fn missing_program_fails_create() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["no-such-program"]);
+    let id = unique("noprog");
+    rt.create(&b, &id)
+        .fails_with("\"no-such-program\": executable file not found in $PATH");
+    assert_no_trace(&rt, &id, &b);
+    let b = Bundle::new(&["/bin/missing"]);
+    let id = unique("noprog");
+    let out = rt.run(&b, &id);
+    out.fails_with("process.args[0]: /bin/missing: No such file or directory");
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn no_host_fd_reaches_the_container() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("ls /proc/self/fd | sort -n | tr '\\n' ' '");
+    let extra = fs::File::open("/etc/hostname").unwrap();
+    use std::os::fd::AsRawFd;
+    let fd = extra.as_raw_fd();
+    // Make the fd inheritable, as a careless caller's would be.
+    nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .unwrap();
+    let out = rt.output(&b);
+    // 0, 1, 2 and the fd `ls` itself opens on /proc/self/fd.
+    assert_eq!(out.trim(), "0 1 2 3", "{out}");
+    drop(extra);
+}
+
+#[test]
+fn preserve_fds_passes_exactly_n() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let dir = TempDir::new("pfd");
+    let f = dir.path().join("passed");
+    fs::write(&f, "through fd 3\n").unwrap();
+    let b = Bundle::sh("cat <&3; ls /proc/self/fd | sort -n | tr '\\n' ' '");
+    let file = fs::File::open(&f).unwrap();
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let raw = file.as_raw_fd();
+    let mut cmd = rt.cmd();
+    cmd.args([
+        "run",
+        "--preserve-fds",
+        "1",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &unique("pfd"),
+    ]);
+    // SAFETY (test): dup2 in the child before exec, no allocation.
+    unsafe {
+        cmd.pre_exec(move || {
+            // dup2 onto itself keeps O_CLOEXEC; clear it explicitly.
+            if libc::dup2(raw, 3) < 0 || libc::fcntl(3, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.starts_with("through fd 3\n"), "{text}");
+    assert_eq!(text.lines().nth(1).unwrap().trim(), "0 1 2 3 4", "{text}");
+}

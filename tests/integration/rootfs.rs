@@ -1,0 +1,165 @@
+//! The root file system: root.path, read-only roots, propagation, pivot_root.
+
+use std::fs;
+
+use serde_json::json;
+
+use crate::common::*;
+
+#[test]
+fn absolute_root_path() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh("cat /marker");
+    fs::write(b.rootfs().join("marker"), "absolute\n").unwrap();
+    let abs = b.rootfs();
+    b.edit(|c| c["root"]["path"] = json!(abs));
+    assert_eq!(rt.output(&b), "absolute\n");
+}
+
+#[test]
+fn missing_root_path_is_a_config_error() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["root"]["path"] = json!("no-such-rootfs"));
+    let id = unique("nor");
+    rt.create(&b, &id).fails_with("root.path");
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn readonly_root_refuses_writes() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("touch /newfile 2>&1; echo rc=$?; touch /tmp/ok && echo tmp-ok");
+    let out = rt.output(&b);
+    assert!(out.contains("Read-only file system"), "{out}");
+    assert!(out.contains("rc=1"), "{out}");
+    assert!(out.contains("tmp-ok"), "{out}");
+    assert!(!b.rootfs().join("newfile").exists());
+
+    let mut b = Bundle::sh("touch /newfile && echo written");
+    b.edit(|c| c["root"]["readonly"] = json!(false));
+    assert_eq!(rt.output(&b), "written\n");
+    assert!(b.rootfs().join("newfile").exists());
+}
+
+#[test]
+fn old_root_is_detached() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("cat /proc/self/mountinfo");
+    let out = rt.output(&b);
+    let bundle = b.path().to_str().unwrap();
+    for line in out.lines() {
+        let mp = line.split(' ').nth(4).unwrap();
+        assert!(
+            mp == "/"
+                || mp.starts_with("/proc")
+                || mp.starts_with("/dev")
+                || mp.starts_with("/sys")
+                || mp.starts_with("/tmp"),
+            "host mount visible in the container: {line}"
+        );
+        assert!(!line.contains(bundle) || mp == "/", "{line}");
+    }
+    // The root is the bundle's rootfs (its root field names the rootfs directory).
+    let root = mount_line(&out, "/");
+    assert!(
+        root.split(' ').nth(3).unwrap().ends_with("/rootfs"),
+        "{root}"
+    );
+}
+
+#[test]
+fn no_pivot_uses_move_and_chroot() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("echo pid=$$; ls /bin/busybox; cat /proc/self/mountinfo | wc -l");
+    let id = unique("np");
+    let out = rt.rt(&[
+        "run",
+        "--no-pivot",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]);
+    let text = out.ok();
+    assert!(text.starts_with("pid=1\n/bin/busybox\n"), "{text}");
+}
+
+#[test]
+fn rootfs_propagation() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // A slave only has a master if the host's mount was shared; whether it is depends
+    // on the host, so "master:" is only required where the host's root is shared.
+    let host_root_shared = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/") && l.contains(" shared:"));
+    for (value, expect_shared, expect_master) in [
+        ("shared", Some(true), None),
+        ("slave", Some(false), host_root_shared.then_some(true)),
+        ("private", Some(false), Some(false)),
+    ] {
+        let mut b = Bundle::sh("cat /proc/self/mountinfo");
+        b.edit(|c| c["linux"]["rootfsPropagation"] = json!(value));
+        let out = rt.output(&b);
+        let root = mount_line(&out, "/");
+        if let Some(s) = expect_shared {
+            assert_eq!(root.contains(" shared:"), s, "{value}: {root}");
+        }
+        if let Some(m) = expect_master {
+            assert_eq!(root.contains(" master:"), m, "{value}: {root}");
+        }
+    }
+    let mut b = Bundle::sh("cat /proc/self/mountinfo");
+    b.edit(|c| c["linux"]["rootfsPropagation"] = json!("unbindable"));
+    let out = rt.output(&b);
+    assert!(mount_line(&out, "/").contains(" unbindable"), "{out}");
+}
+
+#[test]
+fn cwd_is_entered_and_created() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh("pwd");
+    b.edit(|c| c["process"]["cwd"] = json!("/work/dir"));
+    assert_eq!(rt.output(&b), "/work/dir\n");
+    assert!(b.rootfs().join("work/dir").is_dir());
+}
+
+#[test]
+fn symlinked_cwd_stays_inside() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let host_dir = TempDir::new("hostcwd");
+    let mut b = Bundle::sh("pwd; ls");
+    // An absolute symlink in the image pointing at a host directory.
+    std::os::unix::fs::symlink(host_dir.path(), b.rootfs().join("escape")).unwrap();
+    fs::write(host_dir.path().join("host-secret"), "x").unwrap();
+    b.edit(|c| c["process"]["cwd"] = json!("/escape"));
+    let out = rt.output(&b);
+    assert!(
+        !out.contains("host-secret"),
+        "cwd resolved to the host: {out}"
+    );
+}
