@@ -21,6 +21,13 @@ cargo test --all-targets 2>&1 </dev/null | tee "$log"
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || die "tests failed"
 
+# The suite must clean up after itself, also when run twice in a row: no test bundle or
+# state left, no cgroup of a test container (IDs are <name>-<pid>-<n>), no registry note.
+leftovers=$( { ls -A /tmp/rt-tests 2>/dev/null; ls -A /run/rt.cgroups 2>/dev/null;
+    find /sys/fs/cgroup -mindepth 2 -maxdepth 8 -type d -regex '.*/[a-z]+-[0-9]+-[0-9]+' 2>/dev/null; } || true)
+[ -z "$leftovers" ] || die "the tests left things behind:
+$leftovers"
+
 passed=$(grep -E '^test result: ok\.' "$log" | awk '{ n += $4 } END { print n + 0 }')
 echo "== $passed tests passed in total"
 [ "$passed" -gt 0 ] || die "no test ran: that is a failure"

@@ -138,7 +138,8 @@ pub fn resolve_path(
     }
 }
 
-/// Decides where the container's cgroup goes and which directories rt will create there.
+/// Decides where the container's cgroup goes; nothing is created (and so nothing is
+/// recorded as created) until `claim`.
 pub fn plan(spec: &Spec, id: &str) -> Result<CgroupRecord, CgroupError> {
     let setup = setup()?;
     let spec_path = spec
@@ -147,27 +148,114 @@ pub fn plan(spec: &Spec, id: &str) -> Result<CgroupRecord, CgroupError> {
         .and_then(|l| l.cgroups_path().as_deref());
     let own = own_paths(&setup)?;
     let path = resolve_path(spec_path, id, &own)?;
-    let mut created = Vec::new();
-    for root in hierarchy_roots(&setup)? {
-        // Walk from the hierarchy root down; everything from the first missing directory
-        // on is ours.
-        let mut dir = root.clone();
-        let mut missing = false;
-        for c in path.components().skip(1) {
-            dir.push(c);
-            if missing || !dir.exists() {
-                missing = true;
-                created.push(dir.clone());
-            }
-        }
-    }
-    // Deepest first, so removal can go in order.
-    created.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
     Ok(CgroupRecord {
         path,
-        created,
+        created: Vec::new(),
         systemd: false,
     })
+}
+
+/// Every directory on the way to the container's cgroup, in every hierarchy, deepest
+/// first (the order removal needs).
+fn dirs_on_the_way(path: &Path) -> Result<Vec<PathBuf>, CgroupError> {
+    let mut dirs = Vec::new();
+    for root in hierarchy_roots(&setup()?)? {
+        let mut dir = root.clone();
+        for c in path.components().skip(1) {
+            dir.push(c);
+            dirs.push(dir.clone());
+        }
+    }
+    dirs.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    Ok(dirs)
+}
+
+/// Where rt notes the intermediate cgroup directories it created. Two containers can
+/// share such a parent (both below rt's own cgroup, say); whichever of them is deleted
+/// last removes it, and a directory rt did not create is never removed. The note lives
+/// outside any --root, as cgroups are shared by every --root on the host.
+const REGISTRY: &str = "/run/rt.cgroups";
+
+/// FNV-1a: a stable file name for a cgroup path of any length.
+fn registry_name(dir: &Path) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in dir.as_os_str().as_encoded_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The locked registry; dropping it unlocks.
+pub struct Registry {
+    dir: PathBuf,
+    _lock: nix::fcntl::Flock<fs::File>,
+}
+
+impl Registry {
+    pub fn open() -> Result<Registry, CgroupError> {
+        Registry::open_at(Path::new(REGISTRY))
+    }
+
+    fn open_at(dir: &Path) -> Result<Registry, CgroupError> {
+        let err = |source| CgroupError::Remove {
+            path: dir.to_path_buf(),
+            source,
+        };
+        fs::create_dir_all(dir).map_err(err)?;
+        let f = fs::File::open(dir).map_err(err)?;
+        let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| err(e.into()))?;
+        Ok(Registry {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    fn note(&self, cgroup_dir: &Path) -> std::io::Result<()> {
+        fs::write(
+            self.dir.join(registry_name(cgroup_dir)),
+            cgroup_dir.as_os_str().as_encoded_bytes(),
+        )
+    }
+
+    fn is_noted(&self, cgroup_dir: &Path) -> bool {
+        fs::read(self.dir.join(registry_name(cgroup_dir)))
+            .is_ok_and(|c| c == cgroup_dir.as_os_str().as_encoded_bytes())
+    }
+
+    fn forget(&self, cgroup_dir: &Path) {
+        let _ = fs::remove_file(self.dir.join(registry_name(cgroup_dir)));
+    }
+}
+
+/// Decides which of the planned directories are rt's: those missing now (rt is about to
+/// create them) and those another rt container created. Returns the registry still
+/// locked: the caller records the result, then joins, then drops it.
+pub fn claim(record: &mut CgroupRecord) -> Result<Registry, CgroupError> {
+    let reg = Registry::open()?;
+    let leaf = record
+        .path
+        .strip_prefix("/")
+        .unwrap_or(&record.path)
+        .to_path_buf();
+    let mut ours = Vec::new();
+    for dir in &dirs_on_the_way(&record.path)? {
+        let is_leaf = dir.ends_with(&leaf);
+        if !dir.exists() {
+            if !is_leaf {
+                reg.note(dir).map_err(|source| CgroupError::Remove {
+                    path: PathBuf::from(REGISTRY),
+                    source,
+                })?;
+            }
+            ours.push(dir.clone());
+        } else if !is_leaf && reg.is_noted(dir) {
+            ours.push(dir.clone());
+        }
+    }
+    record.created = ours;
+    Ok(reg)
 }
 
 fn manager(record: &CgroupRecord, id: &str) -> Result<AnyCgroupManager, CgroupError> {
@@ -247,8 +335,10 @@ pub fn pids(record: &CgroupRecord, id: &str) -> Result<Vec<i32>, CgroupError> {
 }
 
 /// Removes what rt created: the leaf (after killing what is left in it) and any ancestors
-/// it had to create. Already-removed directories are fine: delete must be idempotent.
+/// it created that no other container still uses. Already-removed directories are fine:
+/// delete must be idempotent.
 pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
+    let reg = Registry::open()?;
     if owns_leaf(record) {
         let m = manager(record, id)?;
         m.remove()
@@ -256,8 +346,8 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
     }
     for dir in &record.created {
         match fs::remove_dir(dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Ok(()) => reg.forget(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => reg.forget(dir),
             // Another container still uses a shared ancestor: it removes it later.
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {}
@@ -320,6 +410,23 @@ mod tests {
         let own = pb(&["/a", "/b"]);
         assert!(resolve_path(None, "c", &own).is_err());
         assert!(resolve_path(Some(Path::new("/x/c")), "c", &own).is_ok());
+    }
+
+    #[test]
+    fn registry_tells_shared_parents_apart() {
+        let dir = std::env::temp_dir().join(format!("rt-registry-{}", std::process::id()));
+        let reg = Registry::open_at(&dir).unwrap();
+        let a = Path::new("/sys/fs/cgroup/cpu/x");
+        let b = Path::new("/sys/fs/cgroup/cpu/y");
+        reg.note(a).unwrap();
+        assert!(reg.is_noted(a));
+        assert!(!reg.is_noted(b));
+        reg.forget(a);
+        assert!(!reg.is_noted(a));
+        assert_ne!(registry_name(a), registry_name(b));
+        assert_eq!(registry_name(a).len(), 16);
+        drop(reg);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::cli::{Command, GlobalOpts};
+use crate::cli::{Command, GlobalOpts, Rootless};
 use crate::container::{Container, lifecycle};
 
 /// The state root: --root, else /run/rt for root and $XDG_RUNTIME_DIR/rt for others.
@@ -25,8 +25,23 @@ pub fn state_root(global: &GlobalOpts) -> PathBuf {
 }
 
 /// Runs the command; the result is the process's exit code.
+/// Global flags that are accepted (containerd passes them) but whose modes rt cannot
+/// honour yet: refusing to create a container is better than silently ignoring them.
+fn check_modes(global: &GlobalOpts) -> anyhow::Result<()> {
+    if global.systemd_cgroup {
+        anyhow::bail!("--systemd-cgroup: the systemd cgroup driver is not supported yet");
+    }
+    if global.rootless == Rootless::True {
+        anyhow::bail!("--rootless true: rootless containers are not supported yet");
+    }
+    Ok(())
+}
+
 pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
     let root = state_root(global);
+    if matches!(cmd, Command::Create(_) | Command::Run(_)) {
+        check_modes(global)?;
+    }
     match cmd {
         Command::Create(a) => {
             let bundle = a.opts.bundle.clone().unwrap_or_else(|| PathBuf::from("."));

@@ -111,8 +111,13 @@ impl Supervisor for CreateSupervisor<'_> {
         // even if this process is killed from here on.
         self.container.state.init = Some(proc_id);
         self.container.save()?;
-        if let Some(record) = &self.container.state.cgroup {
-            cgroups::join(record, self.spec, &self.container.state.id, pid)?;
+        if let Some(mut record) = self.container.state.cgroup.clone() {
+            // Which directories are rt's is decided under the registry lock and recorded
+            // before any is created, so a delete after a crash removes exactly those.
+            let _registry = cgroups::claim(&mut record)?;
+            self.container.state.cgroup = Some(record.clone());
+            self.container.save()?;
+            cgroups::join(&record, self.spec, &self.container.state.id, pid)?;
         }
         if let Some(adj) = self.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
             fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
@@ -184,6 +189,13 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     let (bundle, ns) = load_bundle(req)?;
     let spec = &bundle.spec;
     let cgroup = cgroups::plan(spec, req.id)?;
+    crate::debug!(
+        "create {}: bundle {}, namespaces {ns:?}, cgroup {} (creating {:?})",
+        req.id,
+        bundle.dir.display(),
+        cgroup.path.display(),
+        cgroup.created
+    );
     let hooks = spec.hooks().as_ref();
     let state = State {
         oci_version: spec.version().clone(),
@@ -261,6 +273,7 @@ fn create_in(
     let result = spawn::spawn(&ctx, &mut sup);
     *init_seen = sup.init;
     let spawned = result?;
+    crate::debug!("create {}: init {} is ready", req.id, spawned.pid);
     // The init holds its own copy of the listener; ours would only keep the socket alive.
     drop(listener);
     if let Some(p) = &req.opts.pid_file {
@@ -378,6 +391,10 @@ fn kill_cgroup(c: &Container, sig: i32) {
 /// Undoes a create that failed halfway: the init (if it got that far), the cgroup, the
 /// state directory.
 fn destroy_failed(c: &Container, init: Option<ProcId>) -> anyhow::Result<()> {
+    crate::debug!(
+        "create {} failed: removing init {init:?} and what was made for it",
+        c.state.id
+    );
     if let Some(init) = init {
         let _ = signal_proc(init, libc::SIGKILL);
         // Our own child in the fast path: reap it so no zombie is left either.
@@ -397,6 +414,7 @@ fn destroy_failed(c: &Container, init: Option<ProcId>) -> anyhow::Result<()> {
 /// Removes a stopped container: what is left in its cgroup, the cgroup, its state
 /// directory; then the poststop hooks, whose failures are only warnings.
 pub fn destroy(c: &Container) -> anyhow::Result<()> {
+    crate::debug!("destroying {}", c.state.id);
     if !c.state.own_pid_ns {
         kill_cgroup(c, libc::SIGKILL);
     }

@@ -22,7 +22,7 @@ use crate::hooks;
 use crate::rootfs::{self, RootfsConfig};
 use crate::spawn::namespaces::NsPlan;
 use crate::spawn::sync::{Channel, Msg};
-use crate::spawn::{become_ns_root, join_namespace};
+use crate::spawn::{become_ns_root, join_namespaces};
 
 /// Everything the init needs, borrowed from the parent's memory (the init is a copy of it).
 pub struct Context<'a> {
@@ -175,9 +175,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         if ctx.ns.new_user() {
             become_ns_root()?;
         }
-        for j in &ctx.ns.join {
-            join_namespace(j)?;
-        }
+        join_namespaces(&ctx.ns.join)?;
     }
     if ctx.ns.new_cgroup {
         unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "creating the cgroup namespace")?;

@@ -168,11 +168,24 @@ fn write_id_maps(pid: i32, spec: &Spec) -> Result<(), StepError> {
     fs::write(format!("/proc/{pid}/gid_map"), gid).ctx(|| "linux.gidMappings: writing gid_map")
 }
 
-pub fn join_namespace(j: &Join) -> Result<(), StepError> {
-    let field = || format!("linux.namespaces[{}].path: {}", j.index, j.path.display());
-    let f = fs::File::open(&j.path).ctx(field)?;
-    let flag = CloneFlags::from_bits_retain(namespaces::clone_flag(j.typ) as i32);
-    setns(f, flag).ctx(field)
+/// Joins the namespaces in `joins`, in order. Every path is opened before the first
+/// setns: once a mount namespace is joined, /proc is that namespace's, and a path like
+/// /proc/<host pid>/ns/cgroup would no longer lead anywhere.
+pub fn join_namespaces<'a>(joins: impl IntoIterator<Item = &'a Join>) -> Result<(), StepError> {
+    let mut opened = Vec::new();
+    for j in joins {
+        let f = fs::File::open(&j.path).ctx(|| join_field(j))?;
+        opened.push((j, f));
+    }
+    for (j, f) in opened {
+        let flag = CloneFlags::from_bits_retain(namespaces::clone_flag(j.typ) as i32);
+        setns(f, flag).ctx(|| join_field(j))?;
+    }
+    Ok(())
+}
+
+fn join_field(j: &Join) -> String {
+    format!("linux.namespaces[{}].path: {}", j.index, j.path.display())
 }
 
 /// In a new user namespace, become its root: until then the process has the overflow ids
@@ -212,15 +225,13 @@ fn write_time_offsets(spec: &Spec) -> Result<(), StepError> {
 /// new one), then the new user namespace and its id maps, then everything else.
 fn enter_namespaces(ctx: &init::Context, chan: &Channel) -> Result<(), SpawnError> {
     let plan = ctx.ns;
-    if let Some(j) = &plan.join_user {
-        join_namespace(j)?;
-    }
-    for j in &plan.join {
-        join_namespace(j)?;
-    }
-    if let Some(j) = &plan.join_pid {
-        join_namespace(j)?;
-    }
+    // The user namespace first: the others may belong to it.
+    join_namespaces(
+        plan.join_user
+            .iter()
+            .chain(plan.join.iter())
+            .chain(plan.join_pid.iter()),
+    )?;
     if plan.new_user() {
         unshare(CloneFlags::CLONE_NEWUSER).ctx(|| "creating the user namespace")?;
         chan.send(&Msg::MapIds).map_err(SpawnError::Sync)?;

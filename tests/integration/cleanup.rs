@@ -191,3 +191,66 @@ fn cgroups_path_relative_and_absolute() {
             .exists()
     );
 }
+
+#[test]
+fn shared_parent_cgroup_goes_with_the_last_container() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let parent = unique("sharedparent");
+    let own = own_cgroup("memory");
+    let base = std::path::Path::new("/sys/fs/cgroup/pids").join(own.trim_start_matches('/'));
+    let mut ids = Vec::new();
+    let mut bundles = Vec::new();
+    for leaf in ["a", "b"] {
+        let mut b = Bundle::new(&["sleep", "1000"]);
+        b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("{parent}/{leaf}")));
+        let id = unique("shp");
+        rt.create(&b, &id).ok();
+        ids.push(id);
+        bundles.push(b);
+    }
+    assert!(base.join(&parent).join("a").is_dir() && base.join(&parent).join("b").is_dir());
+    rt.rt(&["delete", &ids[0]]).ok();
+    assert!(
+        base.join(&parent).is_dir(),
+        "parent removed while still in use"
+    );
+    assert!(!base.join(&parent).join("a").exists());
+    rt.rt(&["delete", &ids[1]]).ok();
+    assert!(
+        !base.join(&parent).exists(),
+        "parent left behind by the last container"
+    );
+}
+
+#[test]
+fn pre_existing_cgroups_are_never_removed() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let parent = unique("preexisting");
+    let own = own_cgroup("memory");
+    let mem = std::path::Path::new("/sys/fs/cgroup/memory")
+        .join(own.trim_start_matches('/'))
+        .join(&parent);
+    fs::create_dir(&mem).unwrap();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("{parent}/c")));
+    let id = unique("pre");
+    rt.create(&b, &id).ok();
+    assert!(mem.join("c").is_dir());
+    rt.rt(&["delete", &id]).ok();
+    let survived = mem.is_dir();
+    let leaf_gone = !mem.join("c").exists();
+    let _ = fs::remove_dir(&mem);
+    assert!(survived, "a cgroup rt did not create was removed");
+    assert!(leaf_gone);
+    assert!(
+        cgroup_dirs_named(&parent).is_empty(),
+        "{:?}",
+        cgroup_dirs_named(&parent)
+    );
+}

@@ -181,3 +181,34 @@ fn config_errors_name_the_field() {
         .unwrap_or_default();
     assert!(entries.is_empty(), "{entries:?}");
 }
+
+#[test]
+fn modes_rt_cannot_honour_yet_are_refused() {
+    let rt = Rt::new();
+    let b = Bundle::new(&["true"]);
+    let id = unique("mode");
+    let out = capture(rt.cmd().args([
+        "--systemd-cgroup",
+        "create",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]));
+    out.fails_with("--systemd-cgroup");
+    let out = capture(rt.cmd().args([
+        "--rootless",
+        "true",
+        "run",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]));
+    out.fails_with("--rootless true");
+    // Accepted where they change nothing.
+    let out = capture(rt.cmd().args(["--systemd-cgroup", "list", "-q"]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let entries: Vec<_> = fs::read_dir(rt.root())
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(entries.is_empty(), "{entries:?}");
+}

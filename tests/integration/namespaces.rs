@@ -268,3 +268,41 @@ fn new_user_namespace_with_joined_network() {
     assert!(out.contains("300000"), "{out}");
     rt.rt(&["delete", "-f", &tid]).ok();
 }
+
+#[test]
+fn join_mount_and_cgroup_namespaces_by_path() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let (tb, tid, pid) = sleeper(&rt);
+    fs::write(tb.rootfs().join("target-marker"), "in the target's root\n").unwrap();
+    let mut b =
+        Bundle::sh("cat /target-marker; readlink /proc/self/ns/mnt; readlink /proc/self/ns/cgroup");
+    b.edit(|c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "mount", "path": format!("/proc/{pid}/ns/mnt")},
+            {"type": "cgroup", "path": format!("/proc/{pid}/ns/cgroup")},
+            // Its /proc shows only its own pid namespace: join that too, or /proc/self
+            // would not exist for us there.
+            {"type": "pid", "path": format!("/proc/{pid}/ns/pid")},
+            {"type": "uts"}, {"type": "ipc"}, {"type": "network"}
+        ]);
+    });
+    let out = rt.output(&b);
+    let target = |n: &str| {
+        fs::read_link(format!("/proc/{pid}/ns/{n}"))
+            .unwrap()
+            .display()
+            .to_string()
+    };
+    assert_eq!(
+        out,
+        format!(
+            "in the target's root\n{}\n{}\n",
+            target("mnt"),
+            target("cgroup")
+        )
+    );
+    rt.rt(&["delete", "-f", &tid]).ok();
+}

@@ -293,3 +293,36 @@ fn preserve_fds_passes_exactly_n() {
     assert!(text.starts_with("through fd 3\n"), "{text}");
     assert_eq!(text.lines().nth(1).unwrap().trim(), "0 1 2 3 4", "{text}");
 }
+
+#[test]
+fn session_keyring_is_new_unless_told_otherwise() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    // The init joins a keyring named after the container; the host (root) can see it.
+    let keyring_of = |id: &str| {
+        fs::read_to_string("/proc/keys")
+            .unwrap()
+            .lines()
+            .any(|l| l.contains(" keyring ") && l.contains(&format!("_ses.{id}:")))
+    };
+    let id = unique("keys");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    assert!(keyring_of(&id), "no session keyring _ses.{id}");
+    let plain = unique("keys");
+    rt.rt(&[
+        "run",
+        "-d",
+        "--no-new-keyring",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &plain,
+    ])
+    .ok();
+    assert!(!keyring_of(&plain));
+    rt.rt(&["delete", "-f", &id]).ok();
+    rt.rt(&["delete", "-f", &plain]).ok();
+}
