@@ -46,8 +46,28 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     commands::dispatch(&cli.global, cmd)
 }
 
+/// Parses the command line. A usage error is one line on stderr naming the argument,
+/// with exit code 1 like every other error; help and version go to stdout.
+fn parse_args() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        Err(e) => {
+            // clap's message up to its usage block, folded into one line.
+            let text = e.to_string();
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+                .map(|l| l.trim().trim_start_matches("error: "))
+                .collect();
+            eprintln!("rt: {}", message.join(" "));
+            std::process::exit(1);
+        }
+    }
+}
+
 fn main() {
-    let cli = Cli::parse();
+    let cli = parse_args();
     if cli.global.version {
         println!("rt version {}", env!("CARGO_PKG_VERSION"));
         println!("spec: {}", oci_spec::runtime::VERSION);

@@ -212,3 +212,17 @@ fn modes_rt_cannot_honour_yet_are_refused() {
         .unwrap_or_default();
     assert!(entries.is_empty(), "{entries:?}");
 }
+
+#[test]
+fn usage_errors_are_one_line_naming_the_argument() {
+    let rt = Rt::new();
+    rt.rt(&["create", "--no-such-flag", "x"])
+        .fails_with("--no-such-flag");
+    rt.rt(&["frobnicate"]).fails_with("frobnicate");
+    rt.rt(&["start"]).fails_with("<ID>");
+    rt.rt(&["kill", "--preserve-fds", "x"])
+        .fails_with("--preserve-fds");
+    let help = rt.rt(&["--help"]);
+    assert_eq!(help.code, 0);
+    assert!(help.stdout.contains("create"), "{}", help.stdout);
+}

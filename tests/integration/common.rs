@@ -408,7 +408,9 @@ pub fn processes_mentioning(needle: &str) -> Vec<i32> {
             continue;
         }
         if let Ok(cmd) = fs::read(format!("/proc/{pid}/cmdline"))
-            && String::from_utf8_lossy(&cmd).contains(needle)
+            && String::from_utf8_lossy(&cmd)
+                .replace('\0', " ")
+                .contains(needle)
         {
             pids.push(pid);
         }

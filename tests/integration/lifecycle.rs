@@ -431,3 +431,33 @@ fn run_bundle_directory_derives_an_id() {
     let out = rt.rt(&["run", b2.path().to_str().unwrap()]);
     assert_eq!(out.code, 5, "{}", out.stderr);
 }
+
+#[test]
+fn run_without_pid_namespace_leaves_no_orphans() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // The init exits while a child it started keeps running: without a pid namespace the
+    // kernel does not kill it; rt reaps it as subreaper and kills it with the container.
+    let marker = unique("orphan");
+    let mut b = Bundle::new(&["sh", "-c", "sleep 300 & exit 3", &marker]);
+    b.edit(|c| {
+        c["linux"]["namespaces"] = serde_json::json!([{"type": "mount"}, {"type": "ipc"}]);
+        c.as_object_mut().unwrap().remove("hostname");
+    });
+    let id = unique("nopidns");
+    let t = std::time::Instant::now();
+    let out = rt.run(&b, &id);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(t.elapsed() < Duration::from_secs(30));
+    // The sleep lived in the container's cgroup and died with it.
+    let sleeps: Vec<i32> = processes_mentioning("sleep 300")
+        .into_iter()
+        .filter(|p| {
+            fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| !s.contains(") Z "))
+        })
+        .collect();
+    assert!(sleeps.is_empty(), "orphans left: {sleeps:?}");
+    assert_no_trace(&rt, &id, &b);
+}

@@ -13,3 +13,4 @@ mod mounts;
 mod namespaces;
 mod process;
 mod rootfs;
+mod security;
