@@ -469,3 +469,26 @@ pub fn mount_line<'a>(mountinfo: &'a str, mp: &str) -> &'a str {
         .rfind(|l| l.split(' ').nth(4) == Some(mp))
         .unwrap_or_else(|| panic!("{mp} not mounted:\n{mountinfo}"))
 }
+
+/// Start time (clock ticks since boot) of a process, if it exists and is not a zombie.
+pub fn start_time(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = after.split(' ').collect();
+    if fields[0] == "Z" || fields[0] == "X" {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
+}
+
+/// Waits (up to 5 s) until the process that had `start` as its start time is gone
+/// (exited, a zombie, or its pid taken by another process); false if it never went.
+pub fn wait_dead(pid: i32, start: u64) -> bool {
+    for _ in 0..500 {
+        if start_time(pid) != Some(start) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    false
+}

@@ -239,14 +239,14 @@ fn delete_created_container_without_force() {
     let b = Bundle::new(&["true"]);
     let id = unique("dc");
     rt.create(&b, &id).ok();
-    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap() as i32;
+    let start = start_time(pid).unwrap();
     rt.rt(&["delete", &id]).ok();
-    assert!(
-        !std::path::Path::new(&format!("/proc/{pid}/exe")).exists() || {
-            // A zombie waiting for its parent (pid 1 here) is gone as a process.
-            let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            stat.contains(") Z ")
-        }
+    // delete waits for the init to die (a zombie waiting for pid 1 counts as dead).
+    assert_ne!(
+        start_time(pid),
+        Some(start),
+        "the created init survived delete"
     );
     assert_no_trace(&rt, &id, &b);
 }
@@ -312,15 +312,16 @@ fn kill_all_signals_every_process() {
     )
     .unwrap();
     assert!(procs.lines().count() >= 2, "{procs}");
+    let victims: Vec<(i32, u64)> = procs
+        .lines()
+        .map(|p| p.parse().unwrap())
+        .filter_map(|p| start_time(p).map(|t| (p, t)))
+        .collect();
     rt.rt(&["kill", "--all", &id, "KILL"]).ok();
     rt.wait_status(&id, "stopped");
     let _ = state;
-    for p in procs.lines() {
-        let stat = fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
-        assert!(
-            stat.is_empty() || stat.contains(") Z "),
-            "process {p} survived: {stat}"
-        );
+    for (p, t) in victims {
+        assert!(wait_dead(p, t), "process {p} survived kill --all");
     }
     rt.rt(&["delete", &id]).ok();
     assert_no_trace(&rt, &id, &b);
@@ -452,12 +453,12 @@ fn run_without_pid_namespace_leaves_no_orphans() {
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(t.elapsed() < Duration::from_secs(30));
     // The sleep lived in the container's cgroup and died with it.
-    let sleeps: Vec<i32> = processes_mentioning("sleep 300")
+    let sleeps: Vec<(i32, u64)> = processes_mentioning("sleep 300")
         .into_iter()
-        .filter(|p| {
-            fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| !s.contains(") Z "))
-        })
+        .filter_map(|p| start_time(p).map(|t| (p, t)))
         .collect();
-    assert!(sleeps.is_empty(), "orphans left: {sleeps:?}");
+    for (p, t) in &sleeps {
+        assert!(wait_dead(*p, *t), "orphan {p} left behind");
+    }
     assert_no_trace(&rt, &id, &b);
 }
