@@ -379,11 +379,12 @@ fn kill_cgroup(c: &Container, sig: i32) {
         return;
     };
     if let Ok(pids) = cgroups::pids(record, &c.state.id) {
-        for pid in pids {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::try_from(sig).ok(),
-            );
+        for pid in pids.into_iter().filter(|p| *p > 0) {
+            // Raw kill(2): nix's Signal has no real-time signals. A process that exited
+            // meanwhile (ESRCH) is fine. The pids come from the container's own cgroup, so
+            // a recycled pid would have to be in it, i.e. be the container's.
+            // SAFETY: kill takes plain integers and touches no memory of ours.
+            let _ = unsafe { libc::kill(pid, sig) };
         }
     }
 }

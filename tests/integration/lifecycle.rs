@@ -462,3 +462,34 @@ fn run_without_pid_namespace_leaves_no_orphans() {
     }
     assert_no_trace(&rt, &id, &b);
 }
+
+#[test]
+fn kill_all_delivers_real_time_signals() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh(
+        "trap 'echo rt >> /dev/shm/got' 35; touch /dev/shm/ready; while :; do sleep 0.05; done",
+    );
+    let id = unique("rtsig");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    let shm = format!("/proc/{pid}/root/dev/shm");
+    for _ in 0..500 {
+        if fs::metadata(format!("{shm}/ready")).is_ok() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    rt.rt(&["kill", "--all", &id, "35"]).ok();
+    for _ in 0..300 {
+        if fs::read_to_string(format!("{shm}/got")).is_ok_and(|s| s == "rt\n") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(fs::read_to_string(format!("{shm}/got")).unwrap(), "rt\n");
+    rt.rt(&["delete", "-f", &id]).ok();
+}
