@@ -85,6 +85,79 @@ pub enum Command {
     List(ListArgs),
     /// Write a default config.json
     Spec(SpecArgs),
+    /// Suspend every process of a container (cgroup freezer)
+    Pause(IdArg),
+    /// Resume a paused container
+    Resume(IdArg),
+    /// Change a container's resource limits
+    Update(UpdateArgs),
+    /// Show resource usage and OOM events of a container
+    Events(EventsArgs),
+    /// List the processes of a container
+    Ps(PsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// A LinuxResources JSON document to apply, or "-" for stdin
+    #[arg(short = 'r', long, value_name = "FILE")]
+    pub resources: Option<PathBuf>,
+    /// Memory limit in bytes (suffixes k, m, g allowed)
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// Memory plus swap limit in bytes, -1 for unlimited swap
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<String>,
+    /// Memory reservation (soft limit) in bytes
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(long = "cpu-shares")]
+    pub cpu_shares: Option<u64>,
+    /// CPU CFS quota in microseconds per period, -1 for none
+    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU CFS period in microseconds
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    /// CPUs the container may run on (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Memory nodes the container may use
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Maximum number of tasks, -1 for unlimited
+    #[arg(long = "pids-limit", allow_negative_numbers = true)]
+    pub pids_limit: Option<i64>,
+    /// Block IO weight (10-1000)
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    /// Container ID
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Print the statistics once and exit
+    #[arg(long)]
+    pub stats: bool,
+    /// Interval between statistics (a Go duration like 5s or 500ms)
+    #[arg(long, default_value = "5s")]
+    pub interval: String,
+    /// Container ID
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Output format: table (ps's own) or json (an array of host pids)
+    #[arg(short = 'f', long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+    /// Container ID
+    pub id: String,
+    /// Options for ps(1) (default -ef)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
 }
 
 #[derive(Args, Debug, Clone, Default)]

@@ -1,8 +1,11 @@
 //! One function per subcommand: parse → call container/… → print.
 
+mod events;
 mod list;
+mod ps;
 mod run;
 mod spec;
+mod update;
 
 use std::path::{Path, PathBuf};
 
@@ -72,5 +75,10 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
         Command::Run(a) => run::run(&root, a),
         Command::List(a) => list::list(&root, &a).map(|_| 0),
         Command::Spec(a) => spec::spec(&a).map(|_| 0),
+        Command::Pause(a) => lifecycle::pause(&root, &a.id).map(|_| 0),
+        Command::Resume(a) => lifecycle::resume(&root, &a.id).map(|_| 0),
+        Command::Update(a) => update::update(&root, &a).map(|_| 0),
+        Command::Events(a) => events::events(&root, &a).map(|_| 0),
+        Command::Ps(a) => ps::ps(&root, &a).map(|_| 0),
     }
 }

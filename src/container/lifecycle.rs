@@ -182,6 +182,7 @@ pub fn load_bundle(req: &CreateRequest) -> anyhow::Result<(Bundle, namespaces::N
     let bundle = config::load(req.bundle)?;
     let ns = namespaces::plan(&bundle.spec);
     check_supported(&bundle.spec, req.opts, &ns)?;
+    cgroups::validate(&bundle.spec)?;
     Ok((bundle, ns))
 }
 
@@ -369,6 +370,15 @@ fn kill_everything(c: &Container) -> anyhow::Result<()> {
     }
     if let Some(init) = c.state.init {
         signal_proc(init, libc::SIGKILL).context("killing the container's init")?;
+    }
+    // A frozen process cannot act on SIGKILL until it is thawed; thawing after the kill is
+    // queued means nothing in the container runs another instruction.
+    if let Some(record) = &c.state.cgroup
+        && cgroups::is_frozen(record)
+    {
+        cgroups::freeze(record, &c.state.id, false)?;
+    }
+    if let Some(init) = c.state.init {
         wait_gone(init, Duration::from_secs(10))?;
     }
     Ok(())
@@ -506,4 +516,51 @@ pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
         }
     }
     destroy(&c)
+}
+
+fn cgroup_of(c: &Container) -> anyhow::Result<&super::state::CgroupRecord> {
+    c.state
+        .cgroup
+        .as_ref()
+        .ok_or_else(|| anyhow!("container {} has no cgroup", c.state.id))
+}
+
+pub fn pause(root: &Path, id: &str) -> anyhow::Result<()> {
+    let c = Container::load_locked(root, id)?;
+    match c.status() {
+        Status::Running | Status::Created => {}
+        Status::Paused => bail!("container {id} is already paused"),
+        _ => bail!("container not running: {id}"),
+    }
+    cgroups::freeze(cgroup_of(&c)?, id, true)?;
+    Ok(())
+}
+
+pub fn resume(root: &Path, id: &str) -> anyhow::Result<()> {
+    let c = Container::load_locked(root, id)?;
+    match c.status() {
+        Status::Paused => {}
+        Status::Stopped | Status::Creating => bail!("container not running: {id}"),
+        s => bail!("container {id} is not paused: {s}"),
+    }
+    cgroups::freeze(cgroup_of(&c)?, id, false)?;
+    Ok(())
+}
+
+pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> anyhow::Result<()> {
+    let c = Container::load_locked(root, id)?;
+    if matches!(c.status(), Status::Stopped | Status::Creating) {
+        bail!("container not running: {id}");
+    }
+    cgroups::update(cgroup_of(&c)?, id, r)?;
+    Ok(())
+}
+
+/// The container's cgroup, for commands that read it (events, ps); it must be running.
+pub fn running_cgroup(root: &Path, id: &str) -> anyhow::Result<super::state::CgroupRecord> {
+    let c = Container::load(root, id)?;
+    if matches!(c.status(), Status::Stopped | Status::Creating) {
+        bail!("container not running: {id}");
+    }
+    Ok(cgroup_of(&c)?.clone())
 }

@@ -229,11 +229,17 @@ impl Container {
     }
 
     pub fn liveness(&self) -> Liveness {
+        let init_alive = self.state.init.is_some_and(is_alive);
         Liveness {
             creator_alive: is_alive(self.state.creator),
-            init_alive: self.state.init.is_some_and(is_alive),
+            init_alive,
             waiting_for_start: self.start_socket().exists(),
-            frozen: false,
+            frozen: init_alive
+                && self
+                    .state
+                    .cgroup
+                    .as_ref()
+                    .is_some_and(crate::cgroups::is_frozen),
         }
     }
 

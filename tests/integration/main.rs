@@ -4,6 +4,7 @@
 
 mod common;
 
+mod cgroups;
 mod cleanup;
 mod cli;
 mod devices;

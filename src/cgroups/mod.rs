@@ -11,8 +11,10 @@
 //! per hierarchy) and removes exactly those. A cgroupsPath naming an existing cgroup is
 //! joined but never removed, and its processes are never killed by `delete`.
 
+use std::collections::HashMap;
 use std::fs;
 use std::path::{Component, Path, PathBuf};
+use std::sync::OnceLock;
 
 use libcgroups::common::{
     AnyCgroupManager, CgroupConfig, CgroupManager, CgroupSetup, ControllerOpt, DEFAULT_CGROUP_ROOT,
@@ -21,6 +23,11 @@ use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources, Spec};
 
 use crate::container::state::CgroupRecord;
+
+mod registry;
+pub mod resources;
+
+use registry::Registry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
@@ -34,6 +41,10 @@ pub enum CgroupError {
     Manager(String),
     #[error("linux.resources: {0}")]
     Apply(String),
+    #[error("{field}: {reason}")]
+    Field { field: String, reason: String },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error("cgroups: removing {path}: {source}")]
     Remove {
         path: PathBuf,
@@ -41,8 +52,39 @@ pub enum CgroupError {
     },
 }
 
+/// The host's cgroup mode, detected once per process (two statfs calls).
 fn setup() -> Result<CgroupSetup, CgroupError> {
-    libcgroups::common::get_cgroup_setup().map_err(|e| CgroupError::Setup(e.to_string()))
+    static SETUP: OnceLock<Result<CgroupSetup, String>> = OnceLock::new();
+    SETUP
+        .get_or_init(|| libcgroups::common::get_cgroup_setup().map_err(|e| e.to_string()))
+        .as_ref()
+        .map(|s| match s {
+            CgroupSetup::Unified => CgroupSetup::Unified,
+            CgroupSetup::Hybrid => CgroupSetup::Hybrid,
+            CgroupSetup::Legacy => CgroupSetup::Legacy,
+        })
+        .map_err(|e| CgroupError::Setup(e.clone()))
+}
+
+/// v1 (legacy or hybrid: limits live in v1 hierarchies) or v2.
+pub fn mode() -> Result<resources::Mode, CgroupError> {
+    Ok(match setup()? {
+        CgroupSetup::Unified => resources::Mode::V2,
+        CgroupSetup::Legacy | CgroupSetup::Hybrid => resources::Mode::V1,
+    })
+}
+
+/// Mount points of the v1 controllers rt manages, read once per process.
+fn v1_mount_points() -> Result<&'static HashMap<String, PathBuf>, CgroupError> {
+    static POINTS: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
+    POINTS
+        .get_or_init(|| {
+            libcgroups::v1::util::list_supported_mount_points()
+                .map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| CgroupError::Setup(e.clone()))
 }
 
 /// The directories that hold hierarchies rt manages: every supported v1 controller's
@@ -51,14 +93,26 @@ fn hierarchy_roots(setup: &CgroupSetup) -> Result<Vec<PathBuf>, CgroupError> {
     match setup {
         CgroupSetup::Unified => Ok(vec![PathBuf::from(DEFAULT_CGROUP_ROOT)]),
         CgroupSetup::Legacy | CgroupSetup::Hybrid => {
-            let mut roots: Vec<PathBuf> = libcgroups::v1::util::list_supported_mount_points()
-                .map_err(|e| CgroupError::Setup(e.to_string()))?
-                .into_values()
-                .collect();
+            let mut roots: Vec<PathBuf> = v1_mount_points()?.values().cloned().collect();
             roots.sort();
             roots.dedup();
             Ok(roots)
         }
+    }
+}
+
+/// The container's directory in the hierarchy of `controller` ("memory", "freezer", ...;
+/// ignored on v2, where there is one hierarchy).
+fn controller_dir(record: &CgroupRecord, controller: &str) -> Result<PathBuf, CgroupError> {
+    let rel = record.path.strip_prefix("/").unwrap_or(&record.path);
+    match setup()? {
+        CgroupSetup::Unified => Ok(Path::new(DEFAULT_CGROUP_ROOT).join(rel)),
+        _ => v1_mount_points()?
+            .get(controller)
+            .map(|m| m.join(rel))
+            .ok_or_else(|| {
+                CgroupError::Manager(format!("no {controller} controller on this host"))
+            }),
     }
 }
 
@@ -69,11 +123,7 @@ fn own_paths(setup: &CgroupSetup) -> Result<Vec<PathBuf>, CgroupError> {
         .map_err(|e| CgroupError::Own(e.to_string()))?;
     let supported: Vec<String> = match setup {
         CgroupSetup::Unified => Vec::new(),
-        _ => libcgroups::v1::util::list_supported_mount_points()
-            .map_err(|e| CgroupError::Setup(e.to_string()))?
-            .into_keys()
-            .map(|c| c.to_string())
-            .collect(),
+        _ => v1_mount_points()?.keys().cloned().collect(),
     };
     let paths = cgroups
         .into_iter()
@@ -170,65 +220,6 @@ fn dirs_on_the_way(path: &Path) -> Result<Vec<PathBuf>, CgroupError> {
     Ok(dirs)
 }
 
-/// Where rt notes the intermediate cgroup directories it created. Two containers can
-/// share such a parent (both below rt's own cgroup, say); whichever of them is deleted
-/// last removes it, and a directory rt did not create is never removed. The note lives
-/// outside any --root, as cgroups are shared by every --root on the host.
-const REGISTRY: &str = "/run/rt.cgroups";
-
-/// FNV-1a: a stable file name for a cgroup path of any length.
-fn registry_name(dir: &Path) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in dir.as_os_str().as_encoded_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!("{h:016x}")
-}
-
-/// The locked registry; dropping it unlocks.
-pub struct Registry {
-    dir: PathBuf,
-    _lock: nix::fcntl::Flock<fs::File>,
-}
-
-impl Registry {
-    pub fn open() -> Result<Registry, CgroupError> {
-        Registry::open_at(Path::new(REGISTRY))
-    }
-
-    fn open_at(dir: &Path) -> Result<Registry, CgroupError> {
-        let err = |source| CgroupError::Remove {
-            path: dir.to_path_buf(),
-            source,
-        };
-        fs::create_dir_all(dir).map_err(err)?;
-        let f = fs::File::open(dir).map_err(err)?;
-        let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
-            .map_err(|(_, e)| err(e.into()))?;
-        Ok(Registry {
-            dir: dir.to_path_buf(),
-            _lock: lock,
-        })
-    }
-
-    fn note(&self, cgroup_dir: &Path) -> std::io::Result<()> {
-        fs::write(
-            self.dir.join(registry_name(cgroup_dir)),
-            cgroup_dir.as_os_str().as_encoded_bytes(),
-        )
-    }
-
-    fn is_noted(&self, cgroup_dir: &Path) -> bool {
-        fs::read(self.dir.join(registry_name(cgroup_dir)))
-            .is_ok_and(|c| c == cgroup_dir.as_os_str().as_encoded_bytes())
-    }
-
-    fn forget(&self, cgroup_dir: &Path) {
-        let _ = fs::remove_file(self.dir.join(registry_name(cgroup_dir)));
-    }
-}
-
 /// Decides which of the planned directories are rt's: those missing now (rt is about to
 /// create them) and those another rt container created. Returns the registry still
 /// locked: the caller records the result, then joins, then drops it.
@@ -245,7 +236,7 @@ pub fn claim(record: &mut CgroupRecord) -> Result<Registry, CgroupError> {
         if !dir.exists() {
             if !is_leaf {
                 reg.note(dir).map_err(|source| CgroupError::Remove {
-                    path: PathBuf::from(REGISTRY),
+                    path: PathBuf::from(registry::REGISTRY),
                     source,
                 })?;
             }
@@ -311,19 +302,120 @@ pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<()
     let m = manager(record, id)?;
     m.add_task(Pid::from_raw(pid))
         .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))?;
-    let resources = resources_with_devices(spec);
-    let disable_oom_killer = resources
-        .memory()
-        .as_ref()
-        .and_then(|m| m.disable_oom_killer())
-        .unwrap_or(false);
-    let opt = ControllerOpt {
-        resources: &resources,
-        disable_oom_killer,
+    apply(&m, &resources_with_devices(spec))
+}
+
+/// Writes `r` to the cgroup. On failure, applies each part of `r` on its own to name the
+/// config field the host refused.
+fn controller_opt(r: &LinuxResources) -> ControllerOpt<'_> {
+    ControllerOpt {
+        resources: r,
+        disable_oom_killer: r
+            .memory()
+            .as_ref()
+            .and_then(|m| m.disable_oom_killer())
+            .unwrap_or(false),
         oom_score_adj: None,
         freezer_state: None,
+    }
+}
+
+fn apply(m: &AnyCgroupManager, r: &LinuxResources) -> Result<(), CgroupError> {
+    let Err(whole) = m.apply(&controller_opt(r)) else {
+        return Ok(());
     };
-    m.apply(&opt).map_err(|e| CgroupError::Apply(e.to_string()))
+    for (name, part) in resources::parts(r) {
+        if let Err(e) = m.apply(&controller_opt(&part)) {
+            return Err(CgroupError::Field {
+                field: format!("linux.resources.{name}"),
+                reason: format!("this host refused it: {e}"),
+            });
+        }
+    }
+    Err(CgroupError::Apply(whole.to_string()))
+}
+
+/// Checks linux.resources against the host's cgroup version before anything is created.
+pub fn validate(spec: &Spec) -> Result<(), CgroupError> {
+    if let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        resources::validate(r, mode()?)?;
+    }
+    Ok(())
+}
+
+/// `rt update`: writes new limits to a running container's cgroup.
+pub fn update(record: &CgroupRecord, id: &str, r: &LinuxResources) -> Result<(), CgroupError> {
+    resources::validate(r, mode()?)?;
+    let m = manager(record, id)?;
+    if r.memory().as_ref().and_then(|m| m.check_before_update()) == Some(true)
+        && let Some(limit) = r.memory().as_ref().and_then(|m| m.limit())
+        && limit > 0
+    {
+        let usage = m
+            .stats()
+            .map_err(|e| CgroupError::Manager(e.to_string()))?
+            .memory
+            .memory
+            .usage;
+        if (limit as u64) < usage {
+            return Err(CgroupError::Field {
+                field: "linux.resources.memory.limit".into(),
+                reason: format!(
+                    "{limit} is below the current usage of {usage} (checkBeforeUpdate)"
+                ),
+            });
+        }
+    }
+    apply(&m, r)
+}
+
+/// Freezes (pause) or thaws (resume) every process of the container.
+pub fn freeze(record: &CgroupRecord, id: &str, frozen: bool) -> Result<(), CgroupError> {
+    let state = if frozen {
+        libcgroups::common::FreezerState::Frozen
+    } else {
+        libcgroups::common::FreezerState::Thawed
+    };
+    manager(record, id)?
+        .freeze(state)
+        .map_err(|e| CgroupError::Manager(format!("freezer: {e}")))
+}
+
+/// Whether the container's cgroup is frozen. libcgroups can set the freezer state but
+/// not read it back, so its file is read here (through libcgroups' reader).
+pub fn is_frozen(record: &CgroupRecord) -> bool {
+    let (file, frozen) = match mode() {
+        Ok(resources::Mode::V2) => ("cgroup.freeze", "1"),
+        Ok(resources::Mode::V1) => ("freezer.state", "FROZEN"),
+        Err(_) => return false,
+    };
+    controller_dir(record, "freezer")
+        .ok()
+        .and_then(|d| libcgroups::common::read_cgroup_file(d.join(file)).ok())
+        .is_some_and(|s| s.trim() == frozen)
+}
+
+/// Resource usage of the container's cgroup.
+pub fn stats(record: &CgroupRecord, id: &str) -> Result<libcgroups::stats::Stats, CgroupError> {
+    manager(record, id)?
+        .stats()
+        .map_err(|e| CgroupError::Manager(format!("reading statistics: {e}")))
+}
+
+/// How many times the kernel's OOM killer has killed a process of the container
+/// (memory.oom_control on v1, memory.events on v2; both have an `oom_kill` line).
+pub fn oom_kills(record: &CgroupRecord) -> Option<u64> {
+    let file = match mode().ok()? {
+        resources::Mode::V2 => "memory.events",
+        resources::Mode::V1 => "memory.oom_control",
+    };
+    let text =
+        libcgroups::common::read_cgroup_file(controller_dir(record, "memory").ok()?.join(file))
+            .ok()?;
+    text.lines().find_map(|l| {
+        l.strip_prefix("oom_kill ")
+            .and_then(|n| n.trim().parse().ok())
+    })
 }
 
 /// Processes in the container's cgroup (host pids).
@@ -410,23 +502,6 @@ mod tests {
         let own = pb(&["/a", "/b"]);
         assert!(resolve_path(None, "c", &own).is_err());
         assert!(resolve_path(Some(Path::new("/x/c")), "c", &own).is_ok());
-    }
-
-    #[test]
-    fn registry_tells_shared_parents_apart() {
-        let dir = std::env::temp_dir().join(format!("rt-registry-{}", std::process::id()));
-        let reg = Registry::open_at(&dir).unwrap();
-        let a = Path::new("/sys/fs/cgroup/cpu/x");
-        let b = Path::new("/sys/fs/cgroup/cpu/y");
-        reg.note(a).unwrap();
-        assert!(reg.is_noted(a));
-        assert!(!reg.is_noted(b));
-        reg.forget(a);
-        assert!(!reg.is_noted(a));
-        assert_ne!(registry_name(a), registry_name(b));
-        assert_eq!(registry_name(a).len(), 16);
-        drop(reg);
-        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

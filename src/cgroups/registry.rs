@@ -1,0 +1,87 @@
+//! The note of intermediate cgroup directories rt created, shared by every rt on the host.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::CgroupError;
+
+/// Where rt notes the intermediate cgroup directories it created. Two containers can
+/// share such a parent (both below rt's own cgroup, say); whichever of them is deleted
+/// last removes it, and a directory rt did not create is never removed. The note lives
+/// outside any --root, as cgroups are shared by every --root on the host.
+pub const REGISTRY: &str = "/run/rt.cgroups";
+
+/// FNV-1a: a stable file name for a cgroup path of any length.
+fn registry_name(dir: &Path) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in dir.as_os_str().as_encoded_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// The locked registry; dropping it unlocks.
+pub struct Registry {
+    dir: PathBuf,
+    _lock: nix::fcntl::Flock<fs::File>,
+}
+
+impl Registry {
+    pub fn open() -> Result<Registry, CgroupError> {
+        Registry::open_at(Path::new(REGISTRY))
+    }
+
+    fn open_at(dir: &Path) -> Result<Registry, CgroupError> {
+        let err = |source| CgroupError::Remove {
+            path: dir.to_path_buf(),
+            source,
+        };
+        fs::create_dir_all(dir).map_err(err)?;
+        let f = fs::File::open(dir).map_err(err)?;
+        let lock = nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive)
+            .map_err(|(_, e)| err(e.into()))?;
+        Ok(Registry {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+        })
+    }
+
+    pub fn note(&self, cgroup_dir: &Path) -> std::io::Result<()> {
+        fs::write(
+            self.dir.join(registry_name(cgroup_dir)),
+            cgroup_dir.as_os_str().as_encoded_bytes(),
+        )
+    }
+
+    pub fn is_noted(&self, cgroup_dir: &Path) -> bool {
+        fs::read(self.dir.join(registry_name(cgroup_dir)))
+            .is_ok_and(|c| c == cgroup_dir.as_os_str().as_encoded_bytes())
+    }
+
+    pub fn forget(&self, cgroup_dir: &Path) {
+        let _ = fs::remove_file(self.dir.join(registry_name(cgroup_dir)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registry_tells_shared_parents_apart() {
+        let dir = std::env::temp_dir().join(format!("rt-registry-{}", std::process::id()));
+        let reg = Registry::open_at(&dir).unwrap();
+        let a = Path::new("/sys/fs/cgroup/cpu/x");
+        let b = Path::new("/sys/fs/cgroup/cpu/y");
+        reg.note(a).unwrap();
+        assert!(reg.is_noted(a));
+        assert!(!reg.is_noted(b));
+        reg.forget(a);
+        assert!(!reg.is_noted(a));
+        assert_ne!(registry_name(a), registry_name(b));
+        assert_eq!(registry_name(a).len(), 16);
+        drop(reg);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,330 @@
+//! linux.resources: values checked before anything is written, and a failed write traced
+//! back to the config field that asked for it.
+//!
+//! libcgroups reports a failure by cgroup file ("failed to write 5 to .../cpu.shares").
+//! The user controls config fields, so when applying everything at once fails, rt applies
+//! each part on its own to find the one the host refused and names that field.
+
+use oci_spec::runtime::LinuxResources;
+
+use crate::config::{ConfigError, err};
+
+/// Whether the host's hierarchy is cgroup v2 only, or v1/hybrid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    V1,
+    V2,
+}
+
+fn positive_or_unlimited(field: &str, v: Option<i64>) -> Result<(), ConfigError> {
+    match v {
+        Some(n) if n == -1 || n > 0 => Ok(()),
+        Some(_) => Err(err(field, "must be positive (or -1 for no limit)")),
+        None => Ok(()),
+    }
+}
+
+/// Checks values and their fit with the host's cgroup version. Fields the runtime spec
+/// deprecates and lets runtimes ignore (kernel memory) are ignored; everything else the
+/// host cannot honour is an error naming the field.
+pub fn validate(r: &LinuxResources, mode: Mode) -> Result<(), ConfigError> {
+    const P: &str = "linux.resources";
+    if let Some(m) = r.memory() {
+        positive_or_unlimited(&format!("{P}.memory.limit"), m.limit())?;
+        positive_or_unlimited(&format!("{P}.memory.reservation"), m.reservation())?;
+        positive_or_unlimited(&format!("{P}.memory.swap"), m.swap())?;
+        if let (Some(limit), Some(swap)) = (m.limit(), m.swap())
+            && limit > 0
+            && swap > 0
+            && swap < limit
+        {
+            return Err(err(
+                format!("{P}.memory.swap"),
+                "is memory plus swap, so it must not be below memory.limit",
+            ));
+        }
+        if let Some(s) = m.swappiness() {
+            if s > 100 {
+                return Err(err(format!("{P}.memory.swappiness"), "must be 0..100"));
+            }
+            if mode == Mode::V2 {
+                return Err(err(
+                    format!("{P}.memory.swappiness"),
+                    "cgroup v2 has no per-cgroup swappiness",
+                ));
+            }
+        }
+        if m.disable_oom_killer() == Some(true) && mode == Mode::V2 {
+            return Err(err(
+                format!("{P}.memory.disableOOMKiller"),
+                "cgroup v2 cannot disable the OOM killer",
+            ));
+        }
+    }
+    if let Some(c) = r.cpu() {
+        if let Some(s) = c.shares()
+            && !(2..=262144).contains(&s)
+        {
+            return Err(err(format!("{P}.cpu.shares"), "must be 2..262144"));
+        }
+        positive_or_unlimited(&format!("{P}.cpu.quota"), c.quota())?;
+        if let Some(p) = c.period()
+            && !(1000..=1_000_000).contains(&p)
+        {
+            return Err(err(
+                format!("{P}.cpu.period"),
+                "must be 1000..1000000 microseconds",
+            ));
+        }
+        if mode == Mode::V2 && (c.realtime_runtime().is_some() || c.realtime_period().is_some()) {
+            return Err(err(
+                format!("{P}.cpu.realtimeRuntime"),
+                "cgroup v2 has no real-time scheduling limits",
+            ));
+        }
+        for (name, v) in [("cpus", c.cpus()), ("mems", c.mems())] {
+            if let Some(list) = v
+                && !is_cpu_list(list)
+            {
+                return Err(err(
+                    format!("{P}.cpu.{name}"),
+                    format!("{list:?}: not a list like 0-3,5"),
+                ));
+            }
+        }
+    }
+    if let Some(p) = r.pids() {
+        positive_or_unlimited(&format!("{P}.pids.limit"), Some(p.limit()))?;
+    }
+    if let Some(b) = r.block_io()
+        && let Some(w) = b.weight()
+        && !(10..=1000).contains(&w)
+    {
+        return Err(err(format!("{P}.blockIO.weight"), "must be 10..1000"));
+    }
+    if mode == Mode::V1 {
+        if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
+            return Err(err(
+                format!("{P}.unified"),
+                "raw cgroup v2 settings on a host without cgroup v2 controllers",
+            ));
+        }
+    } else if r.network().is_some() {
+        return Err(err(
+            format!("{P}.network"),
+            "cgroup v2 has no net_cls/net_prio controllers",
+        ));
+    }
+    Ok(())
+}
+
+/// "0-3,5,7-8": the kernel's list format for cpus and memory nodes.
+fn is_cpu_list(s: &str) -> bool {
+    let s = s.trim();
+    !s.is_empty()
+        && s.split(',').all(|part| {
+            let mut ends = part.splitn(2, '-');
+            let lo = ends.next().map(|n| n.trim().parse::<u32>());
+            let hi = ends.next().map(|n| n.trim().parse::<u32>());
+            match (lo, hi) {
+                (Some(Ok(_)), None) => true,
+                (Some(Ok(a)), Some(Ok(b))) => a <= b,
+                _ => false,
+            }
+        })
+}
+
+/// linux.resources split into its top-level parts, each named by its config field, for
+/// finding which one a failed write belongs to.
+pub fn parts(r: &LinuxResources) -> Vec<(&'static str, LinuxResources)> {
+    let mut out = Vec::new();
+    let empty = LinuxResources::default;
+    if let Some(m) = r.memory() {
+        let mut p = empty();
+        p.set_memory(Some(*m));
+        out.push(("memory", p));
+    }
+    if let Some(c) = r.cpu() {
+        let mut p = empty();
+        p.set_cpu(Some(c.clone()));
+        out.push(("cpu", p));
+    }
+    if let Some(x) = r.pids() {
+        let mut p = empty();
+        p.set_pids(Some(*x));
+        out.push(("pids", p));
+    }
+    if let Some(x) = r.block_io() {
+        let mut p = empty();
+        p.set_block_io(Some(x.clone()));
+        out.push(("blockIO", p));
+    }
+    if let Some(x) = r.hugepage_limits() {
+        let mut p = empty();
+        p.set_hugepage_limits(Some(x.clone()));
+        out.push(("hugepageLimits", p));
+    }
+    if let Some(x) = r.network() {
+        let mut p = empty();
+        p.set_network(Some(x.clone()));
+        out.push(("network", p));
+    }
+    if let Some(x) = r.devices() {
+        let mut p = empty();
+        p.set_devices(Some(x.clone()));
+        out.push(("devices", p));
+    }
+    if let Some(x) = r.rdma() {
+        let mut p = empty();
+        p.set_rdma(Some(x.clone()));
+        out.push(("rdma", p));
+    }
+    if let Some(x) = r.unified() {
+        let mut p = empty();
+        p.set_unified(Some(x.clone()));
+        out.push(("unified", p));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn res(v: serde_json::Value) -> LinuxResources {
+        serde_json::from_value(v).unwrap()
+    }
+
+    fn field(v: serde_json::Value, mode: Mode) -> String {
+        validate(&res(v), mode).unwrap_err().field
+    }
+
+    #[test]
+    fn memory_values() {
+        assert_eq!(
+            validate(
+                &res(json!({"memory": {"limit": 1048576, "swap": 2097152}})),
+                Mode::V1
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            validate(&res(json!({"memory": {"limit": -1}})), Mode::V2),
+            Ok(())
+        );
+        let e = validate(&res(json!({"memory": {"limit": 0}})), Mode::V1).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "linux.resources.memory.limit: must be positive (or -1 for no limit)"
+        );
+        assert_eq!(
+            field(
+                json!({"memory": {"limit": 2000000, "swap": 1000000}}),
+                Mode::V1
+            ),
+            "linux.resources.memory.swap"
+        );
+        assert_eq!(
+            field(json!({"memory": {"swappiness": 101}}), Mode::V1),
+            "linux.resources.memory.swappiness"
+        );
+        assert_eq!(
+            field(json!({"memory": {"swappiness": 10}}), Mode::V2),
+            "linux.resources.memory.swappiness"
+        );
+        assert_eq!(
+            field(json!({"memory": {"disableOOMKiller": true}}), Mode::V2),
+            "linux.resources.memory.disableOOMKiller"
+        );
+        assert_eq!(
+            validate(
+                &res(json!({"memory": {"disableOOMKiller": true}})),
+                Mode::V1
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn cpu_values() {
+        assert_eq!(
+            validate(
+                &res(
+                    json!({"cpu": {"shares": 512, "quota": 50000, "period": 100000, "cpus": "0-1", "mems": "0"}})
+                ),
+                Mode::V1
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            field(json!({"cpu": {"shares": 1}}), Mode::V1),
+            "linux.resources.cpu.shares"
+        );
+        assert_eq!(
+            field(json!({"cpu": {"quota": 0}}), Mode::V1),
+            "linux.resources.cpu.quota"
+        );
+        assert_eq!(
+            field(json!({"cpu": {"period": 10}}), Mode::V1),
+            "linux.resources.cpu.period"
+        );
+        assert_eq!(
+            field(json!({"cpu": {"cpus": "0-x"}}), Mode::V1),
+            "linux.resources.cpu.cpus"
+        );
+        assert_eq!(
+            field(json!({"cpu": {"mems": "3-1"}}), Mode::V1),
+            "linux.resources.cpu.mems"
+        );
+        assert_eq!(
+            field(json!({"cpu": {"realtimeRuntime": 1000}}), Mode::V2),
+            "linux.resources.cpu.realtimeRuntime"
+        );
+    }
+
+    #[test]
+    fn version_specific_parts() {
+        assert_eq!(
+            field(json!({"unified": {"memory.high": "1000000"}}), Mode::V1),
+            "linux.resources.unified"
+        );
+        assert_eq!(
+            validate(
+                &res(json!({"unified": {"memory.high": "1000000"}})),
+                Mode::V2
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            field(json!({"network": {"classID": 1}}), Mode::V2),
+            "linux.resources.network"
+        );
+        assert_eq!(
+            field(json!({"pids": {"limit": 0}}), Mode::V2),
+            "linux.resources.pids.limit"
+        );
+        assert_eq!(
+            field(json!({"blockIO": {"weight": 5}}), Mode::V1),
+            "linux.resources.blockIO.weight"
+        );
+    }
+
+    #[test]
+    fn cpu_lists() {
+        for ok in ["0", "0-3", "0,2,4-7", " 1 "] {
+            assert!(is_cpu_list(ok), "{ok}");
+        }
+        for bad in ["", "a", "1-", "3-1", "1,,2"] {
+            assert!(!is_cpu_list(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parts_are_named_by_field() {
+        let r = res(json!({"memory": {"limit": 100000000}, "pids": {"limit": 10}, "unified": {}}));
+        let names: Vec<&str> = parts(&r).iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, vec!["memory", "pids", "unified"]);
+        assert!(parts(&r)[1].1.memory().is_none());
+    }
+}

@@ -1,0 +1,425 @@
+//! linux.resources and the cgroup commands (pause, resume, update, events, ps), checked
+//! through their effects: OOM kills, refused forks, throttling, refused devices, frozen
+//! processes, and what the container itself reads in its cgroup files.
+
+use std::fs;
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// Waits up to 5 s for a file to exist in the container (through /proc/<pid>/root).
+fn wait_for_file(pid: i64, path: &str) {
+    let p = format!("/proc/{pid}/root{path}");
+    for _ in 0..500 {
+        if fs::metadata(&p).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{p} never appeared");
+}
+
+fn detached(rt: &Rt, b: &Bundle) -> (String, i64) {
+    let id = unique("cg");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    (id, pid)
+}
+
+fn resources(b: &mut Bundle, r: Value) {
+    b.edit(|c| {
+        for (k, v) in r.as_object().unwrap() {
+            c["linux"]["resources"][k] = v.clone();
+        }
+    });
+}
+
+#[test]
+fn memory_limit_oom_kills_and_events_report_it() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // Waits for the go signal in /dev/shm, then holds ~200 MB in a shell variable.
+    let mut b = Bundle::sh(
+        "while [ ! -e /dev/shm/go ]; do sleep 0.05; done; x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived",
+    );
+    resources(
+        &mut b,
+        json!({"memory": {"limit": 33554432, "swap": 33554432}}),
+    );
+    let (id, pid) = detached(&rt, &b);
+    let out = memfd("events");
+    let mut watcher = rt
+        .cmd()
+        .args(["events", "--interval", "100ms", &id])
+        .stdout(out.try_clone().unwrap())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    fs::write(format!("/proc/{pid}/root/dev/shm/go"), "").unwrap();
+    rt.wait_status(&id, "stopped");
+    // events ends by itself once the container has stopped.
+    let mut waited = 0;
+    while watcher.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(50));
+        waited += 1;
+        assert!(
+            waited < 200,
+            "events did not end after the container stopped"
+        );
+    }
+    let text = read_all(out);
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(events.iter().any(|e| e["type"] == "stats"), "{text}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["type"] == "oom" && e["id"] == id.as_str()),
+        "no oom event:\n{text}"
+    );
+    rt.rt(&["delete", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn oom_kill_ends_run_with_sigkill_status() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived");
+    resources(
+        &mut b,
+        json!({"memory": {"limit": 33554432, "swap": 33554432}}),
+    );
+    let out = rt.run(&b, &unique("oom"));
+    assert_eq!(
+        out.code,
+        128 + 9,
+        "stdout: {} stderr: {}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(!out.stdout.contains("survived"));
+}
+
+#[test]
+fn pids_limit_stops_a_fork_loop() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // The loop runs in a subshell: a failed fork aborts a shell. After it, only shell
+    // builtins (read, echo) are used: nothing else could fork any more.
+    let mut b = Bundle::sh(
+        "cat /sys/fs/cgroup/pids/pids.max; (for i in $(seq 30); do sleep 5 & done) 2>/dev/null; \
+         read cur < /sys/fs/cgroup/pids/pids.current; echo current $cur; \
+         while read k v; do echo $k $v; done < /sys/fs/cgroup/pids/pids.events",
+    );
+    resources(&mut b, json!({"pids": {"limit": 10}}));
+    let out = rt.output(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "10");
+    // At the refused fork 10 tasks existed; the subshell that hit it has exited since.
+    let current: u64 = lines[1].strip_prefix("current ").unwrap().parse().unwrap();
+    assert!((9..=10).contains(&current), "{out}");
+    let refused: u64 = lines[2].strip_prefix("max ").unwrap().parse().unwrap();
+    assert!(refused > 0, "no fork was refused: {out}");
+}
+
+#[test]
+fn cpu_quota_throttles() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh(
+        "timeout 1 sh -c 'while :; do :; done'; grep -E '^nr_(periods|throttled) ' /sys/fs/cgroup/cpu/cpu.stat; \
+         cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us",
+    );
+    resources(
+        &mut b,
+        json!({"cpu": {"quota": 10000, "period": 100000, "shares": 512}}),
+    );
+    let out = rt.output(&b);
+    let get = |k: &str| -> u64 {
+        out.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k} ")))
+            .unwrap_or_else(|| panic!("{k} missing: {out}"))
+            .parse()
+            .unwrap()
+    };
+    assert!(get("nr_periods") > 0, "{out}");
+    assert!(
+        get("nr_throttled") > 0,
+        "a busy loop under a 10% quota was never throttled: {out}"
+    );
+    assert!(out.contains("\n10000\n100000\n"), "{out}");
+}
+
+#[test]
+fn denied_device_cannot_be_opened() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let script = "echo rt-device-test > /root/kmsg && echo opened || echo refused";
+    // A /dev/kmsg node (1:11) placed in the image, outside /dev: the device cgroup, not the
+    // path, decides.
+    let mut denied = Bundle::sh(script);
+    let status = std::process::Command::new("mknod")
+        .args([
+            denied.rootfs().join("root/kmsg").to_str().unwrap(),
+            "c",
+            "1",
+            "11",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    resources(
+        &mut denied,
+        json!({"devices": [{"allow": false, "access": "rwm"}]}),
+    );
+    let out = rt.output(&denied);
+    assert_eq!(out, "refused\n", "{out}");
+    // The same node, allowed for writing: it opens.
+    let mut allowed = Bundle::sh(script);
+    std::process::Command::new("mknod")
+        .args([
+            allowed.rootfs().join("root/kmsg").to_str().unwrap(),
+            "c",
+            "1",
+            "11",
+        ])
+        .status()
+        .unwrap();
+    resources(
+        &mut allowed,
+        json!({"devices": [{"allow": false, "access": "rwm"}, {"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}]}),
+    );
+    assert_eq!(rt.output(&allowed), "opened\n");
+}
+
+#[test]
+fn pause_freezes_and_resume_thaws() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh(
+        "i=0; while :; do i=$((i+1)); echo $i > /dev/shm/n.tmp; mv /dev/shm/n.tmp /dev/shm/n; sleep 0.02; done",
+    );
+    let (id, pid) = detached(&rt, &b);
+    wait_for_file(pid, "/dev/shm/n");
+    let count = || -> u64 {
+        fs::read_to_string(format!("/proc/{pid}/root/dev/shm/n"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    rt.rt(&["pause", &id]).ok();
+    assert_eq!(rt.status(&id), "paused");
+    let frozen = count();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(count(), frozen, "processes kept running while paused");
+    rt.rt(&["pause", &id]).fails_with("already paused");
+    rt.rt(&["resume", &id]).ok();
+    assert_eq!(rt.status(&id), "running");
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(count() > frozen, "processes did not resume");
+    rt.rt(&["resume", &id]).fails_with("not paused");
+    // A paused container can be force-deleted: it is thawed after the kill is queued.
+    rt.rt(&["pause", &id]).ok();
+    rt.rt(&["delete", "--force", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn update_changes_limits_the_container_sees() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    resources(
+        &mut b,
+        json!({"memory": {"limit": 67108864}, "pids": {"limit": 100}}),
+    );
+    let (id, pid) = detached(&rt, &b);
+    let read = |f: &str| fs::read_to_string(format!("/proc/{pid}/root/sys/fs/cgroup/{f}")).unwrap();
+    assert_eq!(read("memory/memory.limit_in_bytes").trim(), "67108864");
+    rt.rt(&["update", "--memory", "32m", "--cpu-shares", "256", &id])
+        .ok();
+    assert_eq!(read("memory/memory.limit_in_bytes").trim(), "33554432");
+    assert_eq!(read("cpu/cpu.shares").trim(), "256");
+    // containerd's way: a LinuxResources document on stdin.
+    let mut child = rt
+        .cmd()
+        .args(["update", "--resources", "-", &id])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"pids": {"limit": 42}, "cpu": {"quota": 20000, "period": 100000}}"#)
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(read("pids/pids.max").trim(), "42");
+    assert_eq!(read("cpu/cpu.cfs_quota_us").trim(), "20000");
+    rt.rt(&["update", "--memory", "lots", &id])
+        .fails_with("--memory");
+    rt.rt(&["update", &id]).fails_with("nothing to change");
+    rt.rt(&["delete", "-f", &id]).ok();
+    rt.rt(&["update", "--memory", "32m", &id])
+        .fails_with("container does not exist");
+}
+
+#[test]
+fn update_check_before_update_refuses_a_limit_below_usage() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh(
+        "x=$(head -c 20000000 /dev/zero | tr '\\0' a); touch /dev/shm/ready; sleep 1000; true",
+    );
+    resources(&mut b, json!({"memory": {"limit": 268435456}}));
+    let (id, pid) = detached(&rt, &b);
+    wait_for_file(pid, "/dev/shm/ready");
+    let doc = b.path().join("update.json");
+    fs::write(
+        &doc,
+        r#"{"memory": {"limit": 4194304, "checkBeforeUpdate": true}}"#,
+    )
+    .unwrap();
+    rt.rt(&["update", "--resources", doc.to_str().unwrap(), &id])
+        .fails_with("linux.resources.memory.limit: 4194304 is below the current usage");
+    rt.rt(&["delete", "-f", &id]).ok();
+}
+
+#[test]
+fn events_stats_report_real_usage() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // `; true`: otherwise the shell execs its last command and frees what it holds.
+    let mut b = Bundle::sh(
+        "x=$(head -c 10000000 /dev/zero | tr '\\0' a); touch /dev/shm/ready; sleep 1000; true",
+    );
+    resources(
+        &mut b,
+        json!({"memory": {"limit": 268435456}, "pids": {"limit": 64}}),
+    );
+    let (id, pid) = detached(&rt, &b);
+    wait_for_file(pid, "/dev/shm/ready");
+    let out = rt.rt(&["events", "--stats", &id]);
+    let lines: Vec<&str> = out.ok().lines().collect();
+    assert_eq!(lines.len(), 1);
+    let e: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(e["type"], "stats");
+    assert_eq!(e["id"], id.as_str());
+    let d = &e["data"];
+    assert!(
+        d["memory"]["usage"]["usage"].as_u64().unwrap() > 10_000_000,
+        "{d}"
+    );
+    assert_eq!(d["memory"]["usage"]["limit"], 268435456);
+    assert_eq!(d["pids"]["current"], 2, "{d}");
+    assert_eq!(d["pids"]["limit"], 64);
+    assert!(d["cpu"]["usage"]["total"].as_u64().unwrap() > 0);
+    rt.rt(&["events", "--interval", "nonsense", &id])
+        .fails_with("--interval");
+    rt.rt(&["delete", "-f", &id]).ok();
+    rt.rt(&["events", "--stats", &id])
+        .fails_with("container does not exist");
+}
+
+#[test]
+fn ps_lists_the_containers_processes() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("sleep 1000 & touch /dev/shm/ready; wait");
+    let (id, pid) = detached(&rt, &b);
+    wait_for_file(pid, "/dev/shm/ready");
+    std::thread::sleep(Duration::from_millis(100));
+    let out = rt.rt(&["ps", "--format", "json", &id]);
+    let mut pids: Vec<i64> = serde_json::from_str(out.ok()).unwrap();
+    pids.sort();
+    let procs_file = cgroup_dirs_named(&id)
+        .into_iter()
+        .find(|p| p.starts_with("/sys/fs/cgroup/pids"))
+        .unwrap()
+        .join("cgroup.procs");
+    let mut want: Vec<i64> = fs::read_to_string(procs_file)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    want.sort();
+    assert_eq!(pids, want);
+    assert_eq!(pids.len(), 2);
+    assert!(pids.contains(&pid));
+    let table = rt.rt(&["ps", &id]);
+    let lines: Vec<&str> = table.ok().lines().collect();
+    assert!(lines[0].contains("PID"), "{}", table.stdout);
+    assert_eq!(lines.len(), 3, "{}", table.stdout);
+    assert!(lines.iter().any(|l| l.contains("sleep 1000")));
+    let custom = rt.rt(&["ps", &id, "-o", "pid,comm"]);
+    assert!(
+        custom
+            .ok()
+            .lines()
+            .skip(1)
+            .all(|l| l.split_whitespace().count() == 2)
+    );
+    rt.rt(&["delete", "-f", &id]).ok();
+}
+
+#[test]
+fn resources_the_host_cannot_honour_are_errors() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let cases = [
+        (
+            json!({"unified": {"memory.high": "100000000"}}),
+            "linux.resources.unified",
+        ),
+        (
+            json!({"memory": {"limit": 0}}),
+            "linux.resources.memory.limit: must be positive",
+        ),
+        (
+            json!({"hugepageLimits": [{"pageSize": "2MB", "limit": 1048576}]}),
+            "linux.resources.hugepageLimits",
+        ),
+        (
+            json!({"network": {"classID": 1048577}}),
+            "linux.resources.network",
+        ),
+        (json!({"cpu": {"cpus": "0-1023"}}), "linux.resources.cpu"),
+    ];
+    for (r, needle) in cases {
+        let mut b = Bundle::new(&["true"]);
+        resources(&mut b, r);
+        let id = unique("bad");
+        rt.create(&b, &id).fails_with(needle);
+        assert_no_trace(&rt, &id, &b);
+    }
+}
