@@ -18,6 +18,10 @@ apt_install() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
 }
 
+# Build dependencies: libcgroups' eBPF device filter (cgroup v2) links libbpf, which
+# needs libelf and zlib found through pkg-config.
+BUILD_DEPS=(gcc libc6-dev pkg-config libelf-dev zlib1g-dev)
+
 # ensure_cargo: rt needs Rust >= 1.85 (edition 2024); Debian's own rustc is older, so the
 # toolchain comes from rustup when none is installed.
 ensure_cargo() {

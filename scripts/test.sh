@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
 
-apt_install busybox-static
+apt_install busybox-static "${BUILD_DEPS[@]}"
 ensure_cargo
 
 echo "== cargo fmt --check"
