@@ -104,7 +104,8 @@ fn hierarchy_roots(setup: &CgroupSetup) -> Result<Vec<PathBuf>, CgroupError> {
 /// The container's directory in the hierarchy of `controller` ("memory", "freezer", ...;
 /// ignored on v2, where there is one hierarchy).
 fn controller_dir(record: &CgroupRecord, controller: &str) -> Result<PathBuf, CgroupError> {
-    let rel = record.path.strip_prefix("/").unwrap_or(&record.path);
+    let path = record.unit_dir.as_ref().unwrap_or(&record.path);
+    let rel = path.strip_prefix("/").unwrap_or(path);
     match setup()? {
         CgroupSetup::Unified => Ok(Path::new(DEFAULT_CGROUP_ROOT).join(rel)),
         _ => v1_mount_points()?
@@ -190,18 +191,102 @@ pub fn resolve_path(
 
 /// Decides where the container's cgroup goes; nothing is created (and so nothing is
 /// recorded as created) until `claim`.
-pub fn plan(spec: &Spec, id: &str) -> Result<CgroupRecord, CgroupError> {
+pub fn plan(spec: &Spec, id: &str, systemd: bool) -> Result<CgroupRecord, CgroupError> {
     let setup = setup()?;
     let spec_path = spec
         .linux()
         .as_ref()
         .and_then(|l| l.cgroups_path().as_deref());
+    if systemd {
+        return plan_systemd(spec_path, id, &setup);
+    }
     let own = own_paths(&setup)?;
     let path = resolve_path(spec_path, id, &own)?;
     Ok(CgroupRecord {
         path,
         created: Vec::new(),
         systemd: false,
+        unit_dir: None,
+    })
+}
+
+/// A systemd unit's place: `slice:prefix:name` (runc's --systemd-cgroup form), the
+/// default being `system.slice:rt:<id>`. Returns (slice, prefix, name).
+pub fn systemd_parts(
+    spec_path: Option<&Path>,
+    id: &str,
+) -> Result<(String, String, String), CgroupError> {
+    let Some(p) = spec_path else {
+        return Ok(("system.slice".into(), "rt".into(), id.into()));
+    };
+    let bad = |why: &str| CgroupError::Path(format!("{}: {why}", p.display()));
+    let s = p.to_str().ok_or_else(|| bad("not UTF-8"))?;
+    let parts: Vec<&str> = s.split(':').collect();
+    let [slice, prefix, name] = parts[..] else {
+        return Err(bad("with --systemd-cgroup it must be slice:prefix:name"));
+    };
+    let slice = if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    };
+    if !slice.ends_with(".slice") || slice.len() <= ".slice".len() || slice.contains('/') {
+        return Err(bad("the slice must be a unit name ending in .slice"));
+    }
+    if name.is_empty() || name.contains('/') || prefix.contains('/') {
+        return Err(bad("prefix and name must be plain names, name not empty"));
+    }
+    Ok((slice.into(), prefix.into(), name.into()))
+}
+
+/// Where systemd puts the unit below its cgroup root: each dash of a slice name is a
+/// level ("a-b.slice" is /a.slice/a-b.slice), and the unit is prefix-name.scope.
+pub fn systemd_unit_dir(slice: &str, prefix: &str, name: &str) -> PathBuf {
+    let mut dir = PathBuf::from("/");
+    let stem = slice.trim_end_matches(".slice");
+    if stem != "-" {
+        let mut acc = String::new();
+        for part in stem.split('-') {
+            acc = if acc.is_empty() {
+                part.to_owned()
+            } else {
+                format!("{acc}-{part}")
+            };
+            dir.push(format!("{acc}.slice"));
+        }
+    }
+    if name.ends_with(".slice") {
+        dir.push(name);
+    } else {
+        dir.push(format!("{prefix}-{name}.scope"));
+    }
+    dir
+}
+
+fn plan_systemd(
+    spec_path: Option<&Path>,
+    id: &str,
+    setup: &CgroupSetup,
+) -> Result<CgroupRecord, CgroupError> {
+    if !matches!(setup, CgroupSetup::Unified) {
+        return Err(CgroupError::Field {
+            field: "--systemd-cgroup".into(),
+            reason: "libcgroups drives systemd only on cgroup v2 hosts; this one is v1/hybrid"
+                .into(),
+        });
+    }
+    if !libcgroups::systemd::booted() {
+        return Err(CgroupError::Field {
+            field: "--systemd-cgroup".into(),
+            reason: "systemd is not running on this host (no /run/systemd/system)".into(),
+        });
+    }
+    let (slice, prefix, name) = systemd_parts(spec_path, id)?;
+    Ok(CgroupRecord {
+        path: PathBuf::from(format!("{slice}:{prefix}:{name}")),
+        created: Vec::new(),
+        systemd: true,
+        unit_dir: Some(systemd_unit_dir(&slice, &prefix, &name)),
     })
 }
 
@@ -223,7 +308,11 @@ fn dirs_on_the_way(path: &Path) -> Result<Vec<PathBuf>, CgroupError> {
 /// Decides which of the planned directories are rt's: those missing now (rt is about to
 /// create them) and those another rt container created. Returns the registry still
 /// locked: the caller records the result, then joins, then drops it.
-pub fn claim(record: &mut CgroupRecord) -> Result<Registry, CgroupError> {
+pub fn claim(record: &mut CgroupRecord) -> Result<Option<Registry>, CgroupError> {
+    if record.systemd {
+        // systemd creates and removes the unit's cgroup itself.
+        return Ok(None);
+    }
     let reg = Registry::open()?;
     let leaf = record
         .path
@@ -246,7 +335,7 @@ pub fn claim(record: &mut CgroupRecord) -> Result<Registry, CgroupError> {
         }
     }
     record.created = ours;
-    Ok(reg)
+    Ok(Some(reg))
 }
 
 fn manager(record: &CgroupRecord, id: &str) -> Result<AnyCgroupManager, CgroupError> {
@@ -430,6 +519,11 @@ pub fn pids(record: &CgroupRecord, id: &str) -> Result<Vec<i32>, CgroupError> {
 /// it created that no other container still uses. Already-removed directories are fine:
 /// delete must be idempotent.
 pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
+    if record.systemd {
+        return manager(record, id)?
+            .remove()
+            .map_err(|e| CgroupError::Manager(e.to_string()));
+    }
     let reg = Registry::open()?;
     if owns_leaf(record) {
         let m = manager(record, id)?;
@@ -505,11 +599,44 @@ mod tests {
     }
 
     #[test]
+    fn systemd_paths() {
+        let p = |s: &str| systemd_parts(Some(Path::new(s)), "c1");
+        assert_eq!(
+            systemd_parts(None, "c1").unwrap(),
+            ("system.slice".into(), "rt".into(), "c1".into())
+        );
+        assert_eq!(p("machine.slice:docker:abc").unwrap().1, "docker");
+        assert_eq!(p(":rt:x").unwrap().0, "system.slice");
+        for bad in [
+            "a:b",
+            "a:b:c:d",
+            "nope:rt:x",
+            "x.slice:rt:",
+            "a/b.slice:rt:x",
+        ] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            systemd_unit_dir("system.slice", "rt", "c1"),
+            PathBuf::from("/system.slice/rt-c1.scope")
+        );
+        assert_eq!(
+            systemd_unit_dir("kubepods-burstable.slice", "cri", "x"),
+            PathBuf::from("/kubepods.slice/kubepods-burstable.slice/cri-x.scope")
+        );
+        assert_eq!(
+            systemd_unit_dir("-.slice", "rt", "my.slice"),
+            PathBuf::from("/my.slice")
+        );
+    }
+
+    #[test]
     fn leaf_ownership() {
         let mut r = CgroupRecord {
             path: "/a/c1".into(),
             created: pb(&["/sys/fs/cgroup/cpu/a/c1", "/sys/fs/cgroup/cpu/a"]),
             systemd: false,
+            unit_dir: None,
         };
         assert!(owns_leaf(&r));
         r.created.clear();

@@ -31,9 +31,6 @@ pub fn state_root(global: &GlobalOpts) -> PathBuf {
 /// Global flags that are accepted (containerd passes them) but whose modes rt cannot
 /// honour yet: refusing to create a container is better than silently ignoring them.
 fn check_modes(global: &GlobalOpts) -> anyhow::Result<()> {
-    if global.systemd_cgroup {
-        anyhow::bail!("--systemd-cgroup: the systemd cgroup driver is not supported yet");
-    }
     if global.rootless == Rootless::True {
         anyhow::bail!("--rootless true: rootless containers are not supported yet");
     }
@@ -54,6 +51,7 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
                 bundle: &bundle,
                 opts: &a.opts,
                 start_now: false,
+                systemd_cgroup: global.systemd_cgroup,
             })?;
             Ok(0)
         }
@@ -72,7 +70,7 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
             lifecycle::kill(&root, &a.id, sig, a.all).map(|_| 0)
         }
         Command::Delete(a) => lifecycle::delete(&root, &a.id, a.force).map(|_| 0),
-        Command::Run(a) => run::run(&root, a),
+        Command::Run(a) => run::run(&root, a, global.systemd_cgroup),
         Command::List(a) => list::list(&root, &a).map(|_| 0),
         Command::Spec(a) => spec::spec(&a).map(|_| 0),
         Command::Pause(a) => lifecycle::pause(&root, &a.id).map(|_| 0),

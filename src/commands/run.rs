@@ -124,7 +124,7 @@ fn wait_and_forward(init: i32, pidfd: &std::os::fd::OwnedFd, set: &SigSet) -> an
     }
 }
 
-pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
+pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32> {
     let derived = bundle_dir_argument(&a);
     let bundle = derived
         .clone()
@@ -156,6 +156,7 @@ pub fn run(root: &Path, a: RunArgs) -> anyhow::Result<i32> {
             bundle: &bundle,
             opts: &a.opts,
             start_now: true,
+            systemd_cgroup,
         };
         match lifecycle::create(&req) {
             Ok(c) => break c,

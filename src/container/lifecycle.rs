@@ -174,6 +174,8 @@ pub struct CreateRequest<'a> {
     pub opts: &'a CreateOpts,
     /// rt run: the init goes on to start right after Commit.
     pub start_now: bool,
+    /// --systemd-cgroup: cgroupsPath is slice:prefix:name and systemd owns the cgroup.
+    pub systemd_cgroup: bool,
 }
 
 /// Loads and checks the bundle; nothing is created on disk yet.
@@ -189,7 +191,7 @@ pub fn load_bundle(req: &CreateRequest) -> anyhow::Result<(Bundle, namespaces::N
 pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     let (bundle, ns) = load_bundle(req)?;
     let spec = &bundle.spec;
-    let cgroup = cgroups::plan(spec, req.id)?;
+    let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup)?;
     crate::debug!(
         "create {}: bundle {}, namespaces {ns:?}, cgroup {} (creating {:?})",
         req.id,

@@ -65,6 +65,10 @@ pub struct CgroupRecord {
     pub created: Vec<PathBuf>,
     #[serde(default)]
     pub systemd: bool,
+    /// With the systemd driver `path` is systemd's `slice:prefix:name`; this is the unit's
+    /// directory below the cgroup root, where its files are read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit_dir: Option<PathBuf>,
 }
 
 /// The hooks that run after `create` has returned; kept because the bundle's config.json

@@ -423,3 +423,36 @@ fn resources_the_host_cannot_honour_are_errors() {
         assert_no_trace(&rt, &id, &b);
     }
 }
+
+#[test]
+fn block_io_throttle_is_seen_inside_and_weight_needs_a_capable_host() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // The device of the file system the test runs on.
+    use std::os::unix::fs::MetadataExt;
+    let dev = fs::metadata("/").unwrap().dev();
+    let (major, minor) = (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
+    let mut b = Bundle::sh("cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device");
+    resources(
+        &mut b,
+        json!({"blockIO": {"throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1048576}]}}),
+    );
+    assert_eq!(rt.output(&b), format!("{major}:{minor} 1048576\n"));
+    // blkio.weight exists only with a proportional I/O scheduler (BFQ) in use.
+    let has_weight = fs::read_dir("/sys/fs/cgroup/blkio")
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().ends_with("blkio.weight"));
+    let mut b = Bundle::sh("true");
+    resources(&mut b, json!({"blockIO": {"weight": 500}}));
+    let id = unique("weight");
+    let out = rt.create(&b, &id);
+    if has_weight {
+        out.ok();
+    } else {
+        out.fails_with("linux.resources.blockIO: this host refused it");
+        assert_no_trace(&rt, &id, &b);
+    }
+}

@@ -40,7 +40,8 @@ cg_key() { awk -v k="$3" '$1 == k { print $2 }' "$CG/$1/$2"; }
 # wait_status ID STATUS: poll `rt state` (10 s at most)
 wait_status() {
     _n=0
-    while ! rt state "$1" 2>/dev/null | grep -q "\"status\": *\"$2\""; do
+    # no `rt state | grep -q`: rt aborts (SIGABRT) when grep closes the pipe early
+    while ! { _st=$(rt state "$1" 2>/dev/null) && echo "$_st" | grep -q "\"status\": *\"$2\""; }; do
         _n=$((_n + 1))
         [ $_n -le 100 ] || fail "$1 not $2 after 10 s: $(rt state "$1" 2>&1)"
         sleep 0.1
