@@ -448,3 +448,25 @@ fn block_io_throttle_and_weight_are_seen_inside() {
     let out = rt.output(&b);
     assert!(out == "500\n" || out == "default 500\n", "{out}");
 }
+
+#[test]
+fn memory_and_cpu_settings_are_seen_inside() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh(
+        "cd /sys/fs/cgroup; cat memory/memory.soft_limit_in_bytes memory/memory.swappiness; \
+         grep oom_kill_disable memory/memory.oom_control; cat cpuset/cpuset.cpus cpuset/cpuset.mems \
+         cpu/cpu.cfs_burst_us cpu/cpu.idle",
+    );
+    resources(
+        &mut b,
+        json!({
+            "memory": {"limit": 134217728, "reservation": 33554432, "swappiness": 10, "disableOOMKiller": true},
+            "cpu": {"cpus": "0", "mems": "0", "quota": 50000, "period": 100000, "burst": 1000, "idle": 1}
+        }),
+    );
+    let out = rt.output(&b);
+    assert_eq!(out, "33554432\n10\noom_kill_disable 1\n0\n0\n1000\n1\n");
+}
