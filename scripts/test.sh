@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and runs all of it: formatting and lint checks, unit
-# tests (no root needed) and the integration suite (root). Fails if any test fails or if
-# no test ran at all.
+# tests (no root needed), the integration suite (root, on this host's cgroups) and the
+# cgroup v2 VM lane (tests/vm/run: a Debian kernel under qemu). Fails if any test fails or
+# if a lane ran no test at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -28,6 +29,13 @@ leftovers=$( { ls -A /tmp/rt-tests 2>/dev/null; ls -A /run/rt.cgroups 2>/dev/nul
 [ -z "$leftovers" ] || die "the tests left things behind:
 $leftovers"
 
+echo "== cgroup v2 VM lane (tests/vm/run)"
+vm_log=$(mktemp)
+trap 'rm -f "$log" "$vm_log"' EXIT
+tests/vm/run 2>&1 | tee "$vm_log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "the cgroup v2 VM lane failed"
+
 passed=$(grep -E '^test result: ok\.' "$log" | awk '{ n += $4 } END { print n + 0 }')
-echo "== $passed tests passed in total"
-[ "$passed" -gt 0 ] || die "no test ran: that is a failure"
+vm_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' "$vm_log" | tail -n 1)
+echo "== $passed cargo tests and ${vm_passed:-0} VM scenarios passed"
+[ "$passed" -gt 0 ] && [ "${vm_passed:-0}" -gt 0 ] || die "a lane ran no test: that is a failure"

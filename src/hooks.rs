@@ -90,6 +90,23 @@ fn wait_timeout(
     }
 }
 
+/// Ignores SIGPIPE while it lives; rt otherwise has the default disposition.
+struct IgnoreSigpipe(libc::sighandler_t);
+
+impl IgnoreSigpipe {
+    fn new() -> IgnoreSigpipe {
+        // SAFETY: SIG_IGN installs no handler code.
+        IgnoreSigpipe(unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) })
+    }
+}
+
+impl Drop for IgnoreSigpipe {
+    fn drop(&mut self) {
+        // SAFETY: restores the disposition saved in `new` (SIG_DFL or SIG_IGN).
+        unsafe { libc::signal(libc::SIGPIPE, self.0) };
+    }
+}
+
 pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
     let path = hook.path().display().to_string();
     let spawn_err = |source| HookError::Spawn {
@@ -114,7 +131,9 @@ pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError>
         .stderr(Stdio::from(out.try_clone().map_err(spawn_err)?));
     let mut child = cmd.spawn().map_err(spawn_err)?;
     if let Some(mut stdin) = child.stdin.take() {
-        // A hook that does not read its stdin closes the pipe early: not an error.
+        // A hook that does not read its stdin closes the pipe early: not an error, and
+        // not a reason to die of SIGPIPE either.
+        let _quiet = IgnoreSigpipe::new();
         let _ = stdin.write_all(state_json);
     }
     let status = match hook.timeout() {

@@ -67,6 +67,12 @@ fn parse_args() -> Cli {
 }
 
 fn main() {
+    // Rust ignores SIGPIPE, turning a closed stdout (`rt state ID | head -1`) into a panic
+    // and, with panic=abort, a core dump. Like runc and every C tool, die of SIGPIPE.
+    // SAFETY: installs the default disposition; no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = parse_args();
     if cli.global.version {
         println!("rt version {}", env!("CARGO_PKG_VERSION"));

@@ -391,7 +391,10 @@ pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<()
     let m = manager(record, id)?;
     m.add_task(Pid::from_raw(pid))
         .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))?;
-    apply(&m, &resources_with_devices(spec))
+    apply(
+        &m,
+        &resources::effective(resources_with_devices(spec), mode()?),
+    )
 }
 
 /// Writes `r` to the cgroup. On failure, applies each part of `r` on its own to name the
@@ -455,7 +458,7 @@ pub fn update(record: &CgroupRecord, id: &str, r: &LinuxResources) -> Result<(),
             });
         }
     }
-    apply(&m, r)
+    apply(&m, &resources::effective(r.clone(), mode()?))
 }
 
 /// Freezes (pause) or thaws (resume) every process of the container.

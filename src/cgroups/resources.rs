@@ -118,6 +118,28 @@ pub fn validate(r: &LinuxResources, mode: Mode) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// What rt writes for `r`: `r` itself, plus a raw key where libcgroups falls short.
+///
+/// libcgroups 0.7 turns the spec's memory+swap into cgroup v2's swap-only value as
+/// `swap - limit` and skips writing 0, so swap == limit (no swap at all) would leave
+/// memory.swap.max unlimited. The unified key `memory.swap.max = 0`, written after the
+/// memory controller's settings, says what the config means.
+pub fn effective(mut r: LinuxResources, mode: Mode) -> LinuxResources {
+    if mode == Mode::V2
+        && let Some(m) = r.memory()
+        && let (Some(limit), Some(swap)) = (m.limit(), m.swap())
+        && limit > 0
+        && swap == limit
+    {
+        let mut unified = r.unified().clone().unwrap_or_default();
+        unified
+            .entry("memory.swap.max".to_owned())
+            .or_insert_with(|| "0".to_owned());
+        r.set_unified(Some(unified));
+    }
+    r
+}
+
 /// "0-3,5,7-8": the kernel's list format for cpus and memory nodes.
 fn is_cpu_list(s: &str) -> bool {
     let s = s.trim();
@@ -307,6 +329,23 @@ mod tests {
         assert_eq!(
             field(json!({"blockIO": {"weight": 5}}), Mode::V1),
             "linux.resources.blockIO.weight"
+        );
+    }
+
+    #[test]
+    fn swap_equal_to_limit_means_no_swap_on_v2() {
+        let r = res(json!({"memory": {"limit": 1048576, "swap": 1048576}}));
+        let e = effective(r.clone(), Mode::V2);
+        assert_eq!(e.unified().as_ref().unwrap()["memory.swap.max"], "0");
+        assert_eq!(effective(r, Mode::V1).unified(), &None);
+        let r = res(json!({"memory": {"limit": 1048576, "swap": 2097152}}));
+        assert_eq!(effective(r, Mode::V2).unified(), &None);
+        let r = res(
+            json!({"memory": {"limit": 1048576, "swap": 1048576}, "unified": {"memory.swap.max": "5"}}),
+        );
+        assert_eq!(
+            effective(r, Mode::V2).unified().as_ref().unwrap()["memory.swap.max"],
+            "5"
         );
     }
 

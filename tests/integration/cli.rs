@@ -226,3 +226,20 @@ fn usage_errors_are_one_line_naming_the_argument() {
     assert_eq!(help.code, 0);
     assert!(help.stdout.contains("create"), "{}", help.stdout);
 }
+
+#[test]
+fn closed_stdout_ends_rt_quietly() {
+    // `rt --version | true`: the reader is gone before rt writes.
+    let (r, w) = nix::unistd::pipe().unwrap();
+    drop(r);
+    let err = memfd("sigpipe-stderr");
+    let status = std::process::Command::new(RT)
+        .arg("--version")
+        .stdout(std::process::Stdio::from(w))
+        .stderr(err.try_clone().unwrap())
+        .status()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
+    assert_eq!(read_all(err), "");
+}

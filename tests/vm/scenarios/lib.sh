@@ -55,3 +55,26 @@ _cleanup() {
     done
 }
 trap _cleanup EXIT
+
+# state_pid ID: the container's host pid from `rt state`
+state_pid() {
+    _st=$(rt state "$1") || fail "rt state $1 failed"
+    echo "$_st" | sed -n 's/^ *"pid": *\([0-9]*\),*$/\1/p'
+}
+
+# wait_file PATH: wait up to 10 s for PATH to exist
+wait_file() {
+    _n=0
+    while [ ! -e "$1" ]; do
+        _n=$((_n + 1))
+        [ $_n -le 100 ] || fail "$1 did not appear within 10 s"
+        sleep 0.1
+    done
+}
+
+# run_detached ID: `rt run -d` the bundle made by make_bundle (the container keeps the
+# stdio it is given, so it gets /dev/null rather than a pipe someone waits on)
+run_detached() {
+    rt run -d --bundle "$BUNDLES/$1" "$1" </dev/null >/dev/null 2>&1 || fail "rt run -d $1"
+    wait_status "$1" running
+}
