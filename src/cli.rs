@@ -95,6 +95,65 @@ pub enum Command {
     Events(EventsArgs),
     /// List the processes of a container
     Ps(PsArgs),
+    /// Run a new process in a running container
+    Exec(ExecArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// The process as an OCI process.json (args, env, cwd, user, capabilities, ...)
+    #[arg(short = 'p', long, value_name = "FILE")]
+    pub process: Option<PathBuf>,
+    /// Working directory inside the container
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Add an environment variable (KEY=VALUE; repeatable)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// User: UID[:GID]
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Additional group (repeatable)
+    #[arg(short = 'g', long = "additional-gids", value_name = "GID")]
+    pub additional_gids: Vec<u32>,
+    /// Add a capability to the bounding, effective and permitted sets (repeatable)
+    #[arg(short = 'c', long = "cap", value_name = "CAP")]
+    pub cap: Vec<String>,
+    /// Set no_new_privs for the process
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// AppArmor profile for the process
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// SELinux label for the process
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    /// Allocate a terminal
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// Unix socket to send the pty master to
+    #[arg(long = "console-socket", value_name = "SOCK")]
+    pub console_socket: Option<PathBuf>,
+    /// Return once the process has started
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Write the process's pid to FILE
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Pass N extra fds (3..3+N-1) to the process
+    #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// Run in this sub-cgroup of the container's cgroup
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Option<String>,
+    /// Allow exec into a paused container
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    /// Container ID
+    pub id: String,
+    /// The command and its arguments (unless --process)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -4,6 +4,7 @@ mod cgroups;
 mod cli;
 mod commands;
 mod config;
+mod console;
 mod container;
 mod error;
 mod hooks;
@@ -24,6 +25,7 @@ fn check_preserved_fds(cmd: &Command) -> anyhow::Result<()> {
     let n = match cmd {
         Command::Create(a) => a.opts.preserve_fds,
         Command::Run(a) => a.opts.preserve_fds,
+        Command::Exec(a) => a.preserve_fds,
         _ => 0,
     };
     for fd in 3..3 + n as i32 {
@@ -40,7 +42,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         return Ok(0);
     };
     check_preserved_fds(&cmd)?;
-    if matches!(cmd, Command::Create(_) | Command::Run(_)) {
+    if matches!(cmd, Command::Create(_) | Command::Run(_) | Command::Exec(_)) {
         seal::ensure_sealed()?;
     }
     commands::dispatch(&cli.global, cmd)

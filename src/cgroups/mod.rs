@@ -510,6 +510,13 @@ pub fn oom_kills(record: &CgroupRecord) -> Option<u64> {
     })
 }
 
+/// Moves another process (`rt exec`) into the container's existing cgroup.
+pub fn add_process(record: &CgroupRecord, id: &str, pid: i32) -> Result<(), CgroupError> {
+    manager(record, id)?
+        .add_task(Pid::from_raw(pid))
+        .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))
+}
+
 /// Processes in the container's cgroup (host pids).
 pub fn pids(record: &CgroupRecord, id: &str) -> Result<Vec<i32>, CgroupError> {
     let m = manager(record, id)?;

@@ -52,6 +52,7 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
                 opts: &a.opts,
                 start_now: false,
                 systemd_cgroup: global.systemd_cgroup,
+                terminal_proxy: false,
             })?;
             Ok(0)
         }
@@ -78,5 +79,6 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
         Command::Update(a) => update::update(&root, &a).map(|_| 0),
         Command::Events(a) => events::events(&root, &a).map(|_| 0),
         Command::Ps(a) => ps::ps(&root, &a).map(|_| 0),
+        Command::Exec(a) => crate::container::exec::exec(&root, &a),
     }
 }

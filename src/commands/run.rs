@@ -4,38 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context as _, bail};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use anyhow::Context as _;
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::cli::RunArgs;
-use crate::container::{Container, ContainerError, id, lifecycle};
+use crate::container::{Container, ContainerError, id, lifecycle, supervise};
 use crate::spawn::sync::Msg;
-
-/// Signals a foreground `rt run` passes on to the container. Faults (SEGV, BUS, ...) are
-/// rt's own, SIGCHLD is how it learns the container exited, KILL/STOP cannot be caught.
-const FORWARDED: &[Signal] = &[
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGALRM,
-    Signal::SIGTERM,
-    Signal::SIGCONT,
-    Signal::SIGTSTP,
-    Signal::SIGTTIN,
-    Signal::SIGTTOU,
-    Signal::SIGWINCH,
-    Signal::SIGXCPU,
-    Signal::SIGXFSZ,
-    Signal::SIGVTALRM,
-    Signal::SIGPROF,
-    Signal::SIGIO,
-    Signal::SIGPWR,
-];
 
 /// `rt run DIR/`: a directory holding config.json given where the ID goes, with no
 /// --bundle, is the bundle; the ID is derived from its name. When the argument is also a
@@ -78,52 +53,6 @@ pub fn id_from_dir(dir: &Path) -> String {
     }
 }
 
-fn forwarded_set() -> SigSet {
-    let mut set = SigSet::empty();
-    for s in FORWARDED {
-        set.add(*s);
-    }
-    set.add(Signal::SIGCHLD);
-    set
-}
-
-/// Reaps every exited child; returns the init's exit code once it is among them.
-fn reap(init: i32) -> anyhow::Result<Option<i32>> {
-    loop {
-        match waitpid(
-            Pid::from_raw(-1),
-            Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL),
-        ) {
-            Ok(WaitStatus::Exited(p, code)) if p.as_raw() == init => return Ok(Some(code)),
-            Ok(WaitStatus::Signaled(p, sig, _)) if p.as_raw() == init => {
-                return Ok(Some(128 + sig as i32));
-            }
-            Ok(WaitStatus::StillAlive) => return Ok(None),
-            Ok(_) => continue,
-            Err(nix::Error::EINTR) => continue,
-            Err(nix::Error::ECHILD) => bail!("the container's init is not a child of rt"),
-            Err(e) => return Err(e).context("waiting for the container"),
-        }
-    }
-}
-
-fn wait_and_forward(init: i32, pidfd: &std::os::fd::OwnedFd, set: &SigSet) -> anyhow::Result<i32> {
-    let sfd = SignalFd::with_flags(set, SfdFlags::SFD_CLOEXEC).context("signalfd")?;
-    loop {
-        if let Some(code) = reap(init)? {
-            return Ok(code);
-        }
-        let Some(info) = sfd.read_signal().context("reading signals")? else {
-            continue;
-        };
-        let sig = info.ssi_signo as i32;
-        if sig != libc::SIGCHLD {
-            crate::debug!("forwarding signal {sig} to the container");
-            let _ = lifecycle::send_signal(std::os::fd::AsFd::as_fd(pidfd), sig);
-        }
-    }
-}
-
 pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32> {
     let derived = bundle_dir_argument(&a);
     let bundle = derived
@@ -135,7 +64,7 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32>
         None => a.id.clone(),
     };
 
-    let set = forwarded_set();
+    let set = supervise::forwarded_set();
     if !a.detach {
         // Before the init exists, so that no signal meant for the container is lost and
         // orphans of a container without its own pid namespace are reaped here.
@@ -157,6 +86,7 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32>
             opts: &a.opts,
             start_now: true,
             systemd_cgroup,
+            terminal_proxy: !a.detach && a.opts.console_socket.is_none(),
         };
         match lifecycle::create(&req) {
             Ok(c) => break c,
@@ -176,6 +106,7 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32>
     let lifecycle::Created {
         mut container,
         spawned,
+        console,
     } = created;
     let id = container.state.id.clone();
 
@@ -203,7 +134,10 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32>
     if a.detach {
         return Ok(0);
     }
-    let code = wait_and_forward(spawned.pid, &spawned.pidfd, &set)?;
+    let code = match &console {
+        Some(master) => supervise::wait_with_terminal(spawned.pid, &spawned.pidfd, &set, master)?,
+        None => supervise::wait_and_forward(spawned.pid, &spawned.pidfd, &set)?,
+    };
     if !a.keep {
         remove(root, &id);
     }

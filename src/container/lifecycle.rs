@@ -26,6 +26,8 @@ use crate::spawn::{self, Spawned, Supervisor, namespaces, sync::Msg};
 pub struct Created {
     pub container: Container,
     pub spawned: Spawned,
+    /// The pty master, when rt itself proxies the container's terminal.
+    pub console: Option<OwnedFd>,
 }
 
 fn now_rfc3339() -> String {
@@ -47,19 +49,28 @@ pub fn hook_state(state: &State, status: Status, pid: i32) -> Vec<u8> {
     v
 }
 
-fn check_supported(spec: &Spec, opts: &CreateOpts, ns: &namespaces::NsPlan) -> anyhow::Result<()> {
+fn check_supported(
+    spec: &Spec,
+    opts: &CreateOpts,
+    ns: &namespaces::NsPlan,
+    terminal_proxy: bool,
+) -> anyhow::Result<()> {
     let process = spec
         .process()
         .as_ref()
         .ok_or_else(|| anyhow!("process: must be set"))?;
-    if process.terminal().unwrap_or(false) {
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && opts.console_socket.is_none() && !terminal_proxy {
         bail!(
-            "process.terminal: terminals are not supported yet; set it to false (rt spec \
-             writes true, as runc does)"
+            "process.terminal: a terminal needs --console-socket (or rt run in the foreground, \
+             which connects it to its own)"
         );
     }
-    if opts.console_socket.is_some() {
-        bail!("--console-socket: terminals are not supported yet");
+    if !terminal && opts.console_socket.is_some() {
+        bail!("--console-socket: process.terminal is false, there is no terminal to send");
+    }
+    if terminal && !ns.new_mount() {
+        bail!("process.terminal: needs a new mount namespace with its own devpts at /dev/pts");
     }
     let joins_mount = ns
         .join
@@ -72,7 +83,7 @@ fn check_supported(spec: &Spec, opts: &CreateOpts, ns: &namespaces::NsPlan) -> a
 }
 
 /// Writes the pid file atomically (readers never see a partial number).
-fn write_pid_file(path: &Path, pid: i32) -> anyhow::Result<()> {
+pub fn write_pid_file(path: &Path, pid: i32) -> anyhow::Result<()> {
     let path =
         std::path::absolute(path).with_context(|| format!("--pid-file {}", path.display()))?;
     let dir = path.parent().unwrap_or(Path::new("/"));
@@ -176,6 +187,26 @@ pub struct CreateRequest<'a> {
     pub start_now: bool,
     /// --systemd-cgroup: cgroupsPath is slice:prefix:name and systemd owns the cgroup.
     pub systemd_cgroup: bool,
+    /// rt run in the foreground: a terminal without --console-socket is rt's own to proxy.
+    pub terminal_proxy: bool,
+}
+
+/// Where the pty master goes: a caller's --console-socket, or rt's own end (proxy).
+fn console_channel(
+    req: &CreateRequest,
+    spec: &Spec,
+) -> anyhow::Result<(Option<OwnedFd>, Option<OwnedFd>)> {
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()) == Some(true);
+    if !terminal {
+        return Ok((None, None));
+    }
+    if let Some(path) = &req.opts.console_socket {
+        let s = UnixStream::connect(path)
+            .with_context(|| format!("--console-socket {}", path.display()))?;
+        return Ok((Some(OwnedFd::from(s)), None));
+    }
+    let (ours, theirs) = UnixStream::pair().context("terminal: socketpair")?;
+    Ok((Some(OwnedFd::from(theirs)), Some(OwnedFd::from(ours))))
 }
 
 /// Loads and checks the bundle; nothing is created on disk yet.
@@ -183,7 +214,7 @@ pub fn load_bundle(req: &CreateRequest) -> anyhow::Result<(Bundle, namespaces::N
     super::id::validate(req.id)?;
     let bundle = config::load(req.bundle)?;
     let ns = namespaces::plan(&bundle.spec);
-    check_supported(&bundle.spec, req.opts, &ns)?;
+    check_supported(&bundle.spec, req.opts, &ns, req.terminal_proxy)?;
     cgroups::validate(&bundle.spec)?;
     Ok((bundle, ns))
 }
@@ -224,11 +255,32 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
                 .unwrap_or_default(),
             poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
         },
+        process: spec.process().clone(),
     };
+    let (console_socket, console_ours) = console_channel(req, spec)?;
     let mut container = Container::create(req.root, state)?;
     let mut init_seen = None;
-    match create_in(&mut container, &bundle, &ns, req, &mut init_seen) {
-        Ok(spawned) => Ok(Created { container, spawned }),
+    let console_fd = console_socket.as_ref().map(|f| f.as_raw_fd());
+    match create_in(
+        &mut container,
+        &bundle,
+        &ns,
+        req,
+        &mut init_seen,
+        console_fd,
+    ) {
+        Ok(spawned) => {
+            drop(console_socket);
+            let console = match console_ours {
+                Some(ours) => Some(crate::console::recv_master(ours.as_raw_fd())?),
+                None => None,
+            };
+            Ok(Created {
+                container,
+                spawned,
+                console,
+            })
+        }
         Err(e) => {
             if let Err(cleanup) = destroy_failed(&container, init_seen) {
                 crate::log::warn(&format!("cleaning up after the failed create: {cleanup:#}"));
@@ -247,6 +299,7 @@ fn create_in(
     ns: &namespaces::NsPlan,
     req: &CreateRequest,
     init_seen: &mut Option<ProcId>,
+    console_socket: Option<std::os::fd::RawFd>,
 ) -> anyhow::Result<Spawned> {
     let listener = if req.start_now {
         None
@@ -267,6 +320,7 @@ fn create_in(
         cgroup_path: cgroup_path.as_deref(),
         state: &state_copy,
         parent_only_fds: container.lock_fd().into_iter().collect(),
+        console_socket,
     };
     let mut sup = CreateSupervisor {
         container,

@@ -7,9 +7,11 @@
 //! ever sees a container directory without a state. Every command that changes a container
 //! holds an exclusive flock on its directory.
 
+pub mod exec;
 pub mod id;
 pub mod lifecycle;
 pub mod state;
+pub mod supervise;
 
 use std::fs::{self, File};
 use std::io::{self, Write};

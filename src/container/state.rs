@@ -103,6 +103,10 @@ pub struct State {
     pub cgroup: Option<CgroupRecord>,
     #[serde(default)]
     pub hooks: LaterHooks,
+    /// The container's process as created: the defaults of `rt exec` (the bundle's
+    /// config.json may have changed since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<oci_spec::runtime::Process>,
 }
 
 /// Liveness of the processes a state refers to; kept separate from `State` so that status
@@ -222,6 +226,7 @@ mod tests {
             own_pid_ns: true,
             cgroup: None,
             hooks: LaterHooks::default(),
+            process: None,
         }
     }
 

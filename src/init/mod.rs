@@ -4,6 +4,7 @@
 //! `create`. After `Commit` the init waits for `start`; from then on errors go to whoever
 //! started it (the `rt start` connection, or the parent for `rt run`).
 
+pub mod exec;
 pub mod process;
 
 use std::convert::Infallible;
@@ -40,6 +41,8 @@ pub struct Context<'a> {
     /// Parent fds the container process must not keep: the flock on the state directory
     /// (a forked copy would hold the lock until execve, and `rt start` needs it).
     pub parent_only_fds: Vec<RawFd>,
+    /// Where the pty master goes when process.terminal is set.
+    pub console_socket: Option<RawFd>,
 }
 
 /// What execve will get.
@@ -47,6 +50,8 @@ struct Exec {
     program: PathBuf,
     args: Vec<String>,
     env: Vec<String>,
+    /// The pty slave that becomes the process's stdio and controlling terminal.
+    terminal: Option<OwnedFd>,
 }
 
 fn hook_state(ctx: &Context, status: Status, pid: i32) -> Vec<u8> {
@@ -77,7 +82,7 @@ fn wait_for(chan: &Channel, what: &str) -> Result<Msg, StepError> {
     }
 }
 
-fn exit(code: i32) -> ! {
+pub(crate) fn exit(code: i32) -> ! {
     // SAFETY: _exit ends the process without running atexit handlers or flushing stdio
     // buffers that are copies of the parent's.
     unsafe { libc::_exit(code) }
@@ -148,18 +153,33 @@ fn join_session_keyring(name: &str) -> Result<(), StepError> {
     Ok(())
 }
 
-/// process.cwd, entered as root before the user switch. getcwd() afterwards proves the
-/// directory is reachable from the new root: a cwd reached through a leaked host fd (such
-/// as /proc/self/fd/N, CVE-2024-21626) is reported by the kernel as unreachable.
-fn enter_cwd(spec: &Spec) -> Result<(), StepError> {
-    let Some(p) = spec.process() else {
-        return Ok(());
-    };
-    let cwd = p.cwd();
-    nix::unistd::chdir(cwd).ctx(|| format!("process.cwd: {}", cwd.display()))?;
-    nix::unistd::getcwd()
-        .ctx(|| format!("process.cwd: {}: outside the container", cwd.display()))?;
-    Ok(())
+/// A pty from the container's own devpts instance, its slave bind-mounted on
+/// /dev/console and its master sent to the console socket. Done before pivot_root, with
+/// every path resolved inside the rootfs and the slave handled only by fd.
+fn setup_terminal(
+    root: &pathrs::Root,
+    process: &oci_spec::runtime::Process,
+    socket: Option<RawFd>,
+) -> Result<OwnedFd, StepError> {
+    use pathrs::flags::OpenFlags;
+    use std::os::fd::AsFd;
+    let socket = socket.ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
+    let ptmx = root
+        .resolve("dev/pts/ptmx")
+        .ctx(|| "process.terminal: the container has no devpts at /dev/pts")?
+        .reopen(OpenFlags::O_RDWR | OpenFlags::O_NOCTTY | OpenFlags::O_CLOEXEC)
+        .ctx(|| "process.terminal: opening /dev/pts/ptmx")?;
+    let pty = crate::console::open_pty(ptmx)?;
+    if let Some(size) = process.console_size() {
+        crate::console::set_size(
+            pty.master.as_fd(),
+            size.height() as u16,
+            size.width() as u16,
+        )?;
+    }
+    rootfs::devices::bind_console(root, &pty.slave)?;
+    crate::console::send_master(socket, &pty.master)?;
+    Ok(pty.slave)
 }
 
 /// Everything up to Ready.
@@ -213,6 +233,12 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     )
     .map_err(|e| StepError::msg(e.to_string(), ""))?;
 
+    let terminal = match (&prepared, ctx.spec.process().as_ref()) {
+        (Some(p), Some(process)) if process.terminal() == Some(true) => {
+            Some(setup_terminal(&p.root, process, ctx.console_socket)?)
+        }
+        _ => None,
+    };
     if let Some(prepared) = prepared {
         let linux = ctx.spec.linux().as_ref();
         rootfs::paths::mask(
@@ -241,14 +267,22 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         .as_ref()
         .ok_or_else(|| StepError::msg("process", "must be set"))?;
     process::set_rlimits(process)?;
-    enter_cwd(ctx.spec)?;
+    process::enter_cwd(process.cwd())?;
     process::become_user(process, true)?;
     process::set_umask(process);
     process::set_no_new_privs(process)?;
     let env = process::environment(process);
     let args = process.args().clone().unwrap_or_default();
     let program = process::find_program(&args[0], &env)?;
-    Ok((Exec { program, args, env }, pid))
+    Ok((
+        Exec {
+            program,
+            args,
+            env,
+            terminal,
+        },
+        pid,
+    ))
 }
 
 /// From `start` to execve.
@@ -259,16 +293,13 @@ fn start(ctx: &Context, exec: &Exec, pid: i32) -> Result<Infallible, StepError> 
         &hook_state(ctx, Status::Created, pid),
     )
     .map_err(|e| StepError::msg(e.to_string(), ""))?;
-    let program = process::path_cstring(&exec.program)?;
-    let args = process::cstrings(exec.args.iter().map(String::as_str))?;
-    let env = process::cstrings(exec.env.iter().map(String::as_str))?;
-    process::reset_signals();
-    process::seal_fds(ctx.preserve_fds)?;
-    let Err(e) = nix::unistd::execve(&program, &args, &env);
-    Err(StepError::msg(
-        format!("exec {}", exec.program.display()),
-        e.desc(),
-    ))
+    process::exec(
+        &exec.program,
+        &exec.args,
+        &exec.env,
+        ctx.preserve_fds,
+        exec.terminal.as_ref(),
+    )
 }
 
 enum Reporter {

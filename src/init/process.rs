@@ -317,6 +317,40 @@ pub fn reset_signals() {
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 
+/// `cwd`, entered as root before the user switch. getcwd() afterwards proves the
+/// directory is reachable from the new root: a cwd reached through a leaked host fd (such
+/// as /proc/self/fd/N, CVE-2024-21626) is reported by the kernel as unreachable.
+pub fn enter_cwd(cwd: &Path) -> Result<(), StepError> {
+    nix::unistd::chdir(cwd).ctx(|| format!("process.cwd: {}", cwd.display()))?;
+    nix::unistd::getcwd()
+        .ctx(|| format!("process.cwd: {}: outside the container", cwd.display()))?;
+    Ok(())
+}
+
+/// The last step: stdio (the terminal, if any), signals and fds as the process must get
+/// them, then execve. Returns only the error.
+pub fn exec(
+    program: &Path,
+    args: &[String],
+    env: &[String],
+    preserve_fds: u32,
+    terminal: Option<&std::os::fd::OwnedFd>,
+) -> Result<std::convert::Infallible, StepError> {
+    let c_program = path_cstring(program)?;
+    let c_args = cstrings(args.iter().map(String::as_str))?;
+    let c_env = cstrings(env.iter().map(String::as_str))?;
+    if let Some(slave) = terminal {
+        crate::console::become_terminal_process(slave)?;
+    }
+    reset_signals();
+    seal_fds(preserve_fds)?;
+    let Err(e) = nix::unistd::execve(&c_program, &c_args, &c_env);
+    Err(StepError::msg(
+        format!("exec {}", program.display()),
+        e.desc(),
+    ))
+}
+
 pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<CString>, StepError> {
     items
         .into_iter()

@@ -235,3 +235,41 @@ pub fn create_links(root: &Root, mounts: &[Mount]) -> Result<(), StepError> {
     }
     Ok(())
 }
+
+/// Bind-mounts the pty slave (by fd: a detached clone of it via open_tree, moved onto the
+/// target by fd) on /dev/console, creating the mount point if needed.
+pub fn bind_console(root: &Root, slave: &std::os::fd::OwnedFd) -> Result<(), StepError> {
+    use rustix::mount::{MoveMountFlags, OpenTreeFlags, move_mount, open_tree};
+    if root.resolve_nofollow("dev/console").is_err() {
+        root.create_file(
+            "dev/console",
+            OpenFlags::O_CREAT | OpenFlags::O_EXCL | OpenFlags::O_CLOEXEC,
+            &fs::Permissions::from_mode(0o666),
+        )
+        .ctx(|| "/dev/console: creating the mount point")?;
+    }
+    if root.readlink("dev/console").is_ok() {
+        return Err(StepError::msg("/dev/console", "is a symlink in the image"));
+    }
+    let target = root
+        .resolve_nofollow("dev/console")
+        .ctx(|| "/dev/console: opening the mount point")?;
+    let tree = open_tree(
+        slave.as_fd(),
+        "",
+        OpenTreeFlags::OPEN_TREE_CLONE
+            | OpenTreeFlags::OPEN_TREE_CLOEXEC
+            | OpenTreeFlags::AT_EMPTY_PATH,
+    )
+    .map_err(std::io::Error::from)
+    .ctx(|| "/dev/console: cloning the pty")?;
+    move_mount(
+        tree.as_fd(),
+        "",
+        target.as_fd(),
+        "",
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )
+    .map_err(std::io::Error::from)
+    .ctx(|| "/dev/console: mounting the pty")
+}

@@ -23,6 +23,7 @@
 //! namespace is involved in a way clone3 cannot express, an intermediate process does the
 //! setns/unshare calls and forks the init; it reports the init's pid and exits.
 
+pub mod exec;
 pub mod namespaces;
 pub mod sync;
 
@@ -89,7 +90,7 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-enum Forked {
+pub enum Forked {
     Child,
     Parent { pid: i32, pidfd: OwnedFd },
 }
@@ -99,7 +100,7 @@ enum Forked {
 /// The child is a copy of this process (no CLONE_VM) and rt is single-threaded here, so
 /// no lock can be held by a thread that does not exist in the child; the child only ever
 /// leaves through execve or _exit.
-fn clone_process(flags: u64) -> io::Result<Forked> {
+pub fn clone_process(flags: u64) -> io::Result<Forked> {
     let mut pidfd: libc::c_int = -1;
     let mut args = CloneArgs {
         flags: flags | libc::CLONE_PIDFD as u64,

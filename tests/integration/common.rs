@@ -218,11 +218,24 @@ pub struct Out {
 pub fn capture(cmd: &mut Command) -> Out {
     let out = memfd("rt-test-stdout");
     let err = memfd("rt-test-stderr");
-    let status = cmd
+    let mut child = cmd
         .stdout(out.try_clone().unwrap())
         .stderr(err.try_clone().unwrap())
-        .status()
+        .spawn()
         .unwrap();
+    // A hung rt must fail its test, not hang the suite.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} did not finish within 90 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
     Out {
         code: status.code().unwrap_or(128 + status.signal().unwrap_or(0)),
         stdout: read_all(out),
@@ -491,4 +504,77 @@ pub fn wait_dead(pid: i32, start: u64) -> bool {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     false
+}
+
+/// A --console-socket: a listening unix socket that receives the pty master.
+pub struct ConsoleSocket {
+    pub path: PathBuf,
+    listener: std::os::unix::net::UnixListener,
+    _dir: TempDir,
+}
+
+impl ConsoleSocket {
+    pub fn new() -> ConsoleSocket {
+        let dir = TempDir::new("console");
+        let path = dir.path().join("console.sock");
+        let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        ConsoleSocket {
+            path,
+            listener,
+            _dir: dir,
+        }
+    }
+
+    /// Accepts rt's connection and receives the master; asserts that it came as exactly
+    /// one message carrying exactly one fd, and nothing after it.
+    pub fn receive(&self) -> std::os::fd::OwnedFd {
+        use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+        use std::os::fd::{AsRawFd, FromRawFd};
+        let (conn, _) = self.listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+        let msg = recvmsg::<()>(
+            conn.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::empty(),
+        )
+        .unwrap();
+        let mut fds = Vec::new();
+        for c in msg.cmsgs().unwrap() {
+            if let ControlMessageOwned::ScmRights(f) = c {
+                fds.extend(f);
+            }
+        }
+        assert_eq!(fds.len(), 1, "expected exactly one fd, got {fds:?}");
+        let mut rest = [0u8; 16];
+        let n = nix::sys::socket::recv(conn.as_raw_fd(), &mut rest, MsgFlags::empty()).unwrap();
+        assert_eq!(n, 0, "more than one message on the console socket");
+        // SAFETY (test): the fd arrived in SCM_RIGHTS and is ours.
+        unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) }
+    }
+}
+
+/// Reads a pty master until its process side is gone (EIO) or `deadline_secs` pass.
+pub fn read_pty(master: &std::os::fd::OwnedFd, deadline_secs: u64) -> String {
+    use std::os::fd::AsFd;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(deadline_secs);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while std::time::Instant::now() < deadline {
+        let mut fds = [nix::poll::PollFd::new(
+            master.as_fd(),
+            nix::poll::PollFlags::POLLIN,
+        )];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(100u16)) {
+            Ok(0) => continue,
+            Ok(_) => match nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(master), &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            },
+            Err(_) => break,
+        }
+    }
+    String::from_utf8_lossy(&out).replace('\r', "")
 }

@@ -1,0 +1,212 @@
+//! Terminals: a pty allocated inside the container's own devpts instance, its master sent
+//! over the console socket (one SCM_RIGHTS message carrying one fd, which is what
+//! containerd's receiver expects), and, for a foreground `rt run`/`rt exec` without a
+//! console socket, rt's own proxy between the caller's terminal and that master.
+//!
+//! The slave is reached with TIOCGPTPEER from the master, never through a /dev/pts/N
+//! path: a path inside the container could be swapped for a symlink between allocating
+//! the pty and opening it (CVE-2025-52565).
+
+use std::fs::File;
+use std::io::{self, IoSlice};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
+use nix::sys::termios::{self, SetArg, Termios};
+
+use crate::error::{Ctx, StepError};
+
+pub struct Pty {
+    pub master: OwnedFd,
+    pub slave: OwnedFd,
+}
+
+/// Allocates a pty from the devpts instance that `ptmx` (an open `ptmx` of that
+/// instance) belongs to.
+pub fn open_pty(ptmx: File) -> Result<Pty, StepError> {
+    let st = nix::sys::statfs::fstatfs(&ptmx).ctx(|| "terminal: inspecting ptmx")?;
+    if st.filesystem_type().0 as i64 != libc::DEVPTS_SUPER_MAGIC {
+        return Err(StepError::msg(
+            "terminal",
+            "ptmx is not on a devpts file system",
+        ));
+    }
+    let master = OwnedFd::from(ptmx);
+    let unlock: libc::c_int = 0;
+    // SAFETY: TIOCSPTLCK reads one int from a valid pointer; the fd is a pty master.
+    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } < 0 {
+        return Err(io::Error::last_os_error()).ctx(|| "terminal: unlocking the pty");
+    }
+    // SAFETY: TIOCGPTPEER takes open flags and returns a new fd for the slave, or -1.
+    let slave = unsafe {
+        libc::ioctl(
+            master.as_raw_fd(),
+            libc::TIOCGPTPEER,
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if slave < 0 {
+        return Err(io::Error::last_os_error()).ctx(|| "terminal: opening the pty's slave");
+    }
+    Ok(Pty {
+        master,
+        // SAFETY: the kernel just returned this fd and nothing else owns it.
+        slave: unsafe { OwnedFd::from_raw_fd(slave) },
+    })
+}
+
+/// Sets the window size of a terminal (process.consoleSize, or the caller's terminal).
+pub fn set_size(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> Result<(), StepError> {
+    let ws = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads a winsize from a valid pointer.
+    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
+        return Err(io::Error::last_os_error()).ctx(|| "process.consoleSize");
+    }
+    Ok(())
+}
+
+fn get_size(fd: BorrowedFd<'_>) -> Option<(u16, u16)> {
+    let mut ws = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes a winsize to a valid pointer.
+    let ok = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } == 0;
+    ok.then_some((ws.ws_row, ws.ws_col))
+}
+
+/// Sends the master as runc does: one message, the fd in SCM_RIGHTS, the device's name as
+/// the payload. The socket is this process's copy (a clone of rt's): it is closed right
+/// after, so the receiver sees the end of the conversation instead of waiting for execve.
+pub fn send_master(socket: RawFd, master: &OwnedFd) -> Result<(), StepError> {
+    let fds = [master.as_raw_fd()];
+    let cmsg = [ControlMessage::ScmRights(&fds)];
+    let name = b"/dev/ptmx";
+    let sent = sendmsg::<()>(
+        socket,
+        &[IoSlice::new(name)],
+        &cmsg,
+        MsgFlags::empty(),
+        None,
+    )
+    .ctx(|| "--console-socket: sending the terminal");
+    // SAFETY: the fd is this process's inherited copy, used for nothing else afterwards.
+    unsafe { libc::close(socket) };
+    sent.map(|_| ())
+}
+
+/// Receives a master sent by `send_master`.
+pub fn recv_master(socket: RawFd) -> Result<OwnedFd, StepError> {
+    let mut buf = [0u8; 256];
+    let mut iov = [io::IoSliceMut::new(&mut buf)];
+    let mut space = nix::cmsg_space!([RawFd; 1]);
+    let msg = recvmsg::<()>(
+        socket,
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .ctx(|| "terminal: receiving the pty master")?;
+    for c in msg.cmsgs().ctx(|| "terminal: receiving the pty master")? {
+        if let ControlMessageOwned::ScmRights(fds) = c
+            && let Some(fd) = fds.first()
+        {
+            // SAFETY: the fd arrived in SCM_RIGHTS and is now ours alone.
+            return Ok(unsafe { OwnedFd::from_raw_fd(*fd) });
+        }
+    }
+    Err(StepError::msg("terminal", "no pty master arrived"))
+}
+
+/// Makes `slave` the controlling terminal and stdio of the calling process (just before
+/// execve): a new session, TIOCSCTTY, and fds 0, 1, 2.
+pub fn become_terminal_process(slave: &OwnedFd) -> Result<(), StepError> {
+    nix::unistd::setsid().ctx(|| "terminal: setsid")?;
+    // SAFETY: TIOCSCTTY with argument 0 on a tty fd we own.
+    if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
+        return Err(io::Error::last_os_error())
+            .ctx(|| "terminal: making it the controlling terminal");
+    }
+    for target in 0..=2 {
+        // SAFETY: dup2 onto the stdio numbers; the source fd stays valid.
+        if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
+            return Err(io::Error::last_os_error()).ctx(|| "terminal: attaching stdio");
+        }
+    }
+    Ok(())
+}
+
+/// The caller's terminal in raw mode for as long as this lives; restored on drop.
+pub struct RawMode {
+    saved: Option<Termios>,
+}
+
+impl RawMode {
+    pub fn enter() -> RawMode {
+        let stdin = io::stdin();
+        let Ok(saved) = termios::tcgetattr(stdin.as_fd()) else {
+            return RawMode { saved: None };
+        };
+        let mut raw = saved.clone();
+        termios::cfmakeraw(&mut raw);
+        let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &raw);
+        RawMode { saved: Some(saved) }
+    }
+}
+
+impl Drop for RawMode {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let _ = termios::tcsetattr(io::stdin().as_fd(), SetArg::TCSANOW, saved);
+        }
+    }
+}
+
+/// Copies the caller's window size to the pty (at start and on SIGWINCH).
+pub fn copy_window_size(master: BorrowedFd<'_>) {
+    if let Some((rows, cols)) = get_size(io::stdin().as_fd()) {
+        let _ = set_size(master, rows, cols);
+    }
+}
+
+/// One round of the proxy: moves what is readable between stdin and the master.
+/// Returns false once the master has reached its end (the process side closed).
+pub fn pump(
+    master: BorrowedFd<'_>,
+    stdin_ready: bool,
+    master_ready: bool,
+    stdin_open: &mut bool,
+) -> bool {
+    let mut buf = [0u8; 8192];
+    if stdin_ready && *stdin_open {
+        match nix::unistd::read(libc::STDIN_FILENO, &mut buf) {
+            Ok(0) | Err(_) => *stdin_open = false,
+            Ok(n) => write_all(master, &buf[..n]),
+        }
+    }
+    if master_ready {
+        match nix::unistd::read(master.as_raw_fd(), &mut buf) {
+            // EIO: every slave fd is closed, the process side is gone.
+            Ok(0) | Err(_) => return false,
+            Ok(n) => write_all(io::stdout().as_fd(), &buf[..n]),
+        }
+    }
+    true
+}
+
+fn write_all(fd: BorrowedFd<'_>, mut data: &[u8]) {
+    while !data.is_empty() {
+        match nix::unistd::write(fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(nix::Error::EINTR) => continue,
+            Err(_) => return,
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! `rt exec`: a new process in a running container, in all its namespaces and its cgroup,
+//! with the container's process settings as defaults (or exactly a --process document).
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::Path;
+
+use anyhow::{Context as _, anyhow, bail};
+use oci_spec::runtime::{Capabilities, Capability, Process};
+
+use super::{Container, Status, lifecycle, supervise};
+use crate::cgroups;
+use crate::cli::ExecArgs;
+use crate::init::exec::ExecContext;
+use crate::spawn::exec as spawn_exec;
+use crate::spawn::sync::Msg;
+
+fn parse_process_file(path: &Path) -> anyhow::Result<Process> {
+    let text = std::fs::read(path).with_context(|| format!("--process {}", path.display()))?;
+    let de = &mut serde_json::Deserializer::from_slice(&text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let at = e.path().to_string();
+        anyhow!("--process {}: {at}: {}", path.display(), e.into_inner())
+    })
+}
+
+fn parse_user(s: &str) -> anyhow::Result<(u32, Option<u32>)> {
+    let bad = || anyhow!("--user {s:?}: must be UID or UID:GID (numbers)");
+    let (u, g) = match s.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (s, None),
+    };
+    let uid = u.parse().map_err(|_| bad())?;
+    let gid = g.map(|g| g.parse().map_err(|_| bad())).transpose()?;
+    Ok((uid, gid))
+}
+
+fn parse_cap(name: &str) -> anyhow::Result<Capability> {
+    serde_json::from_value(serde_json::Value::String(name.to_owned()))
+        .map_err(|_| anyhow!("--cap {name}: unknown capability"))
+}
+
+/// The process to run: the --process document as it is, or the container's own process
+/// with the command line and flags applied (runc's rules; --cap adds to bounding,
+/// effective and permitted only, never to inheritable or ambient: CVE-2022-29162).
+pub fn build_process(a: &ExecArgs, container_process: Option<&Process>) -> anyhow::Result<Process> {
+    let mut p = if let Some(path) = &a.process {
+        let p = parse_process_file(path)?;
+        if p.args().as_ref().is_none_or(|v| v.is_empty()) {
+            bail!(
+                "--process {}: args: must name a program to run",
+                path.display()
+            );
+        }
+        p
+    } else {
+        if a.args.is_empty() {
+            bail!("exec: no command given (rt exec ID COMMAND [ARG...], or --process FILE)");
+        }
+        let mut p = container_process.cloned().unwrap_or_default();
+        p.set_args(Some(a.args.clone()));
+        if let Some(cwd) = &a.cwd {
+            p.set_cwd(cwd.clone());
+        }
+        let mut env = p.env().clone().unwrap_or_default();
+        env.extend(a.env.iter().cloned());
+        p.set_env(Some(env));
+        p.set_terminal(Some(a.tty));
+        if a.no_new_privs {
+            p.set_no_new_privileges(Some(true));
+        }
+        if let Some(u) = &a.user {
+            let (uid, gid) = parse_user(u)?;
+            p.user_mut().set_uid(uid);
+            if let Some(g) = gid {
+                p.user_mut().set_gid(g);
+            }
+        }
+        if !a.additional_gids.is_empty() {
+            let mut gids = p.user().additional_gids().clone().unwrap_or_default();
+            gids.extend(&a.additional_gids);
+            p.user_mut().set_additional_gids(Some(gids));
+        }
+        if !a.cap.is_empty() {
+            let mut caps = p.capabilities().clone().unwrap_or_default();
+            let add = |set: &Option<Capabilities>, extra: &[Capability]| {
+                let mut s = set.clone().unwrap_or_default();
+                s.extend(extra.iter().copied());
+                Some(s)
+            };
+            let extra: Vec<Capability> = a
+                .cap
+                .iter()
+                .map(|c| parse_cap(c))
+                .collect::<anyhow::Result<_>>()?;
+            caps.set_bounding(add(caps.bounding(), &extra));
+            caps.set_effective(add(caps.effective(), &extra));
+            caps.set_permitted(add(caps.permitted(), &extra));
+            p.set_capabilities(Some(caps));
+        }
+        if a.apparmor.is_some() {
+            p.set_apparmor_profile(a.apparmor.clone());
+        }
+        if a.process_label.is_some() {
+            p.set_selinux_label(a.process_label.clone());
+        }
+        p
+    };
+    if !p.cwd().is_absolute() {
+        bail!(
+            "process.cwd: {}: must be an absolute path",
+            p.cwd().display()
+        );
+    }
+    if p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty())
+        || p.selinux_label().as_ref().is_some_and(|s| !s.is_empty())
+    {
+        bail!("--apparmor/--process-label: LSM labels are not supported yet");
+    }
+    // Normalise: a process.json without terminal means none.
+    if p.terminal().is_none() {
+        p.set_terminal(Some(false));
+    }
+    Ok(p)
+}
+
+pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
+    let c = Container::load(root, &a.id)?;
+    let status = c.status();
+    match status {
+        Status::Running | Status::Created => {}
+        Status::Paused if a.ignore_paused => {}
+        Status::Paused => bail!(
+            "container {} is paused (use --ignore-paused to exec anyway)",
+            a.id
+        ),
+        Status::Stopped | Status::Creating => bail!("container not running: {}", a.id),
+    }
+    let process = build_process(a, c.state.process.as_ref())?;
+    let terminal = process.terminal() == Some(true);
+    if terminal && a.console_socket.is_none() && a.detach {
+        bail!("--tty: a detached exec needs --console-socket to hand its terminal to");
+    }
+    if !terminal && a.console_socket.is_some() {
+        bail!("--console-socket: the process has no terminal (use --tty)");
+    }
+    if a.cgroup.is_some() {
+        bail!("--cgroup: exec into a sub-cgroup is not supported yet");
+    }
+    let init = c
+        .state
+        .init
+        .ok_or_else(|| anyhow!("container not running: {}", a.id))?;
+    let ns = spawn_exec::open_namespaces(init.pid)?;
+    // The namespace files must be the container's: check that the pid was not reused
+    // while they were opened.
+    if !super::is_alive(init) {
+        bail!("container not running: {}", a.id);
+    }
+
+    let (console_socket, console_ours) = match (terminal, &a.console_socket) {
+        (false, _) => (None, None),
+        (true, Some(path)) => {
+            let s = UnixStream::connect(path)
+                .with_context(|| format!("--console-socket {}", path.display()))?;
+            (Some(OwnedFd::from(s)), None)
+        }
+        (true, None) => {
+            let (ours, theirs) = UnixStream::pair().context("terminal: socketpair")?;
+            (Some(OwnedFd::from(theirs)), Some(OwnedFd::from(ours)))
+        }
+    };
+    let set = supervise::forwarded_set();
+    if !a.detach {
+        nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
+        set.thread_block().context("blocking signals")?;
+    }
+    let ctx = ExecContext {
+        process: &process,
+        ns: &ns,
+        preserve_fds: a.preserve_fds,
+        console_socket: console_socket.as_ref().map(|f| f.as_raw_fd()),
+    };
+    let child = spawn_exec::spawn(&ns, &ctx)?;
+    drop(console_socket);
+    let started = (|| -> anyhow::Result<()> {
+        if let Some(record) = &c.state.cgroup {
+            cgroups::add_process(record, &a.id, child.pid)?;
+        }
+        if let Some(adj) = process.oom_score_adj() {
+            std::fs::write(
+                format!("/proc/{}/oom_score_adj", child.pid),
+                adj.to_string(),
+            )
+            .context("process.oomScoreAdj")?;
+        }
+        child
+            .chan
+            .send(&Msg::Go(child.pid))
+            .context("starting the process")?;
+        // In a frozen cgroup the process is frozen as soon as it is placed there: it
+        // starts when the container is resumed, and no exec result can be waited for.
+        if status != Status::Paused {
+            spawn_exec::wait_exec(&child.chan)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = started {
+        let _ = lifecycle::send_signal(std::os::fd::AsFd::as_fd(&child.pidfd), libc::SIGKILL);
+        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child.pid), None);
+        return Err(e);
+    }
+    if let Some(p) = &a.pid_file {
+        lifecycle::write_pid_file(p, child.pid)?;
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    let console = match console_ours {
+        Some(ours) => Some(crate::console::recv_master(ours.as_raw_fd())?),
+        None => None,
+    };
+    match &console {
+        Some(master) => supervise::wait_with_terminal(child.pid, &child.pidfd, &set, master),
+        None => supervise::wait_and_forward(child.pid, &child.pidfd, &set),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(v: &[&str]) -> ExecArgs {
+        let mut full = vec!["rt", "exec"];
+        full.extend(v);
+        match crate::cli::Cli::parse_from(full).command {
+            Some(crate::cli::Command::Exec(a)) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn base() -> Process {
+        serde_json::from_value(serde_json::json!({
+            "args": ["sleep", "1"], "cwd": "/work", "env": ["PATH=/bin", "A=1"],
+            "user": {"uid": 0, "gid": 0},
+            "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"], "inheritable": [], "ambient": []}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn flags_override_the_containers_process() {
+        let a = args(&[
+            "-e", "B=2", "-u", "1000:100", "-g", "5", "--cwd", "/tmp", "c1", "ls", "-la",
+        ]);
+        let p = build_process(&a, Some(&base())).unwrap();
+        assert_eq!(
+            p.args().as_ref().unwrap(),
+            &vec!["ls".to_string(), "-la".into()]
+        );
+        assert_eq!(
+            p.env().as_ref().unwrap(),
+            &vec!["PATH=/bin".to_string(), "A=1".into(), "B=2".into()]
+        );
+        assert_eq!((p.user().uid(), p.user().gid()), (1000, 100));
+        assert_eq!(p.user().additional_gids().as_ref().unwrap(), &vec![5]);
+        assert_eq!(p.cwd(), Path::new("/tmp"));
+        assert_eq!(p.terminal(), Some(false));
+    }
+
+    #[test]
+    fn cap_never_reaches_inheritable_or_ambient() {
+        let a = args(&["--cap", "CAP_NET_ADMIN", "c1", "true"]);
+        let p = build_process(&a, Some(&base())).unwrap();
+        let caps = p.capabilities().as_ref().unwrap();
+        assert!(
+            caps.bounding()
+                .as_ref()
+                .unwrap()
+                .contains(&Capability::NetAdmin)
+        );
+        assert!(
+            caps.effective()
+                .as_ref()
+                .unwrap()
+                .contains(&Capability::NetAdmin)
+        );
+        assert!(
+            caps.permitted()
+                .as_ref()
+                .unwrap()
+                .contains(&Capability::NetAdmin)
+        );
+        assert!(caps.inheritable().as_ref().unwrap().is_empty());
+        assert!(caps.ambient().as_ref().unwrap().is_empty());
+        assert!(build_process(&args(&["--cap", "CAP_FLY", "c1", "true"]), Some(&base())).is_err());
+    }
+
+    #[test]
+    fn bad_input() {
+        assert!(build_process(&args(&["c1"]), Some(&base())).is_err());
+        assert!(build_process(&args(&["-u", "root", "c1", "true"]), Some(&base())).is_err());
+        assert!(build_process(&args(&["--cwd", "rel", "c1", "true"]), Some(&base())).is_err());
+    }
+}

@@ -1,0 +1,85 @@
+//! The `rt exec` child, from clone3 to execve: it enters the running container's
+//! namespaces and becomes the requested process there, in the same steps as the init
+//! (limits, cwd, user and capabilities, no_new_privs, program lookup, fds, execve).
+
+use std::convert::Infallible;
+use std::os::fd::{OwnedFd, RawFd};
+
+use oci_spec::runtime::Process;
+
+use super::process;
+use crate::error::{Ctx, StepError};
+use crate::spawn::exec::ContainerNs;
+use crate::spawn::sync::{Channel, Msg};
+
+pub struct ExecContext<'a> {
+    pub process: &'a Process,
+    pub ns: &'a ContainerNs,
+    pub preserve_fds: u32,
+    /// Where the pty master goes when process.terminal is set.
+    pub console_socket: Option<RawFd>,
+}
+
+/// A pty from the container's devpts instance (rt is inside the container's mount
+/// namespace by now, so / is the container's root).
+fn open_terminal(p: &Process, socket: Option<RawFd>) -> Result<OwnedFd, StepError> {
+    use pathrs::flags::OpenFlags;
+    use std::os::fd::AsFd;
+    let socket = socket.ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
+    let root = pathrs::Root::open("/").ctx(|| "process.terminal: opening the container's root")?;
+    let ptmx = root
+        .resolve("dev/pts/ptmx")
+        .ctx(|| "process.terminal: the container has no devpts at /dev/pts")?
+        .reopen(OpenFlags::O_RDWR | OpenFlags::O_NOCTTY | OpenFlags::O_CLOEXEC)
+        .ctx(|| "process.terminal: opening /dev/pts/ptmx")?;
+    let pty = crate::console::open_pty(ptmx)?;
+    if let Some(size) = p.console_size() {
+        crate::console::set_size(
+            pty.master.as_fd(),
+            size.height() as u16,
+            size.width() as u16,
+        )?;
+    }
+    crate::console::send_master(socket, &pty.master)?;
+    Ok(pty.slave)
+}
+
+fn run(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StepError> {
+    // rt's memory (the container's config among it) stays unreadable to the container's
+    // processes until execve.
+    nix::sys::prctl::set_dumpable(false).ctx(|| "PR_SET_DUMPABLE")?;
+    match chan.recv().ctx(|| "waiting for the go-ahead from rt")? {
+        Some(Msg::Go(_)) => {}
+        // rt exec is gone: nobody wants this process any more.
+        None => super::exit(1),
+        Some(other) => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
+    }
+    crate::spawn::exec::join(ctx.ns)?;
+    let p = ctx.process;
+    let terminal = if p.terminal() == Some(true) {
+        Some(open_terminal(p, ctx.console_socket)?)
+    } else {
+        None
+    };
+    process::set_rlimits(p)?;
+    process::enter_cwd(p.cwd())?;
+    process::become_user(p, true)?;
+    process::set_umask(p);
+    process::set_no_new_privs(p)?;
+    let env = process::environment(p);
+    let args = p.args().clone().unwrap_or_default();
+    let arg0 = args
+        .first()
+        .ok_or_else(|| StepError::msg("process.args", "must name a program to run"))?;
+    let program = process::find_program(arg0, &env)?;
+    process::exec(&program, &args, &env, ctx.preserve_fds, terminal.as_ref())
+}
+
+pub fn main(ctx: &ExecContext, chan: Channel) -> ! {
+    let e = match run(ctx, &chan) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let _ = chan.send(&Msg::Error(e.to_string()));
+    super::exit(if e.what.starts_with("exec ") { 127 } else { 1 })
+}

@@ -1,0 +1,147 @@
+//! Building an `rt exec` process, parent side: a clone of `rt exec` that enters every
+//! namespace of the running container and becomes the requested process there.
+//!
+//! The pid and time namespaces only apply to children of the process that joins them, so
+//! the parent joins those two itself just around clone3 (its own pid and time never
+//! change: setns only sets the namespaces for its children) and the child is born inside.
+//! The others — user first, as the rest may belong to it — the child joins itself. All
+//! namespace files are opened up front, while /proc/<init> is still the host's view and
+//! the init has been checked to be the container's.
+
+use std::fs::File;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+
+use nix::sched::{CloneFlags, setns};
+
+use super::sync::{self, Channel, Msg};
+use super::{Forked, SpawnError, clone_process};
+use crate::error::{Ctx, StepError};
+
+/// The container's namespaces that differ from this process's, opened.
+pub struct ContainerNs {
+    pub user: Option<File>,
+    /// mnt, net, ipc, uts, cgroup: joined by the child after the user namespace.
+    pub others: Vec<(CloneFlags, File)>,
+    pub pid: Option<File>,
+    pub time: Option<File>,
+}
+
+fn differs(kind: &str, pid: i32) -> Result<Option<File>, StepError> {
+    let theirs = format!("/proc/{pid}/ns/{kind}");
+    let f = match File::open(&theirs) {
+        Ok(f) => f,
+        // A kernel without this namespace type.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).ctx(|| format!("opening {theirs}")),
+    };
+    let a = f.metadata().ctx(|| format!("inspecting {theirs}"))?;
+    let b =
+        std::fs::metadata(format!("/proc/self/ns/{kind}")).ctx(|| "inspecting /proc/self/ns")?;
+    Ok(((a.dev(), a.ino()) != (b.dev(), b.ino())).then_some(f))
+}
+
+pub fn open_namespaces(init_pid: i32) -> Result<ContainerNs, StepError> {
+    let mut others = Vec::new();
+    for (kind, flag) in [
+        ("ipc", CloneFlags::CLONE_NEWIPC),
+        ("uts", CloneFlags::CLONE_NEWUTS),
+        ("net", CloneFlags::CLONE_NEWNET),
+        ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+        // Last: joining it changes root and cwd to the container's.
+        ("mnt", CloneFlags::CLONE_NEWNS),
+    ] {
+        if let Some(f) = differs(kind, init_pid)? {
+            others.push((flag, f));
+        }
+    }
+    Ok(ContainerNs {
+        user: differs("user", init_pid)?,
+        others,
+        pid: differs("pid", init_pid)?,
+        time: differs("time", init_pid)?,
+    })
+}
+
+/// In the child: joins the user namespace, then the others.
+pub fn join(ns: &ContainerNs) -> Result<(), StepError> {
+    if let Some(f) = &ns.user {
+        setns(f.as_fd(), CloneFlags::CLONE_NEWUSER)
+            .ctx(|| "joining the container's user namespace")?;
+    }
+    for (flag, f) in &ns.others {
+        setns(f.as_fd(), *flag).ctx(|| format!("joining the container's {flag:?}"))?;
+    }
+    Ok(())
+}
+
+/// Sets the namespace this process's children are born in (pid or time), returning the
+/// previous one to restore.
+fn for_children(
+    target: &Option<File>,
+    kind: &str,
+    flag: CloneFlags,
+) -> Result<Option<File>, StepError> {
+    let Some(t) = target else { return Ok(None) };
+    let own = File::open(format!("/proc/self/ns/{kind}"))
+        .ctx(|| format!("opening own {kind} namespace"))?;
+    setns(t.as_fd(), flag).ctx(|| format!("entering the container's {kind} namespace"))?;
+    Ok(Some(own))
+}
+
+pub struct ExecChild {
+    pub pid: i32,
+    pub pidfd: OwnedFd,
+    pub chan: Channel,
+}
+
+/// Clones the exec child into the container's pid and time namespaces; `child` runs in it.
+pub fn spawn(
+    ns: &ContainerNs,
+    ctx: &crate::init::exec::ExecContext,
+) -> Result<ExecChild, SpawnError> {
+    let (parent_end, child_end) = sync::pair().map_err(SpawnError::Sync)?;
+    let own_pid = for_children(&ns.pid, "pid", CloneFlags::CLONE_NEWPID)?;
+    let own_time = for_children(&ns.time, "time", CloneFlags::from_bits_retain(0x80))?;
+    let forked = clone_process(0);
+    if let Ok(Forked::Child) = forked {
+        // The child is where it belongs; only the parent goes back.
+        drop(parent_end);
+        crate::init::exec::main(ctx, child_end)
+    }
+    // Back to our own namespaces for any later child (hooks, helpers).
+    if let Some(t) = own_time {
+        setns(t.as_fd(), CloneFlags::from_bits_retain(0x80))
+            .ctx(|| "returning to rt's time namespace")?;
+    }
+    if let Some(p) = own_pid {
+        setns(p.as_fd(), CloneFlags::CLONE_NEWPID).ctx(|| "returning to rt's pid namespace")?;
+    }
+    match forked.map_err(SpawnError::Clone)? {
+        Forked::Child => unreachable_child(),
+        Forked::Parent { pid, pidfd } => {
+            drop(child_end);
+            Ok(ExecChild {
+                pid,
+                pidfd,
+                chan: parent_end,
+            })
+        }
+    }
+}
+
+/// The child branch was taken above; this keeps the match total without a panic.
+fn unreachable_child() -> Result<ExecChild, SpawnError> {
+    Err(SpawnError::Protocol(
+        "child returned into the parent's code".into(),
+    ))
+}
+
+/// After Go: EOF means the process exec'd; a message carries its error.
+pub fn wait_exec(chan: &Channel) -> Result<(), SpawnError> {
+    match chan.recv().map_err(SpawnError::Sync)? {
+        None => Ok(()),
+        Some(Msg::Error(e)) => Err(SpawnError::Child(e)),
+        Some(other) => Err(SpawnError::Protocol(format!("{other:?}"))),
+    }
+}
