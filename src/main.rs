@@ -26,8 +26,8 @@ fn check_preserved_fds(cmd: &Command) -> anyhow::Result<()> {
         Command::Create(a) => a.opts.preserve_fds,
         Command::Run(a) => a.opts.preserve_fds,
         Command::Exec(a) => a.preserve_fds,
-        _ => 0,
-    };
+        _ => return Ok(()),
+    } + init::process::listen_fds();
     for fd in 3..3 + n as i32 {
         nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).map_err(|e| {
             anyhow::anyhow!("--preserve-fds {n}: fd {fd} is not open: {}", e.desc())

@@ -136,7 +136,13 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         ),
         Status::Stopped | Status::Creating => bail!("container not running: {}", a.id),
     }
-    let process = build_process(a, c.state.process.as_ref())?;
+    let mut process = build_process(a, c.state.process.as_ref())?;
+    let listen = crate::init::process::listen_fds();
+    if listen > 0 {
+        let mut env = process.env().clone().unwrap_or_default();
+        env.extend(crate::init::process::listen_env(listen));
+        process.set_env(Some(env));
+    }
     let terminal = process.terminal() == Some(true);
     if terminal && a.console_socket.is_none() && a.detach {
         bail!("--tty: a detached exec needs --console-socket to hand its terminal to");
@@ -178,7 +184,7 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
     let ctx = ExecContext {
         process: &process,
         ns: &ns,
-        preserve_fds: a.preserve_fds,
+        preserve_fds: a.preserve_fds + listen,
         console_socket: console_socket.as_ref().map(|f| f.as_raw_fd()),
     };
     let child = spawn_exec::spawn(&ns, &ctx)?;

@@ -220,7 +220,15 @@ pub fn load_bundle(req: &CreateRequest) -> anyhow::Result<(Bundle, namespaces::N
 }
 
 pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
-    let (bundle, ns) = load_bundle(req)?;
+    let (mut bundle, ns) = load_bundle(req)?;
+    let listen = init::process::listen_fds();
+    if listen > 0
+        && let Some(p) = bundle.spec.process_mut()
+    {
+        let mut env = p.env().clone().unwrap_or_default();
+        env.extend(init::process::listen_env(listen));
+        p.set_env(Some(env));
+    }
     let spec = &bundle.spec;
     let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup)?;
     crate::debug!(
@@ -315,7 +323,7 @@ fn create_in(
         ns,
         no_pivot: req.opts.no_pivot,
         no_new_keyring: req.opts.no_new_keyring,
-        preserve_fds: req.opts.preserve_fds,
+        preserve_fds: req.opts.preserve_fds + init::process::listen_fds(),
         start_listener: listener.as_ref().map(|l| l.as_raw_fd()),
         cgroup_path: cgroup_path.as_deref(),
         state: &state_copy,

@@ -274,6 +274,28 @@ pub fn environment(process: &Process) -> Vec<String> {
     env
 }
 
+/// systemd socket activation: when LISTEN_PID names this process, the LISTEN_FDS fds
+/// from 3 on are the container's too (before any --preserve-fds ones), as runc passes them.
+pub fn listen_fds() -> u32 {
+    let ours = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        == Some(std::process::id());
+    if !ours {
+        return 0;
+    }
+    std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The variables that tell the container's process about passed sockets (it is pid 1
+/// of its namespace as far as LISTEN_PID goes, which is what runc sets too).
+pub fn listen_env(n: u32) -> [String; 2] {
+    [format!("LISTEN_FDS={n}"), "LISTEN_PID=1".to_owned()]
+}
+
 /// Only stdio and the `--preserve-fds` range survive execve: everything else rt holds
 /// (sockets, the state directory, its own binary) is marked close-on-exec in one syscall.
 pub fn seal_fds(preserve: u32) -> Result<(), StepError> {

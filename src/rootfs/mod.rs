@@ -391,14 +391,34 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
             .map(|s| s.display().to_string())
             .unwrap_or_else(|| typ.to_owned());
         let data = opts.data_string();
-        mount(
+        let mounted = mount(
             Some(source.as_str()),
             fd_path(target.as_fd()).as_str(),
             Some(typ),
             opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC),
             (!data.is_empty()).then_some(data.as_str()),
-        )
-        .ctx(|| format!("{field}: mounting {typ}"))?;
+        );
+        match mounted {
+            // sysfs can only be mounted by the owner of the network namespace; a user
+            // namespace sharing the host's network gets the host's sysfs bound instead
+            // (as runc does), with the same flags.
+            Err(nix::Error::EPERM) if typ == "sysfs" && cfg.in_user_ns => {
+                crate::debug!("{field}: sysfs refused in this user namespace; binding /sys");
+                mount(
+                    Some("/sys"),
+                    fd_path(target.as_fd()).as_str(),
+                    None::<&str>,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None::<&str>,
+                )
+                .ctx(|| format!("{field}: bind-mounting the host's /sys"))?;
+                let top = reopen(root, &dest, &field)?;
+                remount_bind(&fd_path(top.as_fd()), opts.flags, false, || {
+                    format!("{field}: remounting the host's /sys")
+                })?;
+            }
+            other => other.ctx(|| format!("{field}: mounting {typ}"))?,
+        }
         reopen(root, &dest, &field)?
     };
     set_propagation(&fd_path(target.as_fd()), &opts, &field)?;

@@ -17,3 +17,4 @@ mod process;
 mod rootfs;
 mod security;
 mod terminal;
+mod userns;

@@ -1,0 +1,146 @@
+//! User namespaces (several ranges, what works inside them), the time namespace, and
+//! systemd socket activation fds.
+
+use std::fs;
+
+use serde_json::json;
+
+use crate::common::*;
+use crate::namespaces::chown_tree;
+
+fn with_userns(b: &mut Bundle, uid_maps: serde_json::Value, gid_maps: serde_json::Value) {
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = uid_maps;
+        c["linux"]["gidMappings"] = gid_maps;
+    });
+}
+
+#[test]
+fn several_id_ranges() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh(
+        "cat /proc/self/uid_map /proc/self/gid_map; touch /tmp/x; stat -c '%u %g' /tmp/x",
+    );
+    chown_tree(&b.rootfs(), 100000, 100000);
+    with_userns(
+        &mut b,
+        json!([{"containerID": 0, "hostID": 100000, "size": 1000}, {"containerID": 1000, "hostID": 5000, "size": 10}]),
+        json!([{"containerID": 0, "hostID": 100000, "size": 1000}, {"containerID": 1000, "hostID": 6000, "size": 10}]),
+    );
+    b.edit(|c| c["process"]["user"] = json!({"uid": 1003, "gid": 1004}));
+    let out = rt.output(&b);
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows[0], vec!["0", "100000", "1000"]);
+    assert_eq!(rows[1], vec!["1000", "5000", "10"]);
+    assert_eq!(rows[2], vec!["0", "100000", "1000"]);
+    assert_eq!(rows[3], vec!["1000", "6000", "10"]);
+    assert_eq!(rows[4], vec!["1003", "1004"], "{out}");
+}
+
+#[test]
+fn sysfs_without_a_network_namespace_in_a_user_namespace() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // No network namespace of its own: sysfs cannot be mounted, the host's is bound.
+    let mut b = Bundle::sh("ls /sys/class/net | grep -c . ; touch /sys/x 2>&1 | grep -c Read-only");
+    chown_tree(&b.rootfs(), 100000, 100000);
+    with_userns(
+        &mut b,
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+    );
+    b.edit(|c| {
+        c["linux"]["namespaces"] = json!([{"type": "user"}, {"type": "mount"}, {"type": "pid"}, {"type": "uts"}, {"type": "ipc"}]);
+    });
+    let out = rt.output(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    let host_links = fs::read_dir("/sys/class/net").unwrap().count();
+    assert_eq!(lines[0], host_links.to_string(), "{out}");
+    assert_eq!(lines[1], "1", "the bound /sys is not read-only: {out}");
+}
+
+#[test]
+fn time_namespace_offsets() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let year = 365 * 24 * 3600;
+    let mut b = Bundle::sh("cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time");
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
+        c["linux"]["timeOffsets"] =
+            json!({"boottime": {"secs": year, "nanosecs": 0}, "monotonic": {"secs": 3600}});
+    });
+    let out = rt.output(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    let uptime: i64 = lines[0].parse().unwrap();
+    let host: i64 = fs::read_to_string("/proc/uptime")
+        .unwrap()
+        .split('.')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        uptime >= host + year - 5 && uptime <= host + year + 60,
+        "{uptime} vs host {host}"
+    );
+    assert_ne!(
+        lines[1],
+        fs::read_link("/proc/self/ns/time")
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
+    // Offsets need a time namespace of the container's own.
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["linux"]["timeOffsets"] = json!({"boottime": {"secs": 5}}));
+    let id = unique("tns");
+    rt.create(&b, &id)
+        .fails_with("linux.timeOffsets: needs a time namespace");
+    assert_no_trace(&rt, &id, &b);
+}
+
+#[test]
+fn socket_activation_fds_are_passed_on() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let dir = TempDir::new("listen");
+    fs::write(dir.path().join("sock-standin"), "activated\n").unwrap();
+    let b = Bundle::sh(
+        "echo $LISTEN_FDS $LISTEN_PID; cat <&3; ls /proc/self/fd | sort -n | tr '\\n' ' '",
+    );
+    // The shell sets LISTEN_PID to its own pid and execs rt, which keeps that pid: exactly
+    // what systemd does.
+    let script = format!(
+        "exec 3<{}; LISTEN_PID=$$ LISTEN_FDS=1 exec {RT} --root {} run --bundle {} {}",
+        dir.path().join("sock-standin").display(),
+        rt.root().display(),
+        b.path().display(),
+        unique("listen")
+    );
+    let out = capture(std::process::Command::new("sh").args(["-c", &script]));
+    let text = out.ok();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "1 1", "{text}");
+    assert_eq!(lines[1], "activated");
+    assert_eq!(lines[2].trim(), "0 1 2 3 4", "{text}");
+}
