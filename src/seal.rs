@@ -43,34 +43,15 @@ fn read_only_clone() -> io::Result<OwnedFd> {
         rustix::mount::OpenTreeFlags::OPEN_TREE_CLONE
             | rustix::mount::OpenTreeFlags::OPEN_TREE_CLOEXEC,
     )?;
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
-    let attr = MountAttr {
-        attr_set: crate::rootfs::options::attr::RDONLY | crate::rootfs::options::attr::NOSUID,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    // SAFETY: mount_setattr reads a fully initialised struct of the size passed; the path
-    // is an empty C string used with AT_EMPTY_PATH on the fd open_tree just gave us.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree.as_fd().as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if ret < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    // Detached, so no namespace can see (or remount) it; read-only, so nothing can write
+    // through it.
+    crate::rootfs::mount_setattr(
+        tree.as_fd(),
+        false,
+        crate::rootfs::options::attr::RDONLY | crate::rootfs::options::attr::NOSUID,
+        0,
+        None,
+    )?;
     Ok(tree)
 }
 

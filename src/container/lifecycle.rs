@@ -314,6 +314,7 @@ fn create_in(
     } else {
         Some(bind_start_socket(&container.dir)?)
     };
+    let idmapped = crate::rootfs::idmap::prepare(&bundle.spec, &bundle.dir)?;
     let state_copy = container.state.clone();
     let cgroup_path = state_copy.cgroup.as_ref().map(|c| c.path.clone());
     let ctx = init::Context {
@@ -329,6 +330,10 @@ fn create_in(
         state: &state_copy,
         parent_only_fds: container.lock_fd().into_iter().collect(),
         console_socket,
+        idmapped: idmapped
+            .iter()
+            .map(|(i, fd)| (*i, fd.as_raw_fd()))
+            .collect(),
     };
     let mut sup = CreateSupervisor {
         container,

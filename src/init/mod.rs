@@ -43,6 +43,8 @@ pub struct Context<'a> {
     pub parent_only_fds: Vec<RawFd>,
     /// Where the pty master goes when process.terminal is set.
     pub console_socket: Option<RawFd>,
+    /// Idmapped mounts the parent prepared (see rootfs::idmap), by index in mounts[].
+    pub idmapped: Vec<(usize, RawFd)>,
 }
 
 /// What execve will get.
@@ -210,6 +212,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         in_user_ns: ctx.ns.in_user_ns(),
         cgroup_ns: ctx.ns.new_cgroup,
         cgroup_path: ctx.cgroup_path,
+        idmapped: &ctx.idmapped,
     };
     let prepared = if ctx.ns.new_mount() {
         Some(rootfs::prepare(&rootfs_cfg)?)

@@ -17,12 +17,13 @@
 
 pub mod cgroupfs;
 pub mod devices;
+pub mod idmap;
 pub mod options;
 pub mod paths;
 pub mod pivot;
 
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -116,6 +117,8 @@ pub struct RootfsConfig<'a> {
     pub in_user_ns: bool,
     pub cgroup_ns: bool,
     pub cgroup_path: Option<&'a Path>,
+    /// Detached idmapped trees prepared by the parent, by index in mounts[].
+    pub idmapped: &'a [(usize, RawFd)],
 }
 
 fn dir_perm() -> fs::Permissions {
@@ -301,27 +304,30 @@ fn set_propagation(target: &str, opts: &MountOptions, field: &str) -> Result<(),
     Ok(())
 }
 
-/// mount_setattr(2) with AT_RECURSIVE: the only way to make a whole tree read-only (or
-/// nosuid, ...) at once, which "rro" and friends ask for.
-fn set_recursive_attrs(
+/// Kernel ABI of `struct mount_attr` (include/uapi/linux/mount.h, MOUNT_ATTR_SIZE_VER0).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// mount_setattr(2) on the mount `fd` refers to (`recursive`: and every mount below it).
+pub fn mount_setattr(
     fd: BorrowedFd<'_>,
+    recursive: bool,
     set: u64,
     clr: u64,
-    field: &str,
-) -> Result<(), StepError> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
+    userns: Option<BorrowedFd<'_>>,
+) -> std::io::Result<()> {
     let attr = MountAttr {
         attr_set: set,
         attr_clr: clr,
         propagation: 0,
-        userns_fd: 0,
+        userns_fd: userns.map(|u| u.as_raw_fd() as u64).unwrap_or(0),
     };
+    let flags = libc::AT_EMPTY_PATH | if recursive { libc::AT_RECURSIVE } else { 0 };
     // SAFETY: mount_setattr reads `size_of::<MountAttr>()` bytes from a valid, initialised
     // struct that outlives the call; the path is a NUL-terminated empty string used with
     // AT_EMPTY_PATH on an fd we own.
@@ -330,16 +336,27 @@ fn set_recursive_attrs(
             libc::SYS_mount_setattr,
             fd.as_raw_fd(),
             c"".as_ptr(),
-            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
+            flags,
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
     };
     if ret < 0 {
-        return Err(std::io::Error::last_os_error())
-            .ctx(|| format!("{field}: applying recursive mount attributes"));
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
+}
+
+/// "rro" and friends: mount_setattr with AT_RECURSIVE is the only way to make a whole tree
+/// read-only (or nosuid, ...) at once.
+fn set_recursive_attrs(
+    fd: BorrowedFd<'_>,
+    set: u64,
+    clr: u64,
+    field: &str,
+) -> Result<(), StepError> {
+    mount_setattr(fd, true, set, clr, None)
+        .ctx(|| format!("{field}: applying recursive mount attributes"))
 }
 
 fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(), StepError> {
@@ -347,12 +364,11 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
     let field = format!("mounts[{i}] ({})", m.destination().display());
     let opts = options::parse(m.options().as_deref().unwrap_or_default());
     let typ = m.typ().as_deref().unwrap_or("");
-    if opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some() {
-        return Err(StepError::msg(
-            field,
-            "idmapped mounts are not supported yet",
-        ));
-    }
+    let idmapped = cfg
+        .idmapped
+        .iter()
+        .find(|(j, _)| *j == i)
+        .map(|(_, fd)| *fd);
     if typ == "cgroup" || typ == "cgroup2" {
         return cgroupfs::mount(root, cfg, &dest, &opts, &field);
     }
@@ -361,15 +377,30 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         let src = bind_source(cfg, m);
         let meta = fs::metadata(&src).ctx(|| format!("mounts[{i}].source: {}", src.display()))?;
         let target = make_mount_point(root, &dest, !meta.is_dir(), &field)?;
-        let flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
-        mount(
-            Some(&src),
-            fd_path(target.as_fd()).as_str(),
-            None::<&str>,
-            flags,
-            None::<&str>,
-        )
-        .ctx(|| format!("{field}: bind-mounting {}", src.display()))?;
+        if let Some(tree) = idmapped {
+            // SAFETY: the parent prepared this fd for this mount and nothing else uses it.
+            let tree = unsafe { BorrowedFd::borrow_raw(tree) };
+            rustix::mount::move_mount(
+                tree,
+                "",
+                target.as_fd(),
+                "",
+                rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH
+                    | rustix::mount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+            )
+            .map_err(std::io::Error::from)
+            .ctx(|| format!("{field}: mounting the idmapped {}", src.display()))?;
+        } else {
+            let flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
+            mount(
+                Some(&src),
+                fd_path(target.as_fd()).as_str(),
+                None::<&str>,
+                flags,
+                None::<&str>,
+            )
+            .ctx(|| format!("{field}: bind-mounting {}", src.display()))?;
+        }
         let target = reopen(root, &dest, &field)?;
         // A bind mount ignores every flag but MS_BIND|MS_REC; "ro", "nosuid" etc. only take
         // effect through a remount of the new mount.

@@ -144,3 +144,69 @@ fn socket_activation_fds_are_passed_on() {
     assert_eq!(lines[1], "activated");
     assert_eq!(lines[2].trim(), "0 1 2 3 4", "{text}");
 }
+
+/// A host directory with a file owned by root and one owned by 1000.
+fn owned_files() -> TempDir {
+    let d = TempDir::new("idmap");
+    fs::write(d.path().join("root-file"), "r").unwrap();
+    fs::write(d.path().join("user-file"), "u").unwrap();
+    nix::unistd::chown(
+        &d.path().join("user-file"),
+        Some(1000.into()),
+        Some(1000.into()),
+    )
+    .unwrap();
+    d
+}
+
+#[test]
+fn idmapped_mount_with_the_containers_mapping() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let host = owned_files();
+    let script = "stat -c '%n %u:%g' /plain/root-file /mapped/root-file /mapped/user-file; touch /mapped/new";
+    let mut b = Bundle::sh(script);
+    chown_tree(&b.rootfs(), 100000, 100000);
+    with_userns(
+        &mut b,
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+    );
+    b.add_mount(json!({"destination": "/plain", "type": "bind", "source": host.path(), "options": ["bind"]}));
+    b.add_mount(json!({"destination": "/mapped", "type": "bind", "source": host.path(), "options": ["bind", "idmap"]}));
+    let out = rt.output(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    // Without idmapping the host's root is nobody in the container; with it, root.
+    assert_eq!(lines[0], "/plain/root-file 65534:65534", "{out}");
+    assert_eq!(lines[1], "/mapped/root-file 0:0", "{out}");
+    assert_eq!(lines[2], "/mapped/user-file 1000:1000", "{out}");
+    // What the container's root creates there belongs to the host's root.
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(host.path().join("new")).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (0, 0));
+}
+
+#[test]
+fn idmapped_mount_with_its_own_mappings() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let host = owned_files();
+    let mut b = Bundle::sh("stat -c '%u:%g' /data/root-file /data/user-file");
+    b.add_mount(json!({
+        "destination": "/data", "type": "bind", "source": host.path(), "options": ["rbind"],
+        "uidMappings": [{"containerID": 0, "hostID": 1234, "size": 1}, {"containerID": 1000, "hostID": 2000, "size": 1}],
+        "gidMappings": [{"containerID": 0, "hostID": 4321, "size": 1}, {"containerID": 1000, "hostID": 3000, "size": 1}]
+    }));
+    assert_eq!(rt.output(&b), "1234:4321\n2000:3000\n");
+    // idmap without any mapping to use is an error naming the mount.
+    let mut b = Bundle::new(&["true"]);
+    b.add_mount(json!({"destination": "/data", "type": "bind", "source": host.path(), "options": ["bind", "idmap"]}));
+    let id = unique("idmapbad");
+    rt.create(&b, &id)
+        .fails_with("mounts[8] (/data): idmap needs uidMappings");
+    assert_no_trace(&rt, &id, &b);
+}

@@ -1,0 +1,123 @@
+//! Idmapped mounts (a mount's uidMappings/gidMappings, or the "idmap"/"ridmap" option):
+//! files appear with their owners shifted through a user namespace's mapping.
+//!
+//! Idmapping a mount needs CAP_SYS_ADMIN over the file system's user namespace — the
+//! host's for ordinary file systems — which the container's init, living in its own user
+//! namespace, does not have. So, as runc does, the parent `rt` prepares each such mount
+//! as a detached tree (open_tree + mount_setattr(MOUNT_ATTR_IDMAP)) before the init
+//! exists, and the init only moves it into place.
+
+use std::fs;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use nix::sched::CloneFlags;
+use oci_spec::runtime::{LinuxIdMapping, Mount, Spec};
+
+use super::options;
+use crate::error::{Ctx, StepError};
+use crate::spawn::{Forked, clone_process};
+
+const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
+
+fn map_text(maps: &[LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
+/// An fd for a user namespace with exactly these mappings: a short-lived child is
+/// created in a new user namespace, mapped, its namespace file opened, and the child
+/// let go.
+pub fn userns_fd(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd, StepError> {
+    let (r, w) = nix::unistd::pipe().ctx(|| "idmap: pipe")?;
+    let forked = clone_process(CloneFlags::CLONE_NEWUSER.bits() as u64)
+        .ctx(|| "idmap: creating a user namespace")?;
+    let pid = match forked {
+        Forked::Child => {
+            drop(w);
+            let mut b = [0u8; 1];
+            // Returns when the parent closes its end: it has what it needs.
+            let _ = nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&r), &mut b);
+            // SAFETY: _exit leaves without running anything of the parent's.
+            unsafe { libc::_exit(0) }
+        }
+        Forked::Parent { pid, .. } => pid,
+    };
+    drop(r);
+    let result = (|| {
+        fs::write(format!("/proc/{pid}/uid_map"), map_text(uid)).ctx(|| "idmap: uid mappings")?;
+        fs::write(format!("/proc/{pid}/gid_map"), map_text(gid)).ctx(|| "idmap: gid mappings")?;
+        fs::File::open(format!("/proc/{pid}/ns/user"))
+            .map(OwnedFd::from)
+            .ctx(|| "idmap: opening the user namespace")
+    })();
+    drop(w);
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+    result
+}
+
+fn wants_idmap(m: &Mount) -> bool {
+    let opts = options::parse(m.options().as_deref().unwrap_or_default());
+    opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some()
+}
+
+/// The detached, idmapped trees for the mounts that ask for one, by index in mounts[].
+pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, OwnedFd)>, StepError> {
+    let mounts = spec.mounts().as_deref().unwrap_or_default();
+    let linux = spec.linux().as_ref();
+    let mut out = Vec::new();
+    for (i, m) in mounts.iter().enumerate().filter(|(_, m)| wants_idmap(m)) {
+        let field = format!("mounts[{i}] ({})", m.destination().display());
+        let opts = options::parse(m.options().as_deref().unwrap_or_default());
+        if !(opts.is_bind() || m.typ().as_deref() == Some("bind")) {
+            return Err(StepError::msg(field, "idmapped mounts must be bind mounts"));
+        }
+        // The mount's own mappings, else the container's ("idmap" alone).
+        let uid = m
+            .uid_mappings()
+            .clone()
+            .or_else(|| linux.and_then(|l| l.uid_mappings().clone()));
+        let gid = m
+            .gid_mappings()
+            .clone()
+            .or_else(|| linux.and_then(|l| l.gid_mappings().clone()));
+        let (Some(uid), Some(gid)) = (uid, gid) else {
+            return Err(StepError::msg(
+                field,
+                "idmap needs uidMappings and gidMappings (on the mount or for a user namespace)",
+            ));
+        };
+        let userns = userns_fd(&uid, &gid).map_err(|e| StepError::msg(&field, e.to_string()))?;
+        let src = m.source().clone().unwrap_or_default();
+        let src = if src.is_absolute() {
+            src
+        } else {
+            bundle.join(src)
+        };
+        let recursive = opts.flags.contains(nix::mount::MsFlags::MS_REC);
+        let mut flags = rustix::mount::OpenTreeFlags::OPEN_TREE_CLONE
+            | rustix::mount::OpenTreeFlags::OPEN_TREE_CLOEXEC;
+        if recursive {
+            flags |= rustix::mount::OpenTreeFlags::AT_RECURSIVE;
+        }
+        let tree = rustix::mount::open_tree(rustix::fs::CWD, &src, flags)
+            .map_err(std::io::Error::from)
+            .ctx(|| format!("{field}: cloning {}", src.display()))?;
+        super::mount_setattr(
+            tree.as_fd(),
+            recursive,
+            MOUNT_ATTR_IDMAP,
+            0,
+            Some(userns.as_fd()),
+        )
+        .ctx(|| {
+            format!(
+                "{field}: idmapping {} (does its file system support idmapped mounts?)",
+                src.display()
+            )
+        })?;
+        out.push((i, tree));
+    }
+    Ok(out)
+}
