@@ -191,23 +191,66 @@ pub fn resolve_path(
 
 /// Decides where the container's cgroup goes; nothing is created (and so nothing is
 /// recorded as created) until `claim`.
-pub fn plan(spec: &Spec, id: &str, systemd: bool) -> Result<CgroupRecord, CgroupError> {
+pub fn plan(
+    spec: &Spec,
+    id: &str,
+    systemd: bool,
+    rootless: bool,
+) -> Result<Option<CgroupRecord>, CgroupError> {
     let setup = setup()?;
     let spec_path = spec
         .linux()
         .as_ref()
         .and_then(|l| l.cgroups_path().as_deref());
     if systemd {
-        return plan_systemd(spec_path, id, &setup);
+        if rootless {
+            return Err(CgroupError::Field {
+                field: "--systemd-cgroup".into(),
+                reason: "not with rootless containers".into(),
+            });
+        }
+        return plan_systemd(spec_path, id, &setup).map(Some);
     }
     let own = own_paths(&setup)?;
+    if rootless && !delegated(&setup, &own) {
+        check_no_limits(spec)?;
+        return Ok(None);
+    }
     let path = resolve_path(spec_path, id, &own)?;
-    Ok(CgroupRecord {
+    Ok(Some(CgroupRecord {
         path,
         created: Vec::new(),
         systemd: false,
         unit_dir: None,
-    })
+    }))
+}
+
+/// Whether this (rootless) process may create cgroups below its own: only on cgroup v2,
+/// where a cgroup can be delegated to a user by making it writable for them.
+fn delegated(setup: &CgroupSetup, own: &[PathBuf]) -> bool {
+    let (CgroupSetup::Unified, [own]) = (setup, own) else {
+        return false;
+    };
+    let dir = Path::new(DEFAULT_CGROUP_ROOT).join(own.strip_prefix("/").unwrap_or(own));
+    nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
+/// A container without a cgroup can enforce no limits; asking for any is an error
+/// (device rules excepted: in a user namespace no device node can be made anyway).
+fn check_no_limits(spec: &Spec) -> Result<(), CgroupError> {
+    let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
+        return Ok(());
+    };
+    if let Some((name, _)) = resources::parts(r)
+        .into_iter()
+        .find(|(n, _)| *n != "devices")
+    {
+        return Err(CgroupError::Field {
+            field: format!("linux.resources.{name}"),
+            reason: "a rootless container has no cgroup here (none is delegated to this user), so no limit can be enforced".into(),
+        });
+    }
+    Ok(())
 }
 
 /// A systemd unit's place: `slice:prefix:name` (runc's --systemd-cgroup form), the

@@ -14,34 +14,35 @@ use anyhow::Context as _;
 use crate::cli::{Command, GlobalOpts, Rootless};
 use crate::container::{Container, lifecycle};
 
-/// The state root: --root, else /run/rt for root and $XDG_RUNTIME_DIR/rt for others.
-pub fn state_root(global: &GlobalOpts) -> PathBuf {
-    if let Some(r) = &global.root {
-        return r.clone();
+/// Whether rt runs rootless: --rootless true/false, or (auto) when it is not root of the
+/// host: not uid 0, or uid 0 of a user namespace that does not map the whole id range.
+pub fn rootless(global: &GlobalOpts) -> bool {
+    match global.rootless {
+        Rootless::True => true,
+        Rootless::False => false,
+        Rootless::Auto => !crate::spawn::namespaces::is_host_root(),
     }
-    if !nix::unistd::geteuid().is_root()
-        && let Some(xdg) = std::env::var_os("XDG_RUNTIME_DIR")
-    {
-        return Path::new(&xdg).join("rt");
-    }
-    PathBuf::from("/run/rt")
 }
 
-/// Runs the command; the result is the process's exit code.
-/// Global flags that are accepted (containerd passes them) but whose modes rt cannot
-/// honour yet: refusing to create a container is better than silently ignoring them.
-fn check_modes(global: &GlobalOpts) -> anyhow::Result<()> {
-    if global.rootless == Rootless::True {
-        anyhow::bail!("--rootless true: rootless containers are not supported yet");
+/// The state root: --root, else /run/rt, or $XDG_RUNTIME_DIR/rt when rootless.
+pub fn state_root(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
+    if let Some(r) = &global.root {
+        return Ok(r.clone());
     }
-    Ok(())
+    if rootless(global) && !nix::unistd::geteuid().is_root() {
+        let xdg = std::env::var_os("XDG_RUNTIME_DIR").ok_or_else(|| {
+            anyhow::anyhow!(
+                "--root: not given, and XDG_RUNTIME_DIR (where rootless state goes) is not set"
+            )
+        })?;
+        return Ok(Path::new(&xdg).join("rt"));
+    }
+    Ok(PathBuf::from("/run/rt"))
 }
 
 pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
-    let root = state_root(global);
-    if matches!(cmd, Command::Create(_) | Command::Run(_)) {
-        check_modes(global)?;
-    }
+    let root = state_root(global)?;
+    let rootless = rootless(global);
     match cmd {
         Command::Create(a) => {
             let bundle = a.opts.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
@@ -53,6 +54,7 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
                 start_now: false,
                 systemd_cgroup: global.systemd_cgroup,
                 terminal_proxy: false,
+                rootless,
             })?;
             Ok(0)
         }
@@ -71,7 +73,7 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
             lifecycle::kill(&root, &a.id, sig, a.all).map(|_| 0)
         }
         Command::Delete(a) => lifecycle::delete(&root, &a.id, a.force).map(|_| 0),
-        Command::Run(a) => run::run(&root, a, global.systemd_cgroup),
+        Command::Run(a) => run::run(&root, a, global.systemd_cgroup, rootless),
         Command::List(a) => list::list(&root, &a).map(|_| 0),
         Command::Spec(a) => spec::spec(&a).map(|_| 0),
         Command::Pause(a) => lifecycle::pause(&root, &a.id).map(|_| 0),

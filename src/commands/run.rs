@@ -53,7 +53,7 @@ pub fn id_from_dir(dir: &Path) -> String {
     }
 }
 
-pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32> {
+pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool, rootless: bool) -> anyhow::Result<i32> {
     let derived = bundle_dir_argument(&a);
     let bundle = derived
         .clone()
@@ -87,6 +87,7 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool) -> anyhow::Result<i32>
             start_now: true,
             systemd_cgroup,
             terminal_proxy: !a.detach && a.opts.console_socket.is_none(),
+            rootless,
         };
         match lifecycle::create(&req) {
             Ok(c) => break c,

@@ -5,40 +5,31 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use oci_spec::runtime::{Linux, Spec};
+use oci_spec::runtime::Spec;
 
 use crate::cli::SpecArgs;
 
 /// runc's default spec: an interactive `sh` in fresh namespaces, read-only rootfs, the
 /// usual mounts, masked and read-only /proc paths, Docker's default capabilities.
 pub fn default_spec(rootless: bool) -> Spec {
-    let mut spec = Spec::default();
+    let mut spec = if rootless {
+        // The caller mapped to root in a user namespace, no network namespace, the host's
+        // /sys bound instead of a sysfs, devpts without gid=5 (unmapped).
+        Spec::rootless(
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        )
+    } else {
+        Spec::default()
+    };
     spec.set_version(oci_spec::runtime::VERSION.to_string());
     spec.set_hostname(Some("rt".into()));
     if let Some(p) = spec.process_mut() {
         p.set_terminal(Some(true));
     }
-    if rootless {
-        let uid = nix::unistd::geteuid().as_raw();
-        let gid = nix::unistd::getegid().as_raw();
-        spec.set_linux(Some(Linux::rootless(uid, gid)));
-        if let Some(mounts) = spec.mounts_mut() {
-            // sysfs cannot be mounted without a network namespace of one's own; a
-            // read-only bind of the host's is what rootless containers get instead.
-            for m in mounts.iter_mut() {
-                if m.destination() == &PathBuf::from("/sys") {
-                    m.set_typ(Some("none".into()));
-                    m.set_source(Some("/sys".into()));
-                    m.set_options(Some(
-                        ["rbind", "nosuid", "noexec", "nodev", "ro"]
-                            .iter()
-                            .map(|s| s.to_string())
-                            .collect(),
-                    ));
-                }
-            }
-            mounts.retain(|m| m.typ().as_deref() != Some("cgroup"));
-        }
+    if rootless && let Some(mounts) = spec.mounts_mut() {
+        // No cgroup of its own to show; the bound /sys has the host's, read-only.
+        mounts.retain(|m| m.typ().as_deref() != Some("cgroup"));
     }
     spec
 }

@@ -186,6 +186,9 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         ns: &ns,
         preserve_fds: a.preserve_fds + listen,
         console_socket: console_socket.as_ref().map(|f| f.as_raw_fd()),
+        setgroups_allowed: std::fs::read_to_string(format!("/proc/{}/setgroups", init.pid))
+            .map(|s| s.trim() != "deny")
+            .unwrap_or(true),
     };
     let child = spawn_exec::spawn(&ns, &ctx)?;
     drop(console_socket);

@@ -189,6 +189,8 @@ pub struct CreateRequest<'a> {
     pub systemd_cgroup: bool,
     /// rt run in the foreground: a terminal without --console-socket is rt's own to proxy.
     pub terminal_proxy: bool,
+    /// Rootless mode: a user namespace is required and cgroups only where delegated.
+    pub rootless: bool,
 }
 
 /// Where the pty master goes: a caller's --console-socket, or rt's own end (proxy).
@@ -230,13 +232,16 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         p.set_env(Some(env));
     }
     let spec = &bundle.spec;
-    let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup)?;
+    if req.rootless && !ns.in_user_ns() {
+        bail!(
+            "linux.namespaces: a rootless container needs a user namespace (see rt spec --rootless)"
+        );
+    }
+    let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup, req.rootless)?;
     crate::debug!(
-        "create {}: bundle {}, namespaces {ns:?}, cgroup {} (creating {:?})",
+        "create {}: bundle {}, namespaces {ns:?}, cgroup {cgroup:?}",
         req.id,
         bundle.dir.display(),
-        cgroup.path.display(),
-        cgroup.created
     );
     let hooks = spec.hooks().as_ref();
     let state = State {
@@ -256,7 +261,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         creator: self_proc()?,
         init: None,
         own_pid_ns: ns.new_pid(),
-        cgroup: Some(cgroup),
+        cgroup,
         hooks: LaterHooks {
             poststart: hooks
                 .and_then(|h| h.poststart().clone())
@@ -330,6 +335,23 @@ fn create_in(
         state: &state_copy,
         parent_only_fds: container.lock_fd().into_iter().collect(),
         console_socket,
+        id_maps: spawn::id_map_writer(
+            namespaces::is_host_root(),
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+            bundle
+                .spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.uid_mappings().as_deref())
+                .unwrap_or_default(),
+            bundle
+                .spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.gid_mappings().as_deref())
+                .unwrap_or_default(),
+        ),
         idmapped: idmapped
             .iter()
             .map(|(i, fd)| (*i, fd.as_raw_fd()))

@@ -18,6 +18,9 @@ pub struct ExecContext<'a> {
     pub preserve_fds: u32,
     /// Where the pty master goes when process.terminal is set.
     pub console_socket: Option<RawFd>,
+    /// Whether setgroups(2) works in the container's user namespace (not where a rootless
+    /// rt mapped only itself).
+    pub setgroups_allowed: bool,
 }
 
 /// A pty from the container's devpts instance (rt is inside the container's mount
@@ -63,7 +66,7 @@ fn run(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StepError> {
     };
     process::set_rlimits(p)?;
     process::enter_cwd(p.cwd())?;
-    process::become_user(p, true)?;
+    process::become_user(p, ctx.setgroups_allowed)?;
     process::set_umask(p);
     process::set_no_new_privs(p)?;
     let env = process::environment(p);

@@ -45,6 +45,8 @@ pub struct Context<'a> {
     pub console_socket: Option<RawFd>,
     /// Idmapped mounts the parent prepared (see rootfs::idmap), by index in mounts[].
     pub idmapped: Vec<(usize, RawFd)>,
+    /// How the parent writes the id maps (and so whether setgroups works inside).
+    pub id_maps: crate::spawn::IdMapWriter,
 }
 
 /// What execve will get.
@@ -271,7 +273,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         .ok_or_else(|| StepError::msg("process", "must be set"))?;
     process::set_rlimits(process)?;
     process::enter_cwd(process.cwd())?;
-    process::become_user(process, true)?;
+    process::become_user(process, ctx.id_maps.setgroups_allowed())?;
     process::set_umask(process);
     process::set_no_new_privs(process)?;
     let env = process::environment(process);

@@ -21,6 +21,11 @@ use crate::error::{Ctx, StepError};
 /// The container's namespaces that differ from this process's, opened.
 pub struct ContainerNs {
     pub user: Option<File>,
+    /// Rootless: the container's pid namespace belongs to its user namespace, and only
+    /// from inside that can it be entered, so the parent joins the user namespace itself
+    /// (for good: it needs no host privilege afterwards, and its host uid stays what it
+    /// was). Root joins it in the child, keeping the parent on the host.
+    pub user_by_parent: bool,
     /// mnt, net, ipc, uts, cgroup: joined by the child after the user namespace.
     pub others: Vec<(CloneFlags, File)>,
     pub pid: Option<File>,
@@ -55,8 +60,10 @@ pub fn open_namespaces(init_pid: i32) -> Result<ContainerNs, StepError> {
             others.push((flag, f));
         }
     }
+    let user = differs("user", init_pid)?;
     Ok(ContainerNs {
-        user: differs("user", init_pid)?,
+        user_by_parent: user.is_some() && !crate::spawn::namespaces::is_host_root(),
+        user,
         others,
         pid: differs("pid", init_pid)?,
         time: differs("time", init_pid)?,
@@ -65,7 +72,7 @@ pub fn open_namespaces(init_pid: i32) -> Result<ContainerNs, StepError> {
 
 /// In the child: joins the user namespace, then the others.
 pub fn join(ns: &ContainerNs) -> Result<(), StepError> {
-    if let Some(f) = &ns.user {
+    if let Some(f) = ns.user.as_ref().filter(|_| !ns.user_by_parent) {
         setns(f.as_fd(), CloneFlags::CLONE_NEWUSER)
             .ctx(|| "joining the container's user namespace")?;
     }
@@ -101,6 +108,10 @@ pub fn spawn(
     ctx: &crate::init::exec::ExecContext,
 ) -> Result<ExecChild, SpawnError> {
     let (parent_end, child_end) = sync::pair().map_err(SpawnError::Sync)?;
+    if let Some(user) = ns.user.as_ref().filter(|_| ns.user_by_parent) {
+        setns(user.as_fd(), CloneFlags::CLONE_NEWUSER)
+            .ctx(|| "joining the container's user namespace")?;
+    }
     let own_pid = for_children(&ns.pid, "pid", CloneFlags::CLONE_NEWPID)?;
     let own_time = for_children(&ns.time, "time", CloneFlags::from_bits_retain(0x80))?;
     let forked = clone_process(0);
@@ -109,7 +120,13 @@ pub fn spawn(
         drop(parent_end);
         crate::init::exec::main(ctx, child_end)
     }
-    // Back to our own namespaces for any later child (hooks, helpers).
+    // Back to our own namespaces for any later child. A rootless parent, now in the
+    // container's user namespace, cannot go back, and starts no other child.
+    let (own_time, own_pid) = if ns.user_by_parent {
+        (None, None)
+    } else {
+        (own_time, own_pid)
+    };
     if let Some(t) = own_time {
         setns(t.as_fd(), CloneFlags::from_bits_retain(0x80))
             .ctx(|| "returning to rt's time namespace")?;

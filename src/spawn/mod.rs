@@ -151,22 +151,98 @@ fn id_map_text(maps: &[LinuxIdMapping]) -> String {
         .collect()
 }
 
-/// Writes the user namespace's id maps for `pid`. The parent is privileged in the parent
-/// user namespace, so it may map any ranges and needs no setgroups denial.
-fn write_id_maps(pid: i32, spec: &Spec) -> Result<(), StepError> {
+/// How the id maps of a new user namespace get written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdMapWriter {
+    /// rt is privileged in the parent user namespace: any ranges, written directly.
+    Direct,
+    /// An unprivileged rt mapping only itself: allowed by the kernel once setgroups(2)
+    /// is denied in the new namespace (so the container cannot drop groups to gain
+    /// access), written directly.
+    OwnIdsDenySetgroups,
+    /// An unprivileged rt mapping more (its /etc/subuid and /etc/subgid ranges): only the
+    /// setuid helpers newuidmap and newgidmap (Debian's uidmap package) may.
+    Helpers,
+}
+
+impl IdMapWriter {
+    pub fn setgroups_allowed(self) -> bool {
+        self != IdMapWriter::OwnIdsDenySetgroups
+    }
+}
+
+/// Chooses how to write the maps for a caller with `euid`/`egid`.
+pub fn id_map_writer(
+    privileged: bool,
+    euid: u32,
+    egid: u32,
+    uid_maps: &[LinuxIdMapping],
+    gid_maps: &[LinuxIdMapping],
+) -> IdMapWriter {
+    let own = |maps: &[LinuxIdMapping], id: u32| {
+        maps.len() == 1 && maps[0].host_id() == id && maps[0].size() == 1
+    };
+    if privileged {
+        IdMapWriter::Direct
+    } else if own(uid_maps, euid) && own(gid_maps, egid) {
+        IdMapWriter::OwnIdsDenySetgroups
+    } else {
+        IdMapWriter::Helpers
+    }
+}
+
+fn run_map_helper(
+    helper: &str,
+    field: &str,
+    pid: i32,
+    maps: &[LinuxIdMapping],
+) -> Result<(), StepError> {
+    let mut cmd = std::process::Command::new(helper);
+    cmd.arg(pid.to_string());
+    for m in maps {
+        cmd.args([
+            m.container_id().to_string(),
+            m.host_id().to_string(),
+            m.size().to_string(),
+        ]);
+    }
+    let out = cmd
+        .output()
+        .ctx(|| format!("{field}: running {helper} (apt-get install uidmap)"))?;
+    if !out.status.success() {
+        return Err(StepError::msg(
+            format!("{field}: {helper}"),
+            String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes the user namespace's id maps for `pid`.
+fn write_id_maps(pid: i32, spec: &Spec, writer: IdMapWriter) -> Result<(), StepError> {
     let linux = spec.linux().as_ref();
-    let uid = id_map_text(
-        linux
-            .and_then(|l| l.uid_mappings().as_deref())
-            .unwrap_or_default(),
-    );
-    let gid = id_map_text(
-        linux
-            .and_then(|l| l.gid_mappings().as_deref())
-            .unwrap_or_default(),
-    );
-    fs::write(format!("/proc/{pid}/uid_map"), uid).ctx(|| "linux.uidMappings: writing uid_map")?;
-    fs::write(format!("/proc/{pid}/gid_map"), gid).ctx(|| "linux.gidMappings: writing gid_map")
+    let uid_maps = linux
+        .and_then(|l| l.uid_mappings().as_deref())
+        .unwrap_or_default();
+    let gid_maps = linux
+        .and_then(|l| l.gid_mappings().as_deref())
+        .unwrap_or_default();
+    match writer {
+        IdMapWriter::Helpers => {
+            run_map_helper("newuidmap", "linux.uidMappings", pid, uid_maps)?;
+            run_map_helper("newgidmap", "linux.gidMappings", pid, gid_maps)
+        }
+        IdMapWriter::Direct | IdMapWriter::OwnIdsDenySetgroups => {
+            fs::write(format!("/proc/{pid}/uid_map"), id_map_text(uid_maps))
+                .ctx(|| "linux.uidMappings: writing uid_map")?;
+            if writer == IdMapWriter::OwnIdsDenySetgroups {
+                fs::write(format!("/proc/{pid}/setgroups"), "deny")
+                    .ctx(|| "linux.gidMappings: denying setgroups")?;
+            }
+            fs::write(format!("/proc/{pid}/gid_map"), id_map_text(gid_maps))
+                .ctx(|| "linux.gidMappings: writing gid_map")
+        }
+    }
 }
 
 /// Joins the namespaces in `joins`, in order. Every path is opened before the first
@@ -311,7 +387,7 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
         let init_pid = loop {
             match expect(&chan) {
                 Ok(Msg::MapIds) => {
-                    write_id_maps(pid, ctx.spec)?;
+                    write_id_maps(pid, ctx.spec, ctx.id_maps)?;
                     chan.send(&Msg::Mapped).map_err(SpawnError::Sync)?;
                 }
                 Ok(Msg::InitPid(p)) => break p,
@@ -330,7 +406,7 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
         (init_pid, fd)
     } else {
         if plan.new_user() {
-            write_id_maps(pid, ctx.spec)?;
+            write_id_maps(pid, ctx.spec, ctx.id_maps)?;
         }
         (pid, pidfd)
     };
@@ -354,6 +430,38 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn id_map_writer_choice() {
+        let m = |c: u32, h: u32, s: u32| -> LinuxIdMapping {
+            serde_json::from_value(serde_json::json!({"containerID": c, "hostID": h, "size": s}))
+                .unwrap()
+        };
+        assert_eq!(
+            id_map_writer(true, 0, 0, &[m(0, 100000, 65536)], &[m(0, 100000, 65536)]),
+            IdMapWriter::Direct
+        );
+        assert_eq!(
+            id_map_writer(false, 1000, 1000, &[m(0, 1000, 1)], &[m(0, 1000, 1)]),
+            IdMapWriter::OwnIdsDenySetgroups
+        );
+        assert_eq!(
+            id_map_writer(
+                false,
+                1000,
+                1000,
+                &[m(0, 1000, 1), m(1, 100000, 65536)],
+                &[m(0, 1000, 1)]
+            ),
+            IdMapWriter::Helpers
+        );
+        assert_eq!(
+            id_map_writer(false, 1000, 1000, &[m(0, 1001, 1)], &[m(0, 1000, 1)]),
+            IdMapWriter::Helpers
+        );
+        assert!(!IdMapWriter::OwnIdsDenySetgroups.setgroups_allowed());
+        assert!(IdMapWriter::Helpers.setgroups_allowed());
+    }
 
     #[test]
     fn id_maps_are_one_line_per_range() {

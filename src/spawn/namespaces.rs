@@ -8,6 +8,14 @@ use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
 pub const CLONE_NEWTIME: u64 = 0x0000_0080;
 
+/// Whether this process is root of the host: uid 0 in the initial user namespace (whose
+/// uid_map is the identity over the whole id range).
+pub fn is_host_root() -> bool {
+    nix::unistd::geteuid().is_root()
+        && std::fs::read_to_string("/proc/self/uid_map")
+            .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() == ["0", "0", "4294967295"])
+}
+
 pub fn clone_flag(t: LinuxNamespaceType) -> u64 {
     (match t {
         LinuxNamespaceType::Mount => libc::CLONE_NEWNS,

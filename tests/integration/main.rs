@@ -15,6 +15,7 @@ mod mounts;
 mod namespaces;
 mod process;
 mod rootfs;
+mod rootless;
 mod security;
 mod terminal;
 mod userns;
