@@ -553,6 +553,41 @@ pub fn oom_kills(record: &CgroupRecord) -> Option<u64> {
     })
 }
 
+/// `rt exec --cgroup SUB`: an existing cgroup below the container's (never created: the
+/// container made it, and it is the container's to remove).
+pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, CgroupError> {
+    let bad = |why: &str| CgroupError::Field {
+        field: "--cgroup".into(),
+        reason: format!("{sub:?}: {why}"),
+    };
+    if sub.contains(':') {
+        return Err(bad(
+            "controller:path is not supported; give a path below the container's cgroup",
+        ));
+    }
+    let rel = clean_relative(Path::new(sub)).map_err(|_| bad("must not contain .."))?;
+    if rel.as_os_str().is_empty() || record.systemd {
+        return Err(bad(
+            "must be a path below the container's (non-systemd) cgroup",
+        ));
+    }
+    let sub_record = CgroupRecord {
+        path: record.path.join(&rel),
+        created: Vec::new(),
+        systemd: false,
+        unit_dir: None,
+    };
+    let roots = hierarchy_roots(&setup()?)?;
+    let leaf = sub_record
+        .path
+        .strip_prefix("/")
+        .unwrap_or(&sub_record.path);
+    if let Some(missing) = roots.iter().map(|r| r.join(leaf)).find(|d| !d.is_dir()) {
+        return Err(bad(&format!("{} does not exist", missing.display())));
+    }
+    Ok(sub_record)
+}
+
 /// Moves another process (`rt exec`) into the container's existing cgroup.
 pub fn add_process(record: &CgroupRecord, id: &str, pid: i32) -> Result<(), CgroupError> {
     manager(record, id)?
@@ -568,6 +603,36 @@ pub fn pids(record: &CgroupRecord, id: &str) -> Result<Vec<i32>, CgroupError> {
         .map_err(|e| CgroupError::Manager(e.to_string()))
 }
 
+/// Cgroups the container made below its own (for its processes or `exec --cgroup`):
+/// they are part of it and go with it, deepest first.
+fn remove_descendants(record: &CgroupRecord) -> Result<(), CgroupError> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                let p = e.path();
+                walk(&p, out);
+                out.push(p);
+            }
+        }
+    }
+    let leaf = record.path.strip_prefix("/").unwrap_or(&record.path);
+    for root in hierarchy_roots(&setup()?)? {
+        let mut dirs = Vec::new();
+        walk(&root.join(leaf), &mut dirs);
+        for d in dirs {
+            match fs::remove_dir(&d) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(CgroupError::Remove { path: d, source }),
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Removes what rt created: the leaf (after killing what is left in it) and any ancestors
 /// it created that no other container still uses. Already-removed directories are fine:
 /// delete must be idempotent.
@@ -579,6 +644,7 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
     }
     let reg = Registry::open()?;
     if owns_leaf(record) {
+        remove_descendants(record)?;
         let m = manager(record, id)?;
         m.remove()
             .map_err(|e| CgroupError::Manager(e.to_string()))?;

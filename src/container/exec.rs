@@ -150,9 +150,11 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
     if !terminal && a.console_socket.is_some() {
         bail!("--console-socket: the process has no terminal (use --tty)");
     }
-    if a.cgroup.is_some() {
-        bail!("--cgroup: exec into a sub-cgroup is not supported yet");
-    }
+    let cgroup = match (&c.state.cgroup, &a.cgroup) {
+        (None, Some(_)) => bail!("--cgroup: the container has no cgroup"),
+        (record, None) => record.clone(),
+        (Some(record), Some(sub)) => Some(cgroups::sub_cgroup(record, sub)?),
+    };
     let init = c
         .state
         .init
@@ -193,7 +195,7 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
     let child = spawn_exec::spawn(&ns, &ctx)?;
     drop(console_socket);
     let started = (|| -> anyhow::Result<()> {
-        if let Some(record) = &c.state.cgroup {
+        if let Some(record) = &cgroup {
             cgroups::add_process(record, &a.id, child.pid)?;
         }
         if let Some(adj) = process.oom_score_adj() {

@@ -130,10 +130,6 @@ impl Supervisor for CreateSupervisor<'_> {
             self.container.save()?;
             cgroups::join(&record, self.spec, &self.container.state.id, pid)?;
         }
-        if let Some(adj) = self.spec.process().as_ref().and_then(|p| p.oom_score_adj()) {
-            fs::write(format!("/proc/{pid}/oom_score_adj"), adj.to_string())
-                .context("process.oomScoreAdj")?;
-        }
         Ok(())
     }
 

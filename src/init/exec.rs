@@ -57,8 +57,10 @@ fn run(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StepError> {
         None => super::exit(1),
         Some(other) => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
     }
-    crate::spawn::exec::join(ctx.ns)?;
     let p = ctx.process;
+    // Before joining the mount namespace: /proc is still the host's.
+    process::set_oom_score_adj(p)?;
+    crate::spawn::exec::join(ctx.ns)?;
     let terminal = if p.terminal() == Some(true) {
         Some(open_terminal(p, ctx.console_socket)?)
     } else {

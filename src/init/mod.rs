@@ -188,13 +188,18 @@ fn setup_terminal(
 
 /// Everything up to Ready.
 fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
-    // The init runs rt's code with rt's memory until execve: no process in the container
-    // may ptrace it or open its /proc files meanwhile.
-    nix::sys::prctl::set_dumpable(false).ctx(|| "PR_SET_DUMPABLE")?;
     let pid = match wait_for(chan, "the go-ahead from rt")? {
         Msg::Go(pid) => pid,
         other => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
     };
+    // The init runs rt's code with rt's memory until execve: no process in the container
+    // may ptrace it or open its /proc files meanwhile. Not before Go: a non-dumpable
+    // process's /proc files belong to root, and a rootless parent must still write its
+    // uid_map; until Go the init is alone in its namespaces and does nothing.
+    nix::sys::prctl::set_dumpable(false).ctx(|| "PR_SET_DUMPABLE")?;
+    if let Some(p) = ctx.spec.process() {
+        process::set_oom_score_adj(p)?;
+    }
     if !ctx.ns.intermediate {
         if ctx.ns.new_user() {
             become_ns_root()?;

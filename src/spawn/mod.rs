@@ -8,7 +8,7 @@
 //! ```text
 //!  parent (rt create)                       init (clone3 child)
 //!  clone3(CLONE_NEW*|CLONE_PIDFD)  ───────▶ waits for Go
-//!  uid/gid maps, cgroup, oom_score_adj
+//!  uid/gid maps, cgroup
 //!  Go(host pid)                    ───────▶ setns joins, cgroupns, mounts, devices
 //!                                  ◀─────── RunHooks        (only if hooks exist)
 //!  prestart + createRuntime hooks
@@ -61,7 +61,7 @@ pub enum SpawnError {
 
 /// What the lifecycle does at the parent's steps of the conversation.
 pub trait Supervisor {
-    /// The init exists: record it, move it into its cgroup, set its oom_score_adj.
+    /// The init exists: record it, move it into its cgroup.
     fn init_started(&mut self, pid: i32, pidfd: &OwnedFd) -> anyhow::Result<()>;
     /// Run the prestart and createRuntime hooks.
     fn runtime_hooks(&mut self, pid: i32) -> anyhow::Result<()>;

@@ -229,3 +229,49 @@ fn exec_sees_no_host_fd() {
     drop(extra);
     rt.rt(&["delete", "-f", &id]).ok();
 }
+
+#[test]
+fn exec_into_a_sub_cgroup() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // The container makes its sub-cgroup itself (in every hierarchy, through its own
+    // cgroup mount, which rt mounts read-only: so make it read-write here).
+    let mut b = Bundle::sh(
+        "for d in /sys/fs/cgroup/*/; do mkdir -p $d/sub; done; touch /dev/shm/ready; sleep 1000; true",
+    );
+    b.edit(|c| {
+        for m in c["mounts"].as_array_mut().unwrap() {
+            if m["type"] == "cgroup" {
+                m["options"] = json!(["nosuid", "noexec", "nodev", "rw"]);
+            }
+        }
+        c["process"]["capabilities"] = json!({
+            "bounding": ["CAP_SYS_ADMIN"], "effective": ["CAP_SYS_ADMIN"], "permitted": ["CAP_SYS_ADMIN"]
+        });
+    });
+    let (id, pid) = running(&rt, &b);
+    for _ in 0..500 {
+        if fs::metadata(format!("/proc/{pid}/root/dev/shm/ready")).is_ok() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let out = rt.rt(&[
+        "exec",
+        "--cgroup",
+        "sub",
+        &id,
+        "grep",
+        "memory",
+        "/proc/self/cgroup",
+    ]);
+    assert!(out.ok().trim().ends_with(":/sub"), "{}", out.stdout);
+    rt.rt(&["exec", "--cgroup", "nope", &id, "true"])
+        .fails_with("--cgroup: \"nope\"");
+    rt.rt(&["exec", "--cgroup", "../x", &id, "true"])
+        .fails_with("--cgroup");
+    rt.rt(&["delete", "-f", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}

@@ -38,10 +38,12 @@ fi
 
 # the foreground form: exit code passed through, cgroup namespace, nothing left
 make_bundle sd-fg 'cat /proc/self/cgroup; exit 3'
-out=$(rt --systemd-cgroup run --bundle "$BUNDLES/sd-fg" sd-fg 2>&1)
+out=$(rt --systemd-cgroup run --bundle "$BUNDLES/sd-fg" sd-fg 2>/tmp/err)
 rc=$?
 echo "foreground: $out (exit $rc)"
+[ ! -s /tmp/err ] || check_later "rt --systemd-cgroup run printed: $(cat /tmp/err)"
 [ "$rc" -eq 3 ] || fail "rt --systemd-cgroup run exited $rc, expected the container's exit code 3"
 [ "$out" = "0::/" ] || fail "the foreground container printed '$out', expected 0::/"
 unit_gone rt-sd-fg.scope "$CG/system.slice/rt-sd-fg.scope" ||
     fail "rt-sd-fg.scope left behind after rt run: $(unit_state rt-sd-fg.scope)"
+finish
