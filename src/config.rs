@@ -53,6 +53,7 @@ pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
     let text = fs::read(&config).map_err(|e| err(config.display(), e))?;
     let spec = parse(&text)?;
     validate(&spec)?;
+    refuse_unsupported(&spec)?;
     let root = spec
         .root()
         .as_ref()
@@ -139,6 +140,50 @@ fn check_hooks(field: &str, hooks: &Option<Vec<Hook>>) -> Result<(), ConfigError
                 format!("hooks.{field}[{i}].timeout"),
                 "must be positive",
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Settings rt does not implement (yet). Each would change what the container may do or
+/// how it runs, so a config asking for one is refused rather than run without it.
+pub fn refuse_unsupported(spec: &Spec) -> Result<(), ConfigError> {
+    const NOT_YET: &str = "not supported by rt yet";
+    if let Some(p) = spec.process() {
+        if p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty()) {
+            return Err(err("process.apparmorProfile", NOT_YET));
+        }
+        if p.selinux_label().as_ref().is_some_and(|s| !s.is_empty()) {
+            return Err(err("process.selinuxLabel", NOT_YET));
+        }
+        if p.io_priority().is_some() {
+            return Err(err("process.ioPriority", NOT_YET));
+        }
+        if p.scheduler().is_some() {
+            return Err(err("process.scheduler", NOT_YET));
+        }
+        if p.exec_cpu_affinity().is_some() {
+            return Err(err("process.execCPUAffinity", NOT_YET));
+        }
+    }
+    if let Some(l) = spec.linux() {
+        if l.seccomp().is_some() {
+            return Err(err("linux.seccomp", NOT_YET));
+        }
+        if l.mount_label().as_ref().is_some_and(|s| !s.is_empty()) {
+            return Err(err("linux.mountLabel", NOT_YET));
+        }
+        if l.intel_rdt().is_some() {
+            return Err(err("linux.intelRdt", NOT_YET));
+        }
+        if l.personality().is_some() {
+            return Err(err("linux.personality", NOT_YET));
+        }
+        if l.memory_policy().is_some() {
+            return Err(err("linux.memoryPolicy", NOT_YET));
+        }
+        if l.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            return Err(err("linux.netDevices", NOT_YET));
         }
     }
     Ok(())
@@ -463,6 +508,42 @@ mod tests {
         let mut v = base();
         v["hooks"] = json!({"poststop": [{"path": "/bin/true", "timeout": 0}]});
         assert_eq!(field_of(v), "hooks.poststop[0].timeout");
+    }
+
+    #[test]
+    fn unimplemented_settings_are_refused_not_ignored() {
+        let cases = [
+            (
+                json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}}),
+                "linux.seccomp",
+            ),
+            (
+                json!({"process": {"apparmorProfile": "docker-default"}}),
+                "process.apparmorProfile",
+            ),
+            (
+                json!({"process": {"selinuxLabel": "system_u:system_r:container_t:s0"}}),
+                "process.selinuxLabel",
+            ),
+            (
+                json!({"linux": {"personality": {"domain": "LINUX32"}}}),
+                "linux.personality",
+            ),
+        ];
+        for (patch, field) in cases {
+            let mut v = base();
+            for (k, val) in patch.as_object().unwrap() {
+                for (k2, val2) in val.as_object().unwrap() {
+                    v[k][k2] = val2.clone();
+                }
+            }
+            let spec = parse(v.to_string().as_bytes()).unwrap();
+            assert_eq!(refuse_unsupported(&spec).unwrap_err().field, field);
+        }
+        assert_eq!(
+            refuse_unsupported(&parse(base().to_string().as_bytes()).unwrap()),
+            Ok(())
+        );
     }
 
     #[test]

@@ -115,7 +115,7 @@ pub fn build_process(a: &ExecArgs, container_process: Option<&Process>) -> anyho
     if p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty())
         || p.selinux_label().as_ref().is_some_and(|s| !s.is_empty())
     {
-        bail!("--apparmor/--process-label: LSM labels are not supported yet");
+        bail!("--apparmor/--process-label: LSM labels are not supported by rt yet");
     }
     // Normalise: a process.json without terminal means none.
     if p.terminal().is_none() {

@@ -41,6 +41,24 @@ else
     check_later "rt --systemd-cgroup events --stats $id failed: $stats"
 fi
 
+# the stream: a stats event every 200 ms for 3 s, from one process with a steady set of
+# open files (each tick must not leave a connection to systemd behind)
+rt --systemd-cgroup events --interval 200ms $id >/tmp/stream.out 2>&1 &
+watcher=$!
+sleep 1
+fds1=$(ls /proc/$watcher/fd 2>/dev/null | wc -l)
+sleep 2
+fds2=$(ls /proc/$watcher/fd 2>/dev/null | wc -l)
+if kill $watcher 2>/dev/null; then
+    wait $watcher
+    n=$(grep -c '"type":"stats"' /tmp/stream.out)
+    echo "rt events --interval 200ms: $n stats events in 3 s; open fds after 1 s: $fds1, after 3 s: $fds2"
+    [ "$n" -ge 5 ] || check_later "rt events --interval 200ms printed $n stats events in 3 s: $(head -c 300 /tmp/stream.out)"
+    [ "$fds2" -le $((fds1 + 2)) ] || check_later "rt events --interval 200ms leaks file descriptors: $fds1 open after 1 s, $fds2 after 3 s"
+else
+    check_later "rt --systemd-cgroup events --interval 200ms ended while the container runs: $(head -c 300 /tmp/stream.out)"
+fi
+
 json=$(rt --systemd-cgroup ps --format json $id) || fail "rt --systemd-cgroup ps --format json $id"
 want="[$(sort -n $dir/cgroup.procs | tr '\n' ',' | sed 's/,$//')]"
 echo "rt ps: $json, $dir/cgroup.procs: $want"

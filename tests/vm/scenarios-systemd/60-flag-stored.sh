@@ -29,6 +29,7 @@ want="[$(sort -n $dir/cgroup.procs | tr '\n' ',' | sed 's/,$//')]"
 [ "$json" = "$want" ] || fail "rt ps (no flag) says $json, the scope holds $want"
 stats=$(rt events --stats $id 2>&1)
 echo "$stats" | grep -q '"pids":{"current":2' || check_later "rt events --stats (no flag): $(echo "$stats" | cut -c1-200)"
+echo "rt start/pause/resume/update/ps without the flag: fine"
 rt kill $id KILL || fail "rt kill (no flag)"
 wait_status $id stopped
 rt delete $id || fail "rt delete (no flag)"
@@ -47,4 +48,5 @@ rt --systemd-cgroup pause fs-flag || fail "rt --systemd-cgroup pause of a cgroup
 [ "$(cat $CG/rtvm-fs/c/cgroup.freeze)" = 1 ] || fail "not frozen"
 rt --systemd-cgroup delete -f fs-flag || fail "rt --systemd-cgroup delete -f of a cgroupfs container"
 [ ! -e $CG/rtvm-fs ] || fail "$CG/rtvm-fs left behind"
+echo "cgroupfs container in /rtvm-fs/c: paused and deleted with --systemd-cgroup, cgroup gone"
 finish
