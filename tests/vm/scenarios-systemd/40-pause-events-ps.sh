@@ -1,6 +1,7 @@
 #!/bin/sh
 # pause/resume freeze and thaw the scope (cgroup.freeze), events --stats reads the scope's
-# usage, ps lists exactly the scope's pids; a paused container can be force-deleted.
+# usage (once, and as a stream), ps lists exactly the scope's pids; a paused container can
+# be force-deleted.
 . /scenarios-systemd/lib.sh
 
 id=sd-life unit=rt-sd-life.scope
@@ -26,6 +27,10 @@ sleep 1
 c=$(cat /proc/$pid/root/dev/shm/n)
 echo "counter after resume: $c"
 [ "$c" -gt "$b" ] || fail "the container did not resume ($b -> $c)"
+# paused again for the rest: the loop forks a short-lived sleep every 50 ms, and frozen it
+# holds still, so what rt reports can be compared with the scope's files
+rt --systemd-cgroup pause $id || fail "second pause"
+wait_status $id paused
 
 if stats=$(rt --systemd-cgroup events --stats $id 2>&1); then
     echo "$stats" | cut -c1-300
@@ -38,7 +43,7 @@ if stats=$(rt --systemd-cgroup events --stats $id 2>&1); then
     [ "$limit" = 134217728 ] || check_later "memory limit in the stats is ${limit:-missing}, expected 134217728"
     [ "${pids:-0}" -ge 2 ] && [ "$pids" = "$(cat $dir/pids.current)" ] || check_later "pids.current in the stats is ${pids:-missing}, the scope says $(cat $dir/pids.current)"
 else
-    check_later "rt --systemd-cgroup events --stats $id failed: $stats"
+    check_later "rt --systemd-cgroup events --stats $id failed: $stats (the scope's controllers: $(cat $dir/cgroup.controllers))"
 fi
 
 # the stream: a stats event every 200 ms for 3 s, from one process with a steady set of
@@ -68,7 +73,6 @@ table=$(rt --systemd-cgroup ps $id) || fail "rt --systemd-cgroup ps $id"
 echo "$table"
 echo "$table" | grep -q 'sleep 1000' || fail "the ps table lacks the sleep"
 
-rt --systemd-cgroup pause $id || fail "second pause"
 rt --systemd-cgroup delete -f $id || fail "rt --systemd-cgroup delete -f of a paused container"
 n=0
 while ! unit_gone $unit "$dir" && [ $n -lt 50 ]; do n=$((n + 1)); sleep 0.1; done

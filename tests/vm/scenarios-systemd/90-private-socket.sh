@@ -6,9 +6,9 @@
 # command taking 10 s or more.
 . /scenarios-systemd/lib.sh
 
-restore() {
-    _cleanup
+restore() { # the bus back first: leftover containers are deleted through it
     umount /run/dbus/system_bus_socket 2>/dev/null
+    _cleanup
     mount --bind /dev/null /run/systemd/private # as run-all left it
 }
 trap restore EXIT
