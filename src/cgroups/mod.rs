@@ -434,10 +434,77 @@ pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<()
     let m = manager(record, id)?;
     m.add_task(Pid::from_raw(pid))
         .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))?;
-    apply(
+    if let Some(dir) = &record.unit_dir {
+        enable_hugetlb_down_to(dir);
+    }
+    apply_all(
+        record,
+        id,
         &m,
         &resources::effective(resources_with_devices(spec), mode()?),
     )
+}
+
+/// libcgroups' systemd driver applies only what systemd has properties for (cpu, cpuset,
+/// io, memory, pids). The rest — the device allow list (an eBPF program), raw unified
+/// keys, hugetlb limits — goes straight into the unit's cgroup, which systemd delegates
+/// to rt: silently dropping a device rule would be a hole in the container.
+fn split_for_systemd(r: &LinuxResources) -> (LinuxResources, LinuxResources) {
+    let mut via_systemd = r.clone();
+    via_systemd.set_devices(None);
+    via_systemd.set_unified(None);
+    via_systemd.set_hugepage_limits(None);
+    let mut direct = LinuxResources::default();
+    direct.set_devices(r.devices().clone());
+    direct.set_unified(r.unified().clone());
+    direct.set_hugepage_limits(r.hugepage_limits().clone());
+    (via_systemd, direct)
+}
+
+fn apply_all(
+    record: &CgroupRecord,
+    id: &str,
+    m: &AnyCgroupManager,
+    r: &LinuxResources,
+) -> Result<(), CgroupError> {
+    let Some(dir) = record.unit_dir.as_ref().filter(|_| record.systemd) else {
+        return apply(m, r);
+    };
+    let (via_systemd, direct) = split_for_systemd(r);
+    apply(m, &via_systemd)?;
+    if direct != LinuxResources::default() {
+        let fs =
+            libcgroups::v2::manager::Manager::new(PathBuf::from(DEFAULT_CGROUP_ROOT), dir.clone())
+                .map_err(|e| CgroupError::Manager(format!("{id}: {e}")))?
+                .any();
+        apply(&fs, &direct)?;
+    }
+    Ok(())
+}
+
+/// systemd enables only the controllers it manages, and hugetlb is not one: without it in
+/// the unit's cgroup there are no hugetlb limits and libcgroups cannot read statistics.
+/// Enabled from the root down to the unit's parent, best effort (as libcgroups does for
+/// its own cgroups); systemd leaves controllers it does not know alone.
+fn enable_hugetlb_down_to(unit_dir: &Path) {
+    let root = Path::new(DEFAULT_CGROUP_ROOT);
+    let available = libcgroups::common::read_cgroup_file(root.join("cgroup.controllers"))
+        .is_ok_and(|c| c.split_whitespace().any(|x| x == "hugetlb"));
+    if !available {
+        return;
+    }
+    let mut dir = root.to_path_buf();
+    let parents: Vec<_> = unit_dir.components().skip(1).collect();
+    for (i, c) in parents.iter().enumerate() {
+        let _ = libcgroups::common::write_cgroup_file_str(
+            dir.join("cgroup.subtree_control"),
+            "+hugetlb",
+        );
+        if i + 1 == parents.len() {
+            break;
+        }
+        dir.push(c);
+    }
 }
 
 /// Writes `r` to the cgroup. On failure, applies each part of `r` on its own to name the
@@ -481,6 +548,9 @@ pub fn validate(spec: &Spec) -> Result<(), CgroupError> {
 /// `rt update`: writes new limits to a running container's cgroup.
 pub fn update(record: &CgroupRecord, id: &str, r: &LinuxResources) -> Result<(), CgroupError> {
     resources::validate(r, mode()?)?;
+    let mut r = r.clone();
+    keep_cpu_quota(record, &mut r);
+    let r = &r;
     let m = manager(record, id)?;
     if r.memory().as_ref().and_then(|m| m.check_before_update()) == Some(true)
         && let Some(limit) = r.memory().as_ref().and_then(|m| m.limit())
@@ -501,7 +571,41 @@ pub fn update(record: &CgroupRecord, id: &str, r: &LinuxResources) -> Result<(),
             });
         }
     }
-    apply(&m, &resources::effective(r.clone(), mode()?))
+    apply_all(record, id, &m, &resources::effective(r.clone(), mode()?))
+}
+
+/// libcgroups' systemd driver sends "no quota" whenever a cpu update lacks one, so
+/// `update --cpu-shares` alone would lift the container's CPU limit. The unit's current
+/// quota is restated instead, as the cgroupfs driver leaves it.
+fn keep_cpu_quota(record: &CgroupRecord, r: &mut LinuxResources) {
+    let (Some(dir), Some(cpu)) = (
+        record.unit_dir.as_ref().filter(|_| record.systemd),
+        r.cpu().clone(),
+    ) else {
+        return;
+    };
+    if cpu.quota().is_some() {
+        return;
+    }
+    let file = Path::new(DEFAULT_CGROUP_ROOT)
+        .join(dir.strip_prefix("/").unwrap_or(dir))
+        .join("cpu.max");
+    let Ok(text) = libcgroups::common::read_cgroup_file(file) else {
+        return;
+    };
+    let mut fields = text.split_whitespace();
+    let (Some(Ok(quota)), Some(Ok(period))) = (
+        fields.next().map(str::parse::<i64>),
+        fields.next().map(str::parse::<u64>),
+    ) else {
+        return;
+    };
+    let mut cpu = cpu;
+    cpu.set_quota(Some(quota));
+    if cpu.period().is_none() {
+        cpu.set_period(Some(period));
+    }
+    r.set_cpu(Some(cpu));
 }
 
 /// Freezes (pause) or thaws (resume) every process of the container.
@@ -530,11 +634,20 @@ pub fn is_frozen(record: &CgroupRecord) -> bool {
         .is_some_and(|s| s.trim() == frozen)
 }
 
-/// Resource usage of the container's cgroup.
-pub fn stats(record: &CgroupRecord, id: &str) -> Result<libcgroups::stats::Stats, CgroupError> {
-    manager(record, id)?
-        .stats()
-        .map_err(|e| CgroupError::Manager(format!("reading statistics: {e}")))
+/// Reads the container's resource usage; one manager (and, with systemd, one D-Bus
+/// connection) serves every read of an `rt events` stream.
+pub struct StatsReader(AnyCgroupManager);
+
+impl StatsReader {
+    pub fn open(record: &CgroupRecord, id: &str) -> Result<StatsReader, CgroupError> {
+        manager(record, id).map(StatsReader)
+    }
+
+    pub fn read(&self) -> Result<libcgroups::stats::Stats, CgroupError> {
+        self.0
+            .stats()
+            .map_err(|e| CgroupError::Manager(format!("reading statistics: {e}")))
+    }
 }
 
 /// How many times the kernel's OOM killer has killed a process of the container

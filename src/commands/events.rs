@@ -273,11 +273,11 @@ fn print(event: &Event) -> anyhow::Result<()> {
 }
 
 fn stats_event<'a>(
-    record: &crate::container::state::CgroupRecord,
+    reader: &cgroups::StatsReader,
     id: &'a str,
     mode: Mode,
 ) -> anyhow::Result<Event<'a>> {
-    let s = cgroups::stats(record, id)?;
+    let s = reader.read()?;
     Ok(Event {
         typ: "stats",
         id,
@@ -296,8 +296,9 @@ fn still_running(root: &Path, id: &str) -> bool {
 pub fn events(root: &Path, a: &EventsArgs) -> anyhow::Result<()> {
     let record = lifecycle::running_cgroup(root, &a.id)?;
     let mode = cgroups::mode()?;
+    let reader = cgroups::StatsReader::open(&record, &a.id)?;
     if a.stats {
-        return print(&stats_event(&record, &a.id, mode)?);
+        return print(&stats_event(&reader, &a.id, mode)?);
     }
     let interval = match parse_go_duration(&a.interval) {
         Some(d) if !d.is_zero() => d,
@@ -312,7 +313,7 @@ pub fn events(root: &Path, a: &EventsArgs) -> anyhow::Result<()> {
     loop {
         let now = Instant::now();
         if now >= next_stats {
-            match stats_event(&record, &a.id, mode) {
+            match stats_event(&reader, &a.id, mode) {
                 Ok(e) => print(&e)?,
                 // The container went away between two ticks: that ends the stream.
                 Err(_) if !still_running(root, &a.id) => return Ok(()),
