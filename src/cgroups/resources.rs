@@ -102,6 +102,13 @@ pub fn validate(r: &LinuxResources, mode: Mode) -> Result<(), ConfigError> {
     {
         return Err(err(format!("{P}.blockIO.weight"), "must be 10..1000"));
     }
+    if r.rdma().as_ref().is_some_and(|m| !m.is_empty()) {
+        // libcgroups has no rdma controller: the limits would be silently dropped.
+        return Err(err(
+            format!("{P}.rdma"),
+            "not supported by rt's cgroup library (libcgroups)",
+        ));
+    }
     if mode == Mode::V1 {
         if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
             return Err(err(
