@@ -337,6 +337,10 @@ mod tests {
             field(json!({"blockIO": {"weight": 5}}), Mode::V1),
             "linux.resources.blockIO.weight"
         );
+        assert_eq!(
+            field(json!({"rdma": {"mlx5_0": {"hcaHandles": 3}}}), Mode::V2),
+            "linux.resources.rdma"
+        );
     }
 
     #[test]
