@@ -13,12 +13,12 @@ ensure_cargo
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "== cargo test"
-cargo test --all-targets 2>&1 </dev/null | tee "$log"
+cargo test --workspace --all-targets 2>&1 </dev/null | tee "$log"
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || die "tests failed"
 

@@ -167,9 +167,6 @@ pub fn refuse_unsupported(spec: &Spec) -> Result<(), ConfigError> {
         }
     }
     if let Some(l) = spec.linux() {
-        if l.seccomp().is_some() {
-            return Err(err("linux.seccomp", NOT_YET));
-        }
         if l.mount_label().as_ref().is_some_and(|s| !s.is_empty()) {
             return Err(err("linux.mountLabel", NOT_YET));
         }
@@ -513,10 +510,6 @@ mod tests {
     #[test]
     fn unimplemented_settings_are_refused_not_ignored() {
         let cases = [
-            (
-                json!({"linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW"}}}),
-                "linux.seccomp",
-            ),
             (
                 json!({"process": {"apparmorProfile": "docker-default"}}),
                 "process.apparmorProfile",

@@ -12,6 +12,7 @@ mod init;
 mod log;
 mod rootfs;
 mod seal;
+mod security;
 mod signal;
 mod spawn;
 

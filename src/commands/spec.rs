@@ -10,8 +10,9 @@ use oci_spec::runtime::Spec;
 use crate::cli::SpecArgs;
 
 /// runc's default spec: an interactive `sh` in fresh namespaces, read-only rootfs, the
-/// usual mounts, masked and read-only /proc paths, Docker's default capabilities.
-pub fn default_spec(rootless: bool) -> Spec {
+/// usual mounts, masked and read-only /proc paths, Docker's default capabilities — plus,
+/// unlike runc's, a seccomp allowlist with the effect of Docker's default profile.
+pub fn default_spec(rootless: bool) -> anyhow::Result<Spec> {
     let mut spec = if rootless {
         // The caller mapped to root in a user namespace, no network namespace, the host's
         // /sys bound instead of a sysfs, devpts without gid=5 (unmapped).
@@ -31,14 +32,19 @@ pub fn default_spec(rootless: bool) -> Spec {
         // No cgroup of its own to show; the bound /sys has the host's, read-only.
         mounts.retain(|m| m.typ().as_deref() != Some("cgroup"));
     }
-    spec
+    if let Some(linux) = spec.linux_mut() {
+        linux.set_seccomp(Some(
+            seccomp::profile::default_profile().context("the default seccomp profile")?,
+        ));
+    }
+    Ok(spec)
 }
 
 pub fn spec(a: &SpecArgs) -> anyhow::Result<()> {
     let dir = a.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
     let path = dir.join("config.json");
     let text =
-        serde_json::to_string_pretty(&default_spec(a.rootless)).context("formatting spec")?;
+        serde_json::to_string_pretty(&default_spec(a.rootless)?).context("formatting spec")?;
     let mut f = match fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -61,8 +67,11 @@ mod tests {
 
     #[test]
     fn default_spec_validates_and_looks_like_runcs() {
-        let s = default_spec(false);
+        let s = default_spec(false).unwrap();
         crate::config::validate(&s).unwrap();
+        crate::security::seccomp::compile(&s)
+            .unwrap()
+            .expect("a seccomp profile");
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["process"]["terminal"], true);
         assert_eq!(v["process"]["args"][0], "sh");
@@ -87,7 +96,7 @@ mod tests {
 
     #[test]
     fn rootless_spec_maps_the_caller() {
-        let s = default_spec(true);
+        let s = default_spec(true).unwrap();
         crate::config::validate(&s).unwrap();
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(

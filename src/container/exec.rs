@@ -183,6 +183,12 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
         set.thread_block().context("blocking signals")?;
     }
+    let seccomp = c
+        .state
+        .seccomp
+        .as_ref()
+        .map(crate::security::seccomp::compile_profile)
+        .transpose()?;
     let ctx = ExecContext {
         process: &process,
         ns: &ns,
@@ -191,6 +197,7 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         setgroups_allowed: std::fs::read_to_string(format!("/proc/{}/setgroups", init.pid))
             .map(|s| s.trim() != "deny")
             .unwrap_or(true),
+        seccomp: seccomp.as_ref(),
     };
     let child = spawn_exec::spawn(&ns, &ctx)?;
     drop(console_socket);
@@ -212,7 +219,16 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         // In a frozen cgroup the process is frozen as soon as it is placed there: it
         // starts when the container is resumed, and no exec result can be waited for.
         if status != Status::Paused {
-            spawn_exec::wait_exec(&child.chan)?;
+            spawn_exec::wait_exec(&child.chan, |fd| {
+                let listener = seccomp
+                    .as_ref()
+                    .and_then(|f| f.listener.as_ref())
+                    .ok_or_else(|| {
+                        anyhow!("linux.seccomp: a notify fd arrived without a listenerPath")
+                    })?;
+                let state = lifecycle::hook_state(&c.state, Status::Running, child.pid);
+                crate::security::seccomp::send_to_listener(listener, fd, child.pid, &state)
+            })?;
         }
         Ok(())
     })();

@@ -110,6 +110,7 @@ struct CreateSupervisor<'a> {
     container: &'a mut Container,
     spec: &'a Spec,
     init: Option<ProcId>,
+    seccomp: Option<&'a crate::security::seccomp::Filter>,
 }
 
 impl Supervisor for CreateSupervisor<'_> {
@@ -152,6 +153,15 @@ impl Supervisor for CreateSupervisor<'_> {
             &state,
         )?;
         Ok(())
+    }
+
+    fn seccomp_fd(&mut self, pid: i32, fd: OwnedFd) -> anyhow::Result<()> {
+        let listener = self
+            .seccomp
+            .and_then(|f| f.listener.as_ref())
+            .ok_or_else(|| anyhow!("linux.seccomp: a notify fd arrived without a listenerPath"))?;
+        let state = hook_state(&self.container.state, Status::Creating, pid);
+        crate::security::seccomp::send_to_listener(listener, fd, pid, &state)
     }
 }
 
@@ -233,6 +243,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
             "linux.namespaces: a rootless container needs a user namespace (see rt spec --rootless)"
         );
     }
+    let seccomp = crate::security::seccomp::compile(spec)?;
     let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup, req.rootless)?;
     crate::debug!(
         "create {}: bundle {}, namespaces {ns:?}, cgroup {cgroup:?}",
@@ -265,6 +276,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
             poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
         },
         process: spec.process().clone(),
+        seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
     };
     let (console_socket, console_ours) = console_channel(req, spec)?;
     let mut container = Container::create(req.root, state)?;
@@ -277,6 +289,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         req,
         &mut init_seen,
         console_fd,
+        seccomp.as_ref(),
     ) {
         Ok(spawned) => {
             drop(console_socket);
@@ -309,6 +322,7 @@ fn create_in(
     req: &CreateRequest,
     init_seen: &mut Option<ProcId>,
     console_socket: Option<std::os::fd::RawFd>,
+    seccomp: Option<&crate::security::seccomp::Filter>,
 ) -> anyhow::Result<Spawned> {
     let listener = if req.start_now {
         None
@@ -352,11 +366,13 @@ fn create_in(
             .iter()
             .map(|(i, fd)| (*i, fd.as_raw_fd()))
             .collect(),
+        seccomp,
     };
     let mut sup = CreateSupervisor {
         container,
         spec: &bundle.spec,
         init: None,
+        seccomp,
     };
     let result = spawn::spawn(&ctx, &mut sup);
     *init_seen = sup.init;

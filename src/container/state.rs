@@ -107,6 +107,9 @@ pub struct State {
     /// config.json may have changed since).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<oci_spec::runtime::Process>,
+    /// The container's linux.seccomp, which every `exec` installs too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
 }
 
 /// Liveness of the processes a state refers to; kept separate from `State` so that status
@@ -227,6 +230,7 @@ mod tests {
             cgroup: None,
             hooks: LaterHooks::default(),
             process: None,
+            seccomp: None,
         }
     }
 

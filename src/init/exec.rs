@@ -21,6 +21,8 @@ pub struct ExecContext<'a> {
     /// Whether setgroups(2) works in the container's user namespace (not where a rootless
     /// rt mapped only itself).
     pub setgroups_allowed: bool,
+    /// The container's linux.seccomp, compiled by the parent.
+    pub seccomp: Option<&'a crate::security::seccomp::Filter>,
 }
 
 /// A pty from the container's devpts instance (rt is inside the container's mount
@@ -68,9 +70,17 @@ fn run(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StepError> {
     };
     process::set_rlimits(p)?;
     process::enter_cwd(p.cwd())?;
+    // The same order as the init's (see init::setup).
+    let nnp = p.no_new_privileges().unwrap_or(false);
+    if !nnp {
+        crate::security::seccomp::install(ctx.seccomp, chan)?;
+    }
     process::become_user(p, ctx.setgroups_allowed)?;
     process::set_umask(p);
     process::set_no_new_privs(p)?;
+    if nnp {
+        crate::security::seccomp::install(ctx.seccomp, chan)?;
+    }
     let env = process::environment(p);
     let args = p.args().clone().unwrap_or_default();
     let arg0 = args

@@ -47,6 +47,8 @@ pub struct Context<'a> {
     pub idmapped: Vec<(usize, RawFd)>,
     /// How the parent writes the id maps (and so whether setgroups works inside).
     pub id_maps: crate::spawn::IdMapWriter,
+    /// linux.seccomp, compiled by the parent.
+    pub seccomp: Option<&'a crate::security::seccomp::Filter>,
 }
 
 /// What execve will get.
@@ -278,9 +280,19 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         .ok_or_else(|| StepError::msg("process", "must be set"))?;
     process::set_rlimits(process)?;
     process::enter_cwd(process.cwd())?;
+    // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, which the user switch
+    // may drop: install first (the profile must then allow the switch's calls). With it,
+    // install as late as possible, so the profile need not allow rt's own steps.
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    if !nnp {
+        crate::security::seccomp::install(ctx.seccomp, chan)?;
+    }
     process::become_user(process, ctx.id_maps.setgroups_allowed())?;
     process::set_umask(process);
     process::set_no_new_privs(process)?;
+    if nnp {
+        crate::security::seccomp::install(ctx.seccomp, chan)?;
+    }
     let env = process::environment(process);
     let args = process.args().clone().unwrap_or_default();
     let program = process::find_program(&args[0], &env)?;

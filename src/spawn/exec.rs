@@ -154,11 +154,20 @@ fn unreachable_child() -> Result<ExecChild, SpawnError> {
     ))
 }
 
-/// After Go: EOF means the process exec'd; a message carries its error.
-pub fn wait_exec(chan: &Channel) -> Result<(), SpawnError> {
-    match chan.recv().map_err(SpawnError::Sync)? {
-        None => Ok(()),
-        Some(Msg::Error(e)) => Err(SpawnError::Child(e)),
-        Some(other) => Err(SpawnError::Protocol(format!("{other:?}"))),
+/// After Go: EOF means the process exec'd; a message carries its error. A seccomp notify
+/// fd on the way goes to `on_seccomp_fd`.
+pub fn wait_exec(
+    chan: &Channel,
+    mut on_seccomp_fd: impl FnMut(OwnedFd) -> anyhow::Result<()>,
+) -> Result<(), SpawnError> {
+    loop {
+        match chan.recv_with_fd().map_err(SpawnError::Sync)? {
+            None => return Ok(()),
+            Some((Msg::SeccompFd, Some(fd))) => {
+                on_seccomp_fd(fd).map_err(SpawnError::Supervisor)?;
+            }
+            Some((Msg::Error(e), _)) => return Err(SpawnError::Child(e)),
+            Some((other, _)) => return Err(SpawnError::Protocol(format!("{other:?}"))),
+        }
     }
 }

@@ -65,6 +65,8 @@ pub trait Supervisor {
     fn init_started(&mut self, pid: i32, pidfd: &OwnedFd) -> anyhow::Result<()>;
     /// Run the prestart and createRuntime hooks.
     fn runtime_hooks(&mut self, pid: i32) -> anyhow::Result<()>;
+    /// The init installed a seccomp filter with a notify listener: pass its fd on.
+    fn seccomp_fd(&mut self, pid: i32, fd: OwnedFd) -> anyhow::Result<()>;
 }
 
 pub struct Spawned {
@@ -351,8 +353,12 @@ fn intermediate(ctx: &init::Context, chan: Channel) -> ! {
 }
 
 fn expect(chan: &Channel) -> Result<Msg, SpawnError> {
-    match chan.recv().map_err(SpawnError::Sync)? {
-        Some(Msg::Error(e)) => Err(SpawnError::Child(e)),
+    expect_with_fd(chan).map(|(m, _)| m)
+}
+
+fn expect_with_fd(chan: &Channel) -> Result<(Msg, Option<OwnedFd>), SpawnError> {
+    match chan.recv_with_fd().map_err(SpawnError::Sync)? {
+        Some((Msg::Error(e), _)) => Err(SpawnError::Child(e)),
         Some(m) => Ok(m),
         None => Err(SpawnError::ChildDied),
     }
@@ -415,13 +421,16 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
         .map_err(SpawnError::Supervisor)?;
     chan.send(&Msg::Go(pid)).map_err(SpawnError::Sync)?;
     loop {
-        match expect(&chan)? {
-            Msg::RunHooks => {
+        match expect_with_fd(&chan)? {
+            (Msg::RunHooks, _) => {
                 sup.runtime_hooks(pid).map_err(SpawnError::Supervisor)?;
                 chan.send(&Msg::HooksDone).map_err(SpawnError::Sync)?;
             }
-            Msg::Ready => break,
-            other => return Err(SpawnError::Protocol(format!("{other:?}"))),
+            (Msg::SeccompFd, Some(fd)) => {
+                sup.seccomp_fd(pid, fd).map_err(SpawnError::Supervisor)?
+            }
+            (Msg::Ready, _) => break,
+            (other, _) => return Err(SpawnError::Protocol(format!("{other:?}"))),
         }
     }
     Ok(Spawned { pid, pidfd, chan })

@@ -3,10 +3,13 @@
 //! boundaries without framing code, and the kernel reports the peer's death as EOF, which
 //! is how each side notices that the other one is gone.
 
-use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
-use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair};
+use nix::sys::socket::{
+    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
+    sendmsg, socketpair,
+};
 use serde::{Deserialize, Serialize};
 
 /// Largest packet either side sends; error texts are truncated to fit.
@@ -31,6 +34,9 @@ pub enum Msg {
     /// parent → init: the container is recorded as created. With `start_now` (rt run)
     /// the init proceeds at once instead of waiting on its start socket.
     Commit { start_now: bool },
+    /// init/exec child → parent, with the seccomp notify fd attached (SCM_RIGHTS): pass
+    /// it to linux.seccomp.listenerPath.
+    SeccompFd,
     /// Either way: the step failed; the text names the field and the reason.
     Error(String),
 }
@@ -48,22 +54,34 @@ pub fn pair() -> io::Result<(Channel, Channel)> {
 }
 
 impl Channel {
-    pub fn send(&self, msg: &Msg) -> io::Result<()> {
-        let mut bytes = serde_json::to_vec(msg).map_err(io::Error::other)?;
-        if bytes.len() > MAX_PACKET {
-            if let Msg::Error(text) = msg {
-                let mut cut = MAX_PACKET / 2;
-                while !text.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                bytes = serde_json::to_vec(&Msg::Error(text[..cut].to_owned()))
-                    .map_err(io::Error::other)?;
-            } else {
-                return Err(io::Error::other("sync message too large"));
-            }
+    fn encode(msg: &Msg) -> io::Result<Vec<u8>> {
+        let bytes = serde_json::to_vec(msg).map_err(io::Error::other)?;
+        if bytes.len() <= MAX_PACKET {
+            return Ok(bytes);
         }
+        let Msg::Error(text) = msg else {
+            return Err(io::Error::other("sync message too large"));
+        };
+        let mut cut = MAX_PACKET / 2;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        serde_json::to_vec(&Msg::Error(text[..cut].to_owned())).map_err(io::Error::other)
+    }
+
+    fn send_with(&self, msg: &Msg, fd: Option<BorrowedFd<'_>>) -> io::Result<()> {
+        let bytes = Self::encode(msg)?;
+        let fds: Vec<RawFd> = fd.iter().map(|f| f.as_raw_fd()).collect();
+        let rights = [ControlMessage::ScmRights(&fds)];
+        let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &rights };
         loop {
-            match send(self.0.as_raw_fd(), &bytes, MsgFlags::MSG_NOSIGNAL) {
+            match sendmsg::<()>(
+                self.0.as_raw_fd(),
+                &[IoSlice::new(&bytes)],
+                cmsgs,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
                 Ok(_) => return Ok(()),
                 Err(nix::Error::EINTR) => continue,
                 Err(e) => return Err(e.into()),
@@ -71,12 +89,42 @@ impl Channel {
         }
     }
 
-    /// The next message, or None when the peer has closed its end (exited or exec'd).
-    pub fn recv(&self) -> io::Result<Option<Msg>> {
+    pub fn send(&self, msg: &Msg) -> io::Result<()> {
+        self.send_with(msg, None)
+    }
+
+    /// Sends `msg` with a copy of `fd` attached.
+    pub fn send_fd(&self, msg: &Msg, fd: BorrowedFd<'_>) -> io::Result<()> {
+        self.send_with(msg, Some(fd))
+    }
+
+    /// The next message and the fd that came with it, or None when the peer has closed its
+    /// end (exited or exec'd).
+    pub fn recv_with_fd(&self) -> io::Result<Option<(Msg, Option<OwnedFd>)>> {
         let mut buf = vec![0u8; MAX_PACKET];
-        let n = loop {
-            match recv(self.0.as_raw_fd(), &mut buf, MsgFlags::empty()) {
-                Ok(n) => break n,
+        let mut space = nix::cmsg_space!([RawFd; 1]);
+        let (n, fd) = loop {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match recvmsg::<()>(
+                self.0.as_raw_fd(),
+                &mut iov,
+                Some(&mut space),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
+                Ok(m) => {
+                    let mut fd = None;
+                    for c in m.cmsgs()? {
+                        if let ControlMessageOwned::ScmRights(fds) = c {
+                            for raw in fds {
+                                // SAFETY: fds that arrive in SCM_RIGHTS are new in this
+                                // process and owned by nothing else.
+                                let owned = unsafe { OwnedFd::from_raw_fd(raw) };
+                                fd.get_or_insert(owned);
+                            }
+                        }
+                    }
+                    break (m.bytes, fd);
+                }
                 Err(nix::Error::EINTR) => continue,
                 // The peer died with data unread on our side.
                 Err(nix::Error::ECONNRESET) => return Ok(None),
@@ -87,8 +135,14 @@ impl Channel {
             return Ok(None);
         }
         serde_json::from_slice(&buf[..n])
-            .map(Some)
+            .map(|m| Some((m, fd)))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }
+
+    /// The next message (an fd that came with it is closed), or None when the peer has
+    /// closed its end.
+    pub fn recv(&self) -> io::Result<Option<Msg>> {
+        Ok(self.recv_with_fd()?.map(|(m, _)| m))
     }
 }
 
@@ -113,6 +167,20 @@ mod tests {
         assert_eq!(b.recv().unwrap(), Some(Msg::Error("x: y".into())));
         drop(a);
         assert_eq!(b.recv().unwrap(), None);
+    }
+
+    #[test]
+    fn fds_travel_with_their_message() {
+        let (a, b) = pair().unwrap();
+        let f = std::fs::File::open("/proc/self/stat").unwrap();
+        a.send_fd(&Msg::SeccompFd, f.as_fd()).unwrap();
+        a.send(&Msg::Ready).unwrap();
+        let (m, fd) = b.recv_with_fd().unwrap().unwrap();
+        assert_eq!(m, Msg::SeccompFd);
+        let fd = fd.expect("an fd arrives");
+        assert_ne!(fd.as_raw_fd(), f.as_raw_fd());
+        let (m, fd) = b.recv_with_fd().unwrap().unwrap();
+        assert_eq!((m, fd.is_none()), (Msg::Ready, true));
     }
 
     #[test]

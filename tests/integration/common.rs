@@ -528,32 +528,45 @@ impl ConsoleSocket {
     /// Accepts rt's connection and receives the master; asserts that it came as exactly
     /// one message carrying exactly one fd, and nothing after it.
     pub fn receive(&self) -> std::os::fd::OwnedFd {
-        use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
-        use std::os::fd::{AsRawFd, FromRawFd};
+        use nix::sys::socket::MsgFlags;
+        use std::os::fd::AsRawFd;
         let (conn, _) = self.listener.accept().unwrap();
-        let mut buf = [0u8; 4096];
-        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
-        let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
-        let msg = recvmsg::<()>(
-            conn.as_raw_fd(),
-            &mut iov,
-            Some(&mut space),
-            MsgFlags::empty(),
-        )
-        .unwrap();
-        let mut fds = Vec::new();
-        for c in msg.cmsgs().unwrap() {
-            if let ControlMessageOwned::ScmRights(f) = c {
-                fds.extend(f);
-            }
-        }
+        let (_, mut fds) = recv_message(&conn);
         assert_eq!(fds.len(), 1, "expected exactly one fd, got {fds:?}");
         let mut rest = [0u8; 16];
         let n = nix::sys::socket::recv(conn.as_raw_fd(), &mut rest, MsgFlags::empty()).unwrap();
         assert_eq!(n, 0, "more than one message on the console socket");
-        // SAFETY (test): the fd arrived in SCM_RIGHTS and is ours.
-        unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[0]) }
+        fds.remove(0)
     }
+}
+
+/// One message from a unix socket: its bytes and the fds that came with it.
+pub fn recv_message(conn: &std::os::unix::net::UnixStream) -> (Vec<u8>, Vec<std::os::fd::OwnedFd>) {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(
+        conn.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::empty(),
+    )
+    .unwrap();
+    let mut fds = Vec::new();
+    for c in msg.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(f) = c {
+            // SAFETY (test): fds that arrive in SCM_RIGHTS are ours alone.
+            fds.extend(
+                f.into_iter()
+                    .map(|fd| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }),
+            );
+        }
+    }
+    let n = msg.bytes;
+    buf.truncate(n);
+    (buf, fds)
 }
 
 /// Reads a pty master until its process side is gone (EIO) or `deadline_secs` pass.

@@ -16,6 +16,7 @@ mod namespaces;
 mod process;
 mod rootfs;
 mod rootless;
+mod seccomp;
 mod security;
 mod terminal;
 mod userns;

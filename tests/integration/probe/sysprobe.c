@@ -1,0 +1,78 @@
+/* sysprobe: makes the system calls named on its command line with harmless arguments and
+ * prints NAME=0 on success or NAME=ERRNO on failure, one line each, so tests can see from
+ * inside a container what the seccomp filter (and the kernel) did with each call.
+ * Built static by the integration tests (cc -static), so it runs in a busybox rootfs. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* An i386 system call from this x86_64 process: int 0x80 selects the compat ABI, which
+ * seccomp sees as AUDIT_ARCH_I386 with i386 numbers. Returns -errno like the kernel. */
+static long i386_call(long nr, long a1, long a2)
+{
+	long r;
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a1), "c"(a2) : "memory");
+	return r;
+}
+
+/* An x32 system call: the x86_64 entry with bit 30 set in the number. */
+static long x32_call(long nr)
+{
+	long r;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(nr | 0x40000000L) : "rcx", "r11", "memory");
+	return r;
+}
+
+static long result(long r)
+{
+	return r < 0 ? errno : 0;
+}
+
+static long raw(long r)
+{
+	return r < 0 ? -r : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const char dir[] = "/tmp/sysprobe-dir";
+	for (int i = 1; i < argc; i++) {
+		const char *p = argv[i];
+		long r;
+		errno = 0;
+		if (!strcmp(p, "unshare"))
+			r = result(syscall(SYS_unshare, CLONE_NEWNS));
+		else if (!strcmp(p, "mount"))
+			r = result(syscall(SYS_mount, "none", "/tmp", "tmpfs", 0L, NULL));
+		else if (!strcmp(p, "keyctl")) /* KEYCTL_GET_KEYRING_ID of the session keyring */
+			r = result(syscall(SYS_keyctl, 0L, -3L, 0L));
+		else if (!strcmp(p, "kexec_load")) /* 0 segments: would unload; EPERM without CAP_SYS_BOOT */
+			r = result(syscall(SYS_kexec_load, 0L, 0L, NULL, 0L));
+		else if (!strcmp(p, "clone_newuser")) {
+			long pid = syscall(SYS_clone, (long)(CLONE_NEWUSER | 17 /* SIGCHLD */), 0L, NULL, NULL, 0L);
+			if (pid == 0)
+				_exit(0);
+			r = result(pid);
+		} else if (!strcmp(p, "mkdir"))
+			r = result(syscall(SYS_mkdir, dir, 0755L));
+		else if (!strcmp(p, "getppid"))
+			r = result(syscall(SYS_getppid));
+		else if (!strcmp(p, "i386_getpid"))
+			r = raw(i386_call(20, 0, 0));
+		else if (!strcmp(p, "i386_mkdir"))
+			r = raw(i386_call(39, (long)dir, 0755));
+		else if (!strcmp(p, "x32_getpid"))
+			r = raw(x32_call(39));
+		else {
+			fprintf(stderr, "sysprobe: unknown probe %s\n", p);
+			return 2;
+		}
+		printf("%s=%ld\n", p, r);
+		fflush(stdout);
+	}
+	return 0;
+}
