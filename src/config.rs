@@ -150,12 +150,6 @@ fn check_hooks(field: &str, hooks: &Option<Vec<Hook>>) -> Result<(), ConfigError
 pub fn refuse_unsupported(spec: &Spec) -> Result<(), ConfigError> {
     const NOT_YET: &str = "not supported by rt yet";
     if let Some(p) = spec.process() {
-        if p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(err("process.apparmorProfile", NOT_YET));
-        }
-        if p.selinux_label().as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(err("process.selinuxLabel", NOT_YET));
-        }
         if p.io_priority().is_some() {
             return Err(err("process.ioPriority", NOT_YET));
         }
@@ -167,9 +161,6 @@ pub fn refuse_unsupported(spec: &Spec) -> Result<(), ConfigError> {
         }
     }
     if let Some(l) = spec.linux() {
-        if l.mount_label().as_ref().is_some_and(|s| !s.is_empty()) {
-            return Err(err("linux.mountLabel", NOT_YET));
-        }
         if l.intel_rdt().is_some() {
             return Err(err("linux.intelRdt", NOT_YET));
         }
@@ -511,12 +502,8 @@ mod tests {
     fn unimplemented_settings_are_refused_not_ignored() {
         let cases = [
             (
-                json!({"process": {"apparmorProfile": "docker-default"}}),
-                "process.apparmorProfile",
-            ),
-            (
-                json!({"process": {"selinuxLabel": "system_u:system_r:container_t:s0"}}),
-                "process.selinuxLabel",
+                json!({"process": {"ioPriority": {"class": "IOPRIO_CLASS_IDLE"}}}),
+                "process.ioPriority",
             ),
             (
                 json!({"linux": {"personality": {"domain": "LINUX32"}}}),

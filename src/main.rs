@@ -10,6 +10,7 @@ mod error;
 mod hooks;
 mod init;
 mod log;
+mod procfs;
 mod rootfs;
 mod seal;
 mod security;

@@ -112,11 +112,11 @@ pub fn build_process(a: &ExecArgs, container_process: Option<&Process>) -> anyho
             p.cwd().display()
         );
     }
-    if p.apparmor_profile().as_ref().is_some_and(|s| !s.is_empty())
-        || p.selinux_label().as_ref().is_some_and(|s| !s.is_empty())
-    {
-        bail!("--apparmor/--process-label: LSM labels are not supported by rt yet");
-    }
+    crate::security::lsm::check_process(
+        &p,
+        "process.apparmorProfile (--apparmor)",
+        "process.selinuxLabel (--process-label)",
+    )?;
     // Normalise: a process.json without terminal means none.
     if p.terminal().is_none() {
         p.set_terminal(Some(false));

@@ -243,6 +243,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
             "linux.namespaces: a rootless container needs a user namespace (see rt spec --rootless)"
         );
     }
+    crate::security::lsm::check(spec)?;
     let seccomp = crate::security::seccomp::compile(spec)?;
     let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup, req.rootless)?;
     crate::debug!(

@@ -71,6 +71,7 @@ fn run(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StepError> {
     process::set_rlimits(p)?;
     process::enter_cwd(p.cwd())?;
     // The same order as the init's (see init::setup).
+    crate::security::lsm::set_exec_labels(p)?;
     let nnp = p.no_new_privileges().unwrap_or(false);
     if !nnp {
         crate::security::seccomp::install(ctx.seccomp, chan)?;

@@ -108,9 +108,9 @@ fn set_hostname(spec: &Spec) -> Result<(), StepError> {
     Ok(())
 }
 
-/// linux.sysctl, written through the host's /proc before pivot_root: the net, ipc and uts
+/// linux.sysctl, written through a private procfs (see crate::procfs): the net, ipc and uts
 /// tables under /proc/sys belong to the namespaces of the process that opens them — the
-/// container's — and the host's procfs cannot have been faked by the image.
+/// container's — and no mount of the container's can redirect or swallow the write.
 fn set_sysctls(spec: &Spec) -> Result<(), StepError> {
     let Some(sysctl) = spec.linux().as_ref().and_then(|l| l.sysctl().as_ref()) else {
         return Ok(());
@@ -129,8 +129,12 @@ fn set_sysctls(spec: &Spec) -> Result<(), StepError> {
                 "not a sysctl name",
             ));
         }
-        std::fs::write(Path::new("/proc/sys").join(&rel), &sysctl[key])
-            .ctx(|| format!("linux.sysctl.{key}"))?;
+        crate::procfs::write(
+            crate::procfs::Base::ProcRoot,
+            &format!("sys/{rel}"),
+            sysctl[key].as_bytes(),
+            &format!("linux.sysctl.{key}"),
+        )?;
     }
     Ok(())
 }
@@ -253,17 +257,16 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     };
     if let Some(prepared) = prepared {
         let linux = ctx.spec.linux().as_ref();
-        rootfs::paths::mask(
-            &prepared.root,
-            linux
-                .and_then(|l| l.masked_paths().as_deref())
-                .unwrap_or_default(),
-        )?;
+        let masked = linux
+            .and_then(|l| l.masked_paths().as_deref())
+            .unwrap_or_default();
+        rootfs::paths::mask(&prepared.root, masked)?;
         rootfs::paths::make_readonly(
             &prepared.root,
             linux
                 .and_then(|l| l.readonly_paths().as_deref())
                 .unwrap_or_default(),
+            masked,
         )?;
         rootfs::pivot::enter(&prepared.root, ctx.no_pivot)?;
         drop(prepared);
@@ -283,6 +286,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, which the user switch
     // may drop: install first (the profile must then allow the switch's calls). With it,
     // install as late as possible, so the profile need not allow rt's own steps.
+    crate::security::lsm::set_exec_labels(process)?;
     let nnp = process.no_new_privileges().unwrap_or(false);
     if !nnp {
         crate::security::seccomp::install(ctx.seccomp, chan)?;

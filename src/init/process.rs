@@ -62,8 +62,12 @@ pub fn set_rlimits(process: &Process) -> Result<(), StepError> {
 /// else's /proc files; lowering it needs CAP_SYS_RESOURCE, still held here).
 pub fn set_oom_score_adj(process: &Process) -> Result<(), StepError> {
     if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .ctx(|| "process.oomScoreAdj")?;
+        crate::procfs::write(
+            crate::procfs::Base::ProcSelf,
+            "oom_score_adj",
+            adj.to_string().as_bytes(),
+            "process.oomScoreAdj",
+        )?;
     }
     Ok(())
 }

@@ -362,8 +362,11 @@ fn set_recursive_attrs(
 fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(), StepError> {
     let dest = in_root(m.destination());
     let field = format!("mounts[{i}] ({})", m.destination().display());
-    let opts = options::parse(m.options().as_deref().unwrap_or_default());
+    let mut opts = options::parse(m.options().as_deref().unwrap_or_default());
     let typ = m.typ().as_deref().unwrap_or("");
+    if let Some(context) = crate::security::lsm::mount_label_option(cfg.spec, typ) {
+        opts.data.push(context);
+    }
     let idmapped = cfg
         .idmapped
         .iter()
@@ -371,6 +374,15 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         .map(|(_, fd)| *fd);
     if typ == "cgroup" || typ == "cgroup2" {
         return cgroupfs::mount(root, cfg, &dest, &opts, &field);
+    }
+    // A procfs or sysfs reached through a symlink the image planted lands somewhere the
+    // container's tools (and LSM helpers) do not look, leaving a fake at the real path
+    // (CVE-2019-16884, CVE-2023-27561); runc refuses these too.
+    if matches!(typ, "proc" | "sysfs") && root.readlink(&dest).is_ok() {
+        return Err(StepError::msg(
+            field,
+            format!("is a symlink in the rootfs; refusing to mount {typ} through it"),
+        ));
     }
     let is_bind = opts.is_bind() || typ == "bind";
     let target = if is_bind {

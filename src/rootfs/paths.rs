@@ -6,7 +6,9 @@
 //! read-only. Targets are resolved inside the rootfs (so a symlink planted in the image
 //! cannot aim the mount at a host file) and handed to mount(2) by fd. The /dev/null used
 //! is opened once and checked to be the real character device 1:3, so a swapped-in file
-//! cannot become what masks the container's view of /proc.
+//! cannot become what masks the container's view of /proc. Targets under /proc must be
+//! files of a real procfs: a look-alike planted in the image or mounted over /proc would
+//! take the mask while the real file stayed reachable (CVE-2019-16884, CVE-2023-27561).
 
 use std::fs::File;
 use std::os::fd::AsFd;
@@ -49,6 +51,40 @@ impl PathOpen for std::fs::OpenOptions {
     }
 }
 
+/// Whether `p` names something below /proc.
+fn under_proc(p: &str) -> bool {
+    Path::new(p)
+        .strip_prefix("/proc")
+        .is_ok_and(|r| !r.as_os_str().is_empty())
+}
+
+/// For a target below /proc: is it a procfs file? Anything else is refused, unless it lies
+/// below a path masked a moment ago (then it is rt's own empty tmpfs).
+fn check_procfs(
+    p: &str,
+    target: &pathrs::Handle,
+    masked: &[String],
+    field: &str,
+) -> Result<(), StepError> {
+    if !under_proc(p) {
+        return Ok(());
+    }
+    let st = nix::sys::statfs::fstatfs(target.as_fd()).ctx(|| format!("{field}: statfs"))?;
+    if st.filesystem_type() == nix::sys::statfs::PROC_SUPER_MAGIC {
+        return Ok(());
+    }
+    if masked
+        .iter()
+        .any(|m| Path::new(p).starts_with(m) && under_proc(m))
+    {
+        return Ok(());
+    }
+    Err(StepError::msg(
+        field,
+        "not a file of a procfs (is the container's /proc a real proc mount?)",
+    ))
+}
+
 pub fn mask(root: &Root, paths: &[String]) -> Result<(), StepError> {
     if paths.is_empty() {
         return Ok(());
@@ -61,6 +97,7 @@ pub fn mask(root: &Root, paths: &[String]) -> Result<(), StepError> {
             // Nothing there, nothing to hide.
             continue;
         };
+        check_procfs(p, &target, &paths[..i], &field)?;
         let meta = target
             .reopen(OpenFlags::O_PATH | OpenFlags::O_CLOEXEC)
             .ctx(|| format!("{field}: opening"))?
@@ -90,13 +127,14 @@ pub fn mask(root: &Root, paths: &[String]) -> Result<(), StepError> {
     Ok(())
 }
 
-pub fn make_readonly(root: &Root, paths: &[String]) -> Result<(), StepError> {
+pub fn make_readonly(root: &Root, paths: &[String], masked: &[String]) -> Result<(), StepError> {
     for (i, p) in paths.iter().enumerate() {
         let field = format!("linux.readonlyPaths[{i}] ({p})");
         let rel = in_root(Path::new(p));
         let Ok(target) = root.resolve(&rel) else {
             continue;
         };
+        check_procfs(p, &target, masked, &field)?;
         let path = fd_path(target.as_fd());
         mount(
             Some(path.as_str()),

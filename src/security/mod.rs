@@ -1,4 +1,6 @@
-//! What confines the container's processes beyond namespaces: the seccomp filter (compiled
-//! by the workspace's `seccomp` crate) and its notify listener.
+//! What confines the container's processes beyond namespaces and capabilities: the LSM
+//! labels (`lsm`) and the seccomp filter (`seccomp`, compiled by the workspace's seccomp
+//! crate) with its notify listener.
 
+pub mod lsm;
 pub mod seccomp;

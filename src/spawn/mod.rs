@@ -296,7 +296,13 @@ fn write_time_offsets(spec: &Spec) -> Result<(), StepError> {
             off.nanosecs().unwrap_or(0)
         ));
     }
-    fs::write("/proc/self/timens_offsets", text).ctx(|| "linux.timeOffsets")
+    crate::procfs::write(
+        crate::procfs::Base::ProcSelf,
+        "timens_offsets",
+        text.as_bytes(),
+        "linux.timeOffsets",
+    )?;
+    Ok(())
 }
 
 /// The namespace work of the intermediate process, in the order the kernel needs: joins

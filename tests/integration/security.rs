@@ -1,10 +1,48 @@
-//! Security properties of the process model (more in the security issue's suite).
+//! Regression tests for the known classes of container runtime vulnerabilities, one or
+//! more per CVE, named after it. Each reproduces the attack's pattern against rt and
+//! checks, from the host and from inside the container, that it did not work; each would
+//! fail on a runtime that lacks the defence (see the comments).
 
 use std::fs;
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, symlink};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use serde_json::{Value, json};
 
 use crate::common::*;
+
+/// The host-side checks shared by the exe tests: `exe` is rt's binary, and reopening it
+/// for writing fails because it lies on a read-only mount.
+fn assert_exe_is_sealed_rt(pid: i64) {
+    let handle = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(format!("/proc/{pid}/exe"))
+        .unwrap();
+    let via = format!("/proc/self/fd/{}", handle.as_raw_fd());
+    let exe_meta = fs::metadata(&via).unwrap();
+    let rt_meta = fs::metadata(RT).unwrap();
+    assert_eq!(
+        (exe_meta.dev(), exe_meta.ino()),
+        (rt_meta.dev(), rt_meta.ino()),
+        "process {pid} does not run rt's binary"
+    );
+    match fs::OpenOptions::new().write(true).open(&via) {
+        Err(e) => assert!(
+            matches!(e.raw_os_error(), Some(libc::EROFS) | Some(libc::ETXTBSY)),
+            "{e}"
+        ),
+        Ok(_) => panic!("rt's binary could be opened for writing through /proc/{pid}/exe"),
+    }
+    let st = nix::sys::statvfs::statvfs(via.as_str()).unwrap();
+    assert!(
+        st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY),
+        "rt's binary is on a writable mount"
+    );
+}
 
 /// CVE-2019-5736: a process in the container grabs the init's /proc/<pid>/exe (rt's own
 /// binary until execve) and reopens it for writing once rt is gone. rt runs from a
@@ -54,4 +92,639 @@ fn cve_2019_5736_container_cannot_reopen_rt_for_writing() {
         st.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY),
         "the init's binary is on a writable mount"
     );
+}
+
+/// CVE-2019-5736 during exec: the exec'd process is rt's binary until its execve. In a
+/// paused container the exec child freezes before that moment, which lets the test hold it
+/// there: its exe must be the sealed, read-only rt.
+#[test]
+fn cve_2019_5736_exec_child_cannot_reopen_rt_for_writing() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("cve5736x");
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id]).ok();
+    rt.rt(&["pause", &id]).ok();
+    let dir = TempDir::new("pidfile");
+    let pid_file = dir.path().join("exec.pid");
+    rt.rt(&[
+        "exec",
+        "-d",
+        "--ignore-paused",
+        "--pid-file",
+        pid_file.to_str().unwrap(),
+        &id,
+        "true",
+    ])
+    .ok();
+    let pid: i64 = fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_exe_is_sealed_rt(pid);
+    rt.rt(&["resume", &id]).ok();
+    rt.rt(&["delete", "-f", &id]).ok();
+}
+
+/// CVE-2024-21626: runc leaked an fd of a host directory into the container's init, and a
+/// process.cwd of /proc/self/fd/N then put the container's cwd on the host. No cwd
+/// through rt's own fds may lead outside the rootfs: each attempt either fails create with
+/// a process.cwd error or ends inside the container.
+#[test]
+fn cve_2024_21626_cwd_through_leaked_fds_stays_inside() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // A host directory open (inheritably) in rt's caller, as a careless caller's would be.
+    let host = TempDir::new("hostdir");
+    fs::write(host.path().join("host-secret"), "x").unwrap();
+    let dir = fs::File::open(host.path()).unwrap();
+    nix::fcntl::fcntl(
+        dir.as_raw_fd(),
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .unwrap();
+    for n in 3..16 {
+        let mut b = Bundle::sh("ls -a . .. ../.. 2>&1; readlink /proc/self/cwd");
+        b.edit(|c| c["process"]["cwd"] = json!(format!("/proc/self/fd/{n}")));
+        let id = unique("cve21626");
+        let out = rt.run(&b, &id);
+        if out.code == 0 {
+            assert!(
+                !out.stdout.contains("host-secret"),
+                "fd {n}: {}",
+                out.stdout
+            );
+            let cwd = out.stdout.lines().last().unwrap_or_default();
+            assert!(
+                !cwd.contains("rt-tests") && !cwd.contains("(unreachable)"),
+                "fd {n}: cwd {cwd}"
+            );
+        } else {
+            out.fails_with("process.cwd");
+        }
+        assert_no_trace(&rt, &id, &b);
+    }
+    // The same through exec --cwd.
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("cve21626x");
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id]).ok();
+    for n in 3..16 {
+        let cwd = format!("/proc/self/fd/{n}");
+        let out = rt.rt(&[
+            "exec",
+            "--cwd",
+            &cwd,
+            &id,
+            "sh",
+            "-c",
+            "ls -a . ..; readlink /proc/self/cwd",
+        ]);
+        assert!(
+            !out.stdout.contains("host-secret"),
+            "exec fd {n}: {}",
+            out.stdout
+        );
+        assert!(
+            !out.stdout.contains("rt-tests"),
+            "exec fd {n}: {}",
+            out.stdout
+        );
+    }
+    rt.rt(&["delete", "-f", &id]).ok();
+    drop(dir);
+}
+
+/// Flips `link` between a directory and a symlink to `target` until `stop` is set.
+fn flip(
+    link: std::path::PathBuf,
+    target: std::path::PathBuf,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let tmp = link.with_extension("flip");
+        while !stop.load(Ordering::Relaxed) {
+            let _ = fs::remove_file(&tmp);
+            let _ = symlink(&target, &tmp);
+            let _ = fs::rename(&tmp, &link);
+            std::thread::yield_now();
+            let _ = fs::remove_file(&link);
+            let _ = fs::create_dir(&link);
+            std::thread::yield_now();
+            let _ = fs::remove_dir(&link);
+        }
+    })
+}
+
+/// Runs `b` `rounds` times while `link` in its rootfs flips between a directory and a
+/// symlink to `host`; afterwards nothing may have been created or mounted in `host`.
+fn race_mounts(b: &Bundle, link: &str, host: &Path, rounds: usize) {
+    let rt = Rt::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flipper = flip(b.rootfs().join(link), host.to_path_buf(), stop.clone());
+    let mut ran = 0;
+    for _ in 0..rounds {
+        let id = unique("race");
+        let out = rt.run(b, &id);
+        if out.code == 0 {
+            ran += 1;
+        }
+        assert!(
+            host_mounts_under(host).is_empty(),
+            "a mount landed on the host"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    flipper.join().unwrap();
+    let entries: Vec<_> = fs::read_dir(host)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(entries.is_empty(), "created on the host: {entries:?}");
+    assert!(host_mounts_under(host).is_empty());
+    eprintln!("{ran}/{rounds} containers started during the race");
+}
+
+/// CVE-2021-30465: a symlink swapped in between runc's check of a mount destination and
+/// the mount redirected the mount to the host. Destinations are resolved inside the rootfs
+/// and mounted by fd, so however the race falls, the mount stays in the rootfs.
+#[test]
+fn cve_2021_30465_symlink_swap_cannot_redirect_a_mount() {
+    if !need_root() {
+        return;
+    }
+    let host = TempDir::new("victim");
+    let mut b = Bundle::new(&["true"]);
+    b.add_mount(json!({"destination": "/race/sub", "type": "tmpfs", "source": "tmpfs"}));
+    race_mounts(&b, "race", host.path(), 40);
+}
+
+/// CVE-2024-45310: racing a shared volume made runc create empty files and directories on
+/// the host while making mount points. rt makes mount points (directories for tmpfs, files
+/// for a bind of a file) inside the rootfs only.
+#[test]
+fn cve_2024_45310_mount_point_creation_stays_in_the_rootfs() {
+    if !need_root() {
+        return;
+    }
+    let host = TempDir::new("victim");
+    let src = TempDir::new("src");
+    fs::write(src.path().join("file"), "x").unwrap();
+    let mut b = Bundle::new(&["true"]);
+    b.add_mount(json!({"destination": "/race/a/b/file", "type": "bind",
+                       "source": src.path().join("file"), "options": ["bind"]}));
+    b.add_mount(json!({"destination": "/race/c/d", "type": "tmpfs", "source": "tmpfs"}));
+    race_mounts(&b, "race", host.path(), 40);
+}
+
+/// CVE-2019-16884 / CVE-2023-27561: an image whose /proc is a symlink, or a config that
+/// stacks another file system on /proc, gave runc a fake procfs for its LSM and sysctl
+/// writes. rt refuses to mount procfs through a symlink, writes through a private procfs
+/// (nothing lands in a fake), and refuses to mask look-alikes under /proc.
+#[test]
+fn cve_2019_16884_and_2023_27561_fake_proc_soaks_up_nothing() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    // /proc in the image is a symlink to a directory of the image.
+    let b = Bundle::new(&["true"]);
+    fs::remove_dir(b.rootfs().join("proc")).unwrap();
+    fs::create_dir(b.rootfs().join("fakeproc")).unwrap();
+    symlink("/fakeproc", b.rootfs().join("proc")).unwrap();
+    let id = unique("cve27561");
+    rt.run(&b, &id).fails_with("is a symlink in the rootfs");
+    assert_no_trace(&rt, &id, &b);
+
+    // A tmpfs stacked on /proc/sys after the real proc mount: the sysctl and the oom score
+    // must reach the kernel, and nothing may be written into the tmpfs.
+    let mut b = Bundle::sh("ls -A /proc/sys | wc -l >/tmp/entries; sleep 1000");
+    b.add_mount(json!({"destination": "/proc/sys", "type": "tmpfs", "source": "tmpfs"}));
+    b.edit(|c| {
+        c["linux"]["sysctl"] = json!({"kernel.domainname": "soaked.example"});
+        c["process"]["oomScoreAdj"] = json!(123);
+        c["linux"]["readonlyPaths"] = json!([]);
+    });
+    let id = unique("cve27561s");
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id]).ok();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    let entries = rt.rt(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "while [ ! -s /tmp/entries ]; do sleep 0.05; done; cat /tmp/entries",
+    ]);
+    assert_eq!(entries.ok().trim(), "0", "rt wrote into the fake /proc/sys");
+    let adj = fs::read_to_string(format!("/proc/{pid}/oom_score_adj")).unwrap();
+    assert_eq!(adj.trim(), "123");
+    // The container's UTS namespace, read through the host's /proc.
+    let domain = std::process::Command::new("nsenter")
+        .args([
+            "-t",
+            &pid.to_string(),
+            "-u",
+            "cat",
+            "/proc/sys/kernel/domainname",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&domain.stdout).trim(),
+        "soaked.example"
+    );
+    rt.rt(&["delete", "-f", &id]).ok();
+
+    // A look-alike file under /proc (on the stacked tmpfs) is not masked as if it were
+    // the real one: the mask target must be a procfs file.
+    let mut b = Bundle::new(&["true"]);
+    b.add_mount(json!({"destination": "/proc/sys", "type": "tmpfs", "source": "tmpfs"}));
+    b.edit(|c| c["linux"]["readonlyPaths"] = json!(["/proc/sys"]));
+    let id = unique("cve27561m");
+    rt.run(&b, &id).fails_with("not a file of a procfs");
+    assert_no_trace(&rt, &id, &b);
+}
+
+/// Runs `rt` with the given capability sets in the caller: a process of the host that
+/// holds inheritable (and ambient) capabilities, as in CVE-2022-29162.
+fn run_with_inheritable_caps(rt: &Rt, args: &[&str]) -> Out {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = rt.cmd();
+    cmd.args(args);
+    // SAFETY: only raw syscalls between fork and exec (capget/capset/prctl).
+    unsafe {
+        cmd.pre_exec(|| {
+            #[repr(C)]
+            struct Header {
+                version: u32,
+                pid: i32,
+            }
+            #[repr(C)]
+            #[derive(Clone, Copy, Default)]
+            struct Data {
+                effective: u32,
+                permitted: u32,
+                inheritable: u32,
+            }
+            let mut h = Header {
+                version: 0x2008_0522,
+                pid: 0,
+            };
+            let mut d = [Data::default(); 2];
+            if libc::syscall(libc::SYS_capget, &mut h, d.as_mut_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // Every permitted capability also inheritable...
+            d[0].inheritable = d[0].permitted;
+            d[1].inheritable = d[1].permitted;
+            if libc::syscall(libc::SYS_capset, &mut h, d.as_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // ...and a few ambient, which survive execve into rt.
+            for cap in [
+                21, // CAP_SYS_ADMIN
+                12, // CAP_NET_ADMIN
+                19, // CAP_SYS_PTRACE
+            ] {
+                if libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    capture(&mut cmd)
+}
+
+fn caps_of(out: &str) -> std::collections::BTreeMap<String, u64> {
+    out.lines()
+        .filter(|l| l.starts_with("Cap"))
+        .filter_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            Some((k.to_owned(), u64::from_str_radix(v.trim(), 16).ok()?))
+        })
+        .collect()
+}
+
+/// CVE-2022-29162: runc gave the container's process inheritable capabilities that the
+/// config did not list. rt sets all five sets from the config alone, whatever its caller
+/// holds: with no inheritable/ambient in the config they are empty, and a non-root user
+/// ends with nothing.
+#[test]
+fn cve_2022_29162_no_capability_beyond_the_config() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let (kill, net_bind, audit_write) = (1u64 << 5, 1u64 << 10, 1u64 << 29);
+    let configured = kill | net_bind | audit_write;
+    let b = Bundle::sh("grep ^Cap /proc/self/status");
+    let id = unique("cve29162");
+    let out = run_with_inheritable_caps(&rt, &["run", "--bundle", b.path().to_str().unwrap(), &id]);
+    let caps = caps_of(out.ok());
+    assert_eq!(caps["CapInh"], 0, "{caps:x?}");
+    assert_eq!(caps["CapAmb"], 0, "{caps:x?}");
+    assert_eq!(caps["CapBnd"], configured, "{caps:x?}");
+    assert_eq!(caps["CapEff"], configured, "{caps:x?}");
+    assert_eq!(caps["CapPrm"], configured, "{caps:x?}");
+
+    // A non-root user: nothing at all (inheritable caps plus a file capability or
+    // execve rules would otherwise hand some back).
+    let mut b = Bundle::sh("grep ^Cap /proc/self/status");
+    b.edit(|c| c["process"]["user"] = json!({"uid": 1000, "gid": 1000}));
+    let id = unique("cve29162u");
+    let out = run_with_inheritable_caps(&rt, &["run", "--bundle", b.path().to_str().unwrap(), &id]);
+    let caps = caps_of(out.ok());
+    for set in ["CapInh", "CapAmb", "CapEff", "CapPrm"] {
+        assert_eq!(caps[set], 0, "{set}: {caps:x?}");
+    }
+
+    // exec --cap adds to bounding/effective/permitted only.
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("cve29162x");
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id]).ok();
+    let out = run_with_inheritable_caps(
+        &rt,
+        &[
+            "exec",
+            "--cap",
+            "CAP_NET_RAW",
+            &id,
+            "grep",
+            "^Cap",
+            "/proc/self/status",
+        ],
+    );
+    let caps = caps_of(out.ok());
+    assert_eq!((caps["CapInh"], caps["CapAmb"]), (0, 0), "{caps:x?}");
+    assert_eq!(caps["CapEff"], configured | (1 << 13), "{caps:x?}");
+    rt.rt(&["delete", "-f", &id]).ok();
+
+    // An unknown capability name is an error naming it.
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_FLY"]));
+    let id = unique("cve29162n");
+    rt.run(&b, &id).fails_with("process.capabilities.bounding");
+    assert_no_trace(&rt, &id, &b);
+}
+
+/// A bundle whose /dev comes from the image (no tmpfs mounted on it), as with a
+/// container sharing /dev with an attacker-controlled volume.
+fn image_dev_bundle(script: &str) -> Bundle {
+    let mut b = Bundle::sh(script);
+    b.edit(|c| {
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["destination"] != "/dev");
+    });
+    b
+}
+
+/// CVE-2025-31133: runc masked paths by bind-mounting the container's /dev/null, which an
+/// attacker could swap for a symlink to a procfs file such as core_pattern, turning the
+/// mask into a writable window on it. rt masks with the host's own /dev/null (checked to
+/// be the device 1:3), and a symlink at the image's /dev/null is refused, never followed.
+#[test]
+fn cve_2025_31133_dev_null_symlink_cannot_redirect_masking() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = image_dev_bundle("stat -c '%F %t:%T' /proc/timer_list");
+    symlink("/proc/sys/kernel/core_pattern", b.rootfs().join("dev/null")).unwrap();
+    let id = unique("cve31133");
+    rt.run(&b, &id).fails_with("/dev/null");
+    assert_no_trace(&rt, &id, &b);
+
+    // With a proper /dev, the masked files are the real null device (not every kernel has
+    // each of them; these two exist here).
+    let b = Bundle::sh(
+        "stat -c '%F %t:%T' /proc/timer_list /proc/keys; grep -c core_pattern /proc/self/mountinfo; true",
+    );
+    let out = rt.output(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "character special file 1:3", "{out}");
+    assert_eq!(lines[1], "character special file 1:3", "{out}");
+    assert_eq!(
+        lines[2], "0",
+        "something was mounted on core_pattern: {out}"
+    );
+}
+
+/// CVE-2025-52565: runc bind-mounted the pty onto /dev/console without checking what
+/// /dev/console was; an image's symlink there redirected the mount. rt binds the console
+/// by fd onto a node it resolves inside the rootfs, and a symlink in the way is refused.
+#[test]
+fn cve_2025_52565_console_symlink_cannot_redirect_the_pty() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let victim = TempDir::new("console-victim");
+    fs::write(victim.path().join("target"), "untouched").unwrap();
+    // Absolute (to the host file) and relative escapes at /dev/console.
+    let targets = [
+        victim.path().join("target").display().to_string(),
+        "../../../../../../../../proc/sys/kernel/core_pattern".to_string(),
+    ];
+    for target in targets {
+        let mut b = image_dev_bundle("true");
+        fs::create_dir_all(b.rootfs().join("dev")).unwrap();
+        symlink(&target, b.rootfs().join("dev/console")).unwrap();
+        b.edit(|c| c["process"]["terminal"] = json!(true));
+        let console = ConsoleSocket::new();
+        let id = unique("cve52565");
+        let out = rt.rt(&[
+            "create",
+            "--bundle",
+            b.path().to_str().unwrap(),
+            "--console-socket",
+            console.path.to_str().unwrap(),
+            &id,
+        ]);
+        out.fails_with("/dev/console: is a symlink in the image");
+        assert_eq!(
+            fs::read_to_string(victim.path().join("target")).unwrap(),
+            "untouched"
+        );
+        assert!(host_mounts_under(victim.path()).is_empty());
+        let host_mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+        assert!(
+            !host_mounts.contains("core_pattern"),
+            "a mount on the host's core_pattern"
+        );
+        assert_no_trace(&rt, &id, &b);
+    }
+}
+
+/// CVE-2025-52881: writes to procfs (sysctls, LSM labels) that a racing mount redirected
+/// to another file. rt writes them through a private procfs instance, so what the
+/// container's mount table holds at the sysctl's path does not matter, and it refuses a
+/// sysctl name that walks out of /proc/sys. (The redirect targets here are harmless files,
+/// so a regression cannot damage the host.)
+#[test]
+fn cve_2025_52881_procfs_writes_cannot_be_redirected() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    for key in [
+        "net/../../self/comm",
+        "net.ipv4.ip_forward/../../../../self/comm",
+    ] {
+        let mut b = Bundle::new(&["true"]);
+        b.edit(|c| c["linux"]["sysctl"] = json!({key: "1"}));
+        let id = unique("cve52881");
+        rt.run(&b, &id).fails_with("linux.sysctl");
+        assert_no_trace(&rt, &id, &b);
+    }
+    // A file bound over the sysctl's path in the container (what the CVE's race
+    // produces): the write must reach the kernel's sysctl, not the file bound over it.
+    let decoy = TempDir::new("decoy");
+    fs::write(decoy.path().join("ip_forward"), "decoy\n").unwrap();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.add_mount(
+        json!({"destination": "/proc/sys/net/ipv4/ip_forward", "type": "bind",
+                       "source": decoy.path().join("ip_forward"), "options": ["bind"]}),
+    );
+    b.edit(|c| {
+        c["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
+        c["linux"]["readonlyPaths"] = json!([]);
+    });
+    let id = unique("cve52881b");
+    rt.create(&b, &id).ok();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    assert_eq!(
+        fs::read_to_string(decoy.path().join("ip_forward")).unwrap(),
+        "decoy\n",
+        "the sysctl was written into the file mounted over it"
+    );
+    // The container's network namespace, read through the host's /proc.
+    let fwd = std::process::Command::new("nsenter")
+        .args([
+            "-t",
+            &pid.to_string(),
+            "-n",
+            "cat",
+            "/proc/sys/net/ipv4/ip_forward",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&fwd.stdout).trim(), "1");
+    rt.rt(&["delete", "-f", &id]).ok();
+}
+
+/// CVE-2026-41579: an image whose /dev is a symlink out of the rootfs made /dev setup
+/// create device nodes and links in a host directory. rt resolves /dev inside the rootfs.
+#[test]
+fn cve_2026_41579_dev_symlink_cannot_point_dev_setup_at_the_host() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let host = TempDir::new("devvictim");
+    for target in [
+        host.path().display().to_string(),
+        "../../../../../../../..".to_string() + &host.path().display().to_string(),
+    ] {
+        for image_dev in [false, true] {
+            let mut b = if image_dev {
+                image_dev_bundle("ls /dev >/dev/null")
+            } else {
+                Bundle::sh("ls /dev >/dev/null")
+            };
+            fs::remove_dir(b.rootfs().join("dev")).unwrap();
+            symlink(&target, b.rootfs().join("dev")).unwrap();
+            b.edit(|c| {
+                c["linux"]["devices"] =
+                    json!([{"path": "/dev/rt-test-fuse", "type": "c", "major": 10, "minor": 229}]);
+                c["linux"]["resources"]["devices"] = json!([{"allow": true, "access": "rwm"}]);
+            });
+            let id = unique("cve41579");
+            let _ = rt.run(&b, &id);
+            let entries: Vec<_> = fs::read_dir(host.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            assert!(
+                entries.is_empty(),
+                "/dev setup wrote to the host ({target}): {entries:?}"
+            );
+            assert!(host_mounts_under(host.path()).is_empty());
+            assert_no_trace(&rt, &id, &b);
+        }
+    }
+}
+
+/// LSM labels the host cannot apply are refused before anything is created (running the
+/// container unconfined instead would be a silent downgrade).
+#[test]
+fn lsm_labels_this_host_lacks_are_refused() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let apparmor = fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.trim() == "Y");
+    let selinux = nix::sys::statfs::statfs("/sys/fs/selinux")
+        .is_ok_and(|s| s.filesystem_type().0 == 0xf97c_ff8c);
+    type Edit = Box<dyn Fn(&mut Value)>;
+    let cases: [(&str, bool, Edit); 3] = [
+        (
+            "process.apparmorProfile",
+            apparmor,
+            Box::new(|c: &mut Value| c["process"]["apparmorProfile"] = json!("unconfined")),
+        ),
+        (
+            "process.selinuxLabel",
+            selinux,
+            Box::new(|c: &mut Value| {
+                c["process"]["selinuxLabel"] = json!("system_u:system_r:container_t:s0")
+            }),
+        ),
+        (
+            "linux.mountLabel",
+            selinux,
+            Box::new(|c: &mut Value| {
+                c["linux"]["mountLabel"] = json!("system_u:object_r:container_file_t:s0")
+            }),
+        ),
+    ];
+    for (field, host_has_it, edit) in cases {
+        let mut b = Bundle::sh("cat /proc/self/attr/current");
+        b.edit(|c| edit(c));
+        let id = unique("lsm");
+        let out = rt.run(&b, &id);
+        if host_has_it {
+            out.ok();
+        } else {
+            out.fails_with(&format!("{field}: "));
+            assert!(
+                out.stderr.contains("is not enabled on this host"),
+                "{}",
+                out.stderr
+            );
+        }
+        assert_no_trace(&rt, &id, &b);
+    }
+    if !apparmor {
+        let b = Bundle::new(&["sleep", "1000"]);
+        let id = unique("lsmx");
+        rt.create(&b, &id).ok();
+        rt.rt(&["start", &id]).ok();
+        rt.rt(&["exec", "--apparmor", "unconfined", &id, "true"])
+            .fails_with("--apparmor");
+        rt.rt(&["delete", "-f", &id]).ok();
+    }
 }
