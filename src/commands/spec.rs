@@ -27,6 +27,13 @@ pub fn default_spec(rootless: bool) -> anyhow::Result<Spec> {
     spec.set_hostname(Some("rt".into()));
     if let Some(p) = spec.process_mut() {
         p.set_terminal(Some(true));
+        // runc's spec since CVE-2022-29162: no inheritable or ambient capabilities, which
+        // would let a non-root process (or a file capability) pick them up at execve.
+        if let Some(mut caps) = p.capabilities().clone() {
+            caps.set_inheritable(None);
+            caps.set_ambient(None);
+            p.set_capabilities(Some(caps));
+        }
     }
     if rootless && let Some(mounts) = spec.mounts_mut() {
         // No cgroup of its own to show; the bound /sys has the host's, read-only.
@@ -76,6 +83,12 @@ mod tests {
         assert_eq!(v["process"]["terminal"], true);
         assert_eq!(v["process"]["args"][0], "sh");
         assert_eq!(v["root"]["readonly"], true);
+        let caps = &v["process"]["capabilities"];
+        assert!(
+            caps["inheritable"].is_null() && caps["ambient"].is_null(),
+            "{caps}"
+        );
+        assert!(caps["bounding"].as_array().is_some_and(|b| !b.is_empty()));
         let ns: Vec<_> = v["linux"]["namespaces"]
             .as_array()
             .unwrap()

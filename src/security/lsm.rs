@@ -88,7 +88,14 @@ pub fn set_exec_labels(p: &Process) -> Result<(), StepError> {
             attr,
             format!("exec {profile}").as_bytes(),
             "process.apparmorProfile",
-        )?;
+        )
+        .map_err(|mut e| {
+            // The kernel's answer to a profile it has not loaded.
+            if e.reason == crate::error::errno_text(libc::ENOENT) {
+                e.reason = format!("{profile:?}: no such profile is loaded");
+            }
+            e
+        })?;
     }
     if let Some(label) = set(p.selinux_label()) {
         procfs::write(

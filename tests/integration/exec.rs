@@ -204,7 +204,7 @@ fn exec_into_paused_container_needs_ignore_paused() {
 }
 
 #[test]
-fn exec_sees_no_host_fd() {
+fn cve_2024_21626_exec_sees_no_host_fd() {
     if !need_root() {
         return;
     }

@@ -229,7 +229,7 @@ fn missing_program_fails_create() {
 }
 
 #[test]
-fn no_host_fd_reaches_the_container() {
+fn cve_2024_21626_no_host_fd_reaches_the_container() {
     if !need_root() {
         return;
     }

@@ -85,6 +85,8 @@ fn rules_and_errno_values_apply_inside_the_container() {
         "sysprobe mkdir getppid keyctl; grep ^Seccomp /proc/self/status",
         json!({
             "defaultAction": "SCMP_ACT_ALLOW",
+            "flags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+                      "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
             "syscalls": [
                 {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": ENOSPC},
                 // keyctl(KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING = -3): a 64-bit match.
@@ -96,10 +98,22 @@ fn rules_and_errno_values_apply_inside_the_container() {
             ]
         }),
     );
-    let out = rt.output(&b);
+    let log = TempDir::new("seclog");
+    let log_file = log.path().join("rt.log");
+    let id = unique("secrules");
+    let run = capture(rt.cmd().arg("--debug").arg("--log").arg(&log_file).args([
+        "run",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]));
+    let out = run.ok().to_owned();
     let r = results(&out);
     assert_eq!(r["mkdir"], ENOSPC, "{out}");
     assert_eq!(r["keyctl"], EPERM, "{out}");
+    // Unknown names are skipped, as runc does, and said so in the debug log.
+    let logged = fs::read_to_string(&log_file).unwrap();
+    assert!(logged.contains("no_such_syscall (x86_64)"), "{logged}");
     // valueTwo has a bit outside the mask: libseccomp's rule can never match.
     assert_eq!(r["getppid"], 0, "{out}");
     assert_eq!(status_field(&out, "Seccomp"), "2", "filter mode");
