@@ -9,7 +9,7 @@ apt_install busybox-static "${BUILD_DEPS[@]}"
 ensure_cargo
 echo "== building rt"
 cargo build --release --quiet
-RT=$PWD/target/release/rt
+RT=$PWD/target/x86_64-unknown-linux-gnu/release/rt
 
 bundle=$(mktemp -d /tmp/rt-demo.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT

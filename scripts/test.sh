@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and runs all of it: formatting and lint checks, unit
-# tests (no root needed), the integration suite (root, on this host's cgroups) and the
-# cgroup v2 VM lane (tests/vm/run: a Debian kernel under qemu). Fails if any test fails or
-# if a lane ran no test at all.
+# tests (no root needed), the integration suite (root, on this host's cgroups), the
+# cgroup v2 VM lane (tests/vm/run: a Debian kernel under qemu) and a short benchmark run
+# (bench/run --short) so that the benchmark does not rot. Fails if any test fails or if a
+# lane ran no test at all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
@@ -39,3 +40,10 @@ passed=$(grep -E '^test result: ok\.' "$log" | awk '{ n += $4 } END { print n + 
 vm_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' "$vm_log" | tail -n 1)
 echo "== $passed cargo tests and ${vm_passed:-0} VM scenarios passed"
 [ "$passed" -gt 0 ] && [ "${vm_passed:-0}" -gt 0 ] || die "a lane ran no test: that is a failure"
+
+# Results go to a temporary directory: bench/results holds the committed full run.
+echo "== benchmark smoke run (bench/run --short)"
+bench_out=$(mktemp -d)
+trap 'rm -f "$log" "$vm_log"; rm -rf "$bench_out"' EXIT
+bench/run --short --out "$bench_out" </dev/null || die "the benchmark smoke run failed (bench/run --short)"
+echo "== benchmark smoke run passed"

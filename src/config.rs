@@ -9,7 +9,7 @@ use std::fmt::Display;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{Hook, LinuxNamespaceType, Spec};
+use oci_spec::runtime::{Capabilities, Capability, Hook, LinuxNamespaceType, Process, Spec};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{field}: {reason}")]
@@ -34,7 +34,13 @@ pub struct Bundle {
 
 /// Parses config.json text; a syntax or type error names the JSON path of the offending
 /// field (serde_path_to_error), e.g. `linux.resources.memory.limit: invalid type ...`.
+/// A valid config is parsed without path tracking, which more than doubles the code a
+/// parse runs (and so the pages of rt's binary every `create` maps); only a failed parse
+/// is repeated with it to find the field.
 pub fn parse(text: &[u8]) -> Result<Spec, ConfigError> {
+    if let Ok(spec) = serde_json::from_slice(text) {
+        return Ok(spec);
+    }
     let de = &mut serde_json::Deserializer::from_slice(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -70,7 +76,55 @@ pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
         Err(e) => return Err(err("root.path", format!("{}: {e}", rootfs.display()))),
     }
     check_namespace_paths(&spec)?;
+    if let Some(p) = spec.process() {
+        warn_unraisable_ambient(p);
+    }
     Ok(Bundle { dir, rootfs, spec })
+}
+
+/// Ambient capabilities the kernel will refuse to raise because the config does not also
+/// list them as permitted and inheritable.
+pub fn unraisable_ambient(p: &Process) -> Vec<Capability> {
+    let Some(c) = p.capabilities() else {
+        return Vec::new();
+    };
+    let has = |set: &Option<Capabilities>, cap: &Capability| {
+        set.as_ref().is_some_and(|s| s.contains(cap))
+    };
+    let mut v: Vec<Capability> = c
+        .ambient()
+        .iter()
+        .flatten()
+        .filter(|cap| !has(c.permitted(), cap) || !has(c.inheritable(), cap))
+        .copied()
+        .collect();
+    v.sort_by_key(|c| c.to_string());
+    v
+}
+
+/// The runtime spec asks for a warning, not a failure, for capabilities that cannot be
+/// granted; `runc spec` itself writes ambient capabilities without inheritable ones (runc
+/// ignores the kernel's refusal), so refusing them would refuse runc's own default bundle.
+pub fn warn_unraisable_ambient(p: &Process) {
+    let caps = unraisable_ambient(p);
+    if !caps.is_empty() {
+        // oci-spec displays capabilities without the CAP_ prefix the config uses.
+        let names: Vec<String> = caps
+            .iter()
+            .map(|c| {
+                let n = c.to_string();
+                if n.starts_with("CAP_") {
+                    n
+                } else {
+                    format!("CAP_{n}")
+                }
+            })
+            .collect();
+        crate::log::warn(&format_args!(
+            "process.capabilities.ambient: {} not raised: an ambient capability must also be permitted and inheritable",
+            names.join(", ")
+        ));
+    }
 }
 
 fn check_namespace_paths(spec: &Spec) -> Result<(), ConfigError> {

@@ -74,14 +74,55 @@ pub fn mode() -> Result<resources::Mode, CgroupError> {
     })
 }
 
-/// Mount points of the v1 controllers rt manages, read once per process.
+/// The v1 controllers libcgroups' manager handles (its CONTROLLERS list, by name).
+const V1_CONTROLLERS: [&str; 12] = [
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "devices",
+    "hugetlb",
+    "memory",
+    "pids",
+    "perf_event",
+    "blkio",
+    "net_prio",
+    "net_cls",
+    "freezer",
+];
+
+/// Whether a v1 hierarchy mounted at `mount_point` is the one libcgroups picks for
+/// `controller`: it goes by the mount point's name, co-mounts included.
+fn serves(controller: &str, mount_point: &Path) -> bool {
+    let names: &[&str] = match controller {
+        "net_cls" => &["net_cls,net_prio", "net_prio,net_cls", "net_cls"],
+        "net_prio" => &["net_cls,net_prio", "net_prio,net_cls", "net_prio"],
+        "cpu" => &["cpu,cpuacct", "cpu"],
+        "cpuacct" => &["cpu,cpuacct", "cpuacct"],
+        other => return mount_point.ends_with(other),
+    };
+    names.iter().any(|n| mount_point.ends_with(n))
+}
+
+/// Mount points of the v1 controllers rt manages, read once per process, with the rule
+/// libcgroups' manager uses (the first cgroup mount whose name matches). libcgroups'
+/// own helper re-reads mountinfo for each of its twelve controllers, through a procfs
+/// handle it re-validates every time: one read here instead.
 fn v1_mount_points() -> Result<&'static HashMap<String, PathBuf>, CgroupError> {
     static POINTS: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
     POINTS
         .get_or_init(|| {
-            libcgroups::v1::util::list_supported_mount_points()
-                .map(|m| m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
-                .map_err(|e| e.to_string())
+            let mounts = procfs::process::Process::myself()
+                .and_then(|p| p.mountinfo())
+                .map_err(|e| format!("reading mountinfo: {e}"))?;
+            let mut points = HashMap::new();
+            for m in mounts.into_iter().filter(|m| m.fs_type == "cgroup") {
+                for c in V1_CONTROLLERS {
+                    if !points.contains_key(c) && serves(c, &m.mount_point) {
+                        points.insert(c.to_owned(), m.mount_point.clone());
+                    }
+                }
+            }
+            Ok(points)
         })
         .as_ref()
         .map_err(|e| CgroupError::Setup(e.clone()))
@@ -445,6 +486,99 @@ pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<()
     )
 }
 
+/// Kernel quirk that dominates container start-up: moving a process by writing its pid
+/// to `cgroup.procs` takes the global cgroup_threadgroup_rwsem for writing, and taking it
+/// waits for an RCU grace period (5–15 ms on this project's hosts, more than all of rt's
+/// other work together). A single-threaded process that moves itself by writing "0" to a
+/// v1 `tasks` file needs no threadgroup stability and current kernels skip that lock
+/// (measured here: 0.04 ms instead of ~10 ms). So on v1 the parent only creates the
+/// directories and applies the limits (`prepare`), and the init (or exec child) moves
+/// itself in (`join_self`) before it does anything else. libcgroups can only move a
+/// process by pid through cgroup.procs; the directories, the cpuset inheritance and the
+/// writes below use its file helpers.
+///
+/// Returns the `tasks` files, or None where the parent must move the process: the systemd
+/// driver, cgroup v2 (no `tasks` file outside threaded subtrees), or a caller that is not
+/// root (a rootless process cannot write to the container's cgroup itself).
+pub fn self_join_files(record: &CgroupRecord) -> Result<Option<Vec<PathBuf>>, CgroupError> {
+    if record.systemd || !nix::unistd::geteuid().is_root() || mode()? != resources::Mode::V1 {
+        return Ok(None);
+    }
+    let mut files = v1_mount_points()?
+        .keys()
+        .map(|c| controller_dir(record, c).map(|d| d.join("tasks")))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Co-mounted controllers (cpu,cpuacct) share one hierarchy.
+    files.sort();
+    files.dedup();
+    Ok(Some(files))
+}
+
+/// Creates the container's v1 cgroups and applies linux.resources, without moving any
+/// process: the init moves itself in with `join_self`.
+pub fn prepare(record: &CgroupRecord, spec: &Spec, id: &str) -> Result<(), CgroupError> {
+    let points = v1_mount_points()?;
+    for controller in points.keys() {
+        let dir = controller_dir(record, controller)?;
+        fs::create_dir_all(&dir)
+            .map_err(|e| CgroupError::Manager(format!("creating {}: {e}", dir.display())))?;
+    }
+    fill_cpuset(record)?;
+    let m = manager(record, id)?;
+    apply_all(
+        record,
+        id,
+        &m,
+        &resources::effective(resources_with_devices(spec), mode()?),
+    )
+}
+
+/// Makes the v1 cpuset cgroup of `record` joinable (see `inherit_cpuset`), as libcgroups
+/// does before it moves a process; needed before `join_self`, also for an existing cgroup
+/// (exec --cgroup into one the container made).
+pub fn fill_cpuset(record: &CgroupRecord) -> Result<(), CgroupError> {
+    if let Some(mount) = v1_mount_points()?.get("cpuset") {
+        let dir = controller_dir(record, "cpuset")?;
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            inherit_cpuset(mount, &dir, file)?;
+        }
+    }
+    Ok(())
+}
+
+/// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and no task can join it
+/// until both are set: each level without its own value takes its parent's.
+fn inherit_cpuset(mount: &Path, dir: &Path, file: &str) -> Result<(), CgroupError> {
+    let rel = dir.strip_prefix(mount).unwrap_or(Path::new(""));
+    let mut current = mount.to_path_buf();
+    let read = |p: &Path| {
+        libcgroups::common::read_cgroup_file(p.join(file))
+            .map_err(|e| CgroupError::Manager(e.to_string()))
+    };
+    let mut value = read(&current)?;
+    for c in rel.components() {
+        current.push(c);
+        let own = read(&current)?;
+        if own.trim().is_empty() {
+            libcgroups::common::write_cgroup_file_str(current.join(file), value.trim())
+                .map_err(|e| CgroupError::Manager(e.to_string()))?;
+        } else {
+            value = own;
+        }
+    }
+    Ok(())
+}
+
+/// In the container's process, before it joins any namespace: moves this (single-threaded)
+/// process into the cgroups `self_join_files` named.
+pub fn join_self(files: &[PathBuf]) -> Result<(), crate::error::StepError> {
+    for f in files {
+        libcgroups::common::write_cgroup_file_str(f, "0")
+            .map_err(|e| crate::error::StepError::msg("cgroups", e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// libcgroups' systemd driver applies only what systemd has properties for (cpu, cpuset,
 /// io, memory, pids). The rest — the device allow list (an eBPF program), raw unified
 /// keys, hugetlb limits — goes straight into the unit's cgroup, which systemd delegates
@@ -718,6 +852,23 @@ pub fn pids(record: &CgroupRecord, id: &str) -> Result<Vec<i32>, CgroupError> {
 
 /// Cgroups the container made below its own (for its processes or `exec --cgroup`):
 /// they are part of it and go with it, deepest first.
+/// Removes the container's own (leaf) directory in every hierarchy; false if one is
+/// still busy.
+fn leaves_removed(record: &CgroupRecord) -> Result<bool, CgroupError> {
+    let leaf = record.path.strip_prefix("/").unwrap_or(&record.path);
+    let mut all = true;
+    for root in hierarchy_roots(&setup()?)? {
+        let dir = root.join(leaf);
+        match fs::remove_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => all = false,
+            Err(source) => return Err(CgroupError::Remove { path: dir, source }),
+        }
+    }
+    Ok(all)
+}
+
 fn remove_descendants(record: &CgroupRecord) -> Result<(), CgroupError> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = fs::read_dir(dir) else {
@@ -758,9 +909,14 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
     let reg = Registry::open()?;
     if owns_leaf(record) {
         remove_descendants(record)?;
-        let m = manager(record, id)?;
-        m.remove()
-            .map_err(|e| CgroupError::Manager(e.to_string()))?;
+        // An empty cgroup goes with a plain rmdir (the loop below); libcgroups' manager,
+        // which kills what is left and retries, is only built when something is still
+        // inside — building it reads mountinfo once per controller.
+        if !leaves_removed(record)? {
+            let m = manager(record, id)?;
+            m.remove()
+                .map_err(|e| CgroupError::Manager(e.to_string()))?;
+        }
     }
     for dir in &record.created {
         match fs::remove_dir(dir) {

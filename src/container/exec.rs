@@ -112,6 +112,7 @@ pub fn build_process(a: &ExecArgs, container_process: Option<&Process>) -> anyho
             p.cwd().display()
         );
     }
+    crate::config::warn_unraisable_ambient(&p);
     crate::security::lsm::check_process(
         &p,
         "process.apparmorProfile (--apparmor)",
@@ -189,7 +190,18 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         .as_ref()
         .map(crate::security::seccomp::compile_profile)
         .transpose()?;
+    let self_join = match &cgroup {
+        Some(record) => match cgroups::self_join_files(record)? {
+            Some(files) => {
+                cgroups::fill_cpuset(record)?;
+                files
+            }
+            None => Vec::new(),
+        },
+        None => Vec::new(),
+    };
     let ctx = ExecContext {
+        cgroup_self_join: &self_join,
         process: &process,
         ns: &ns,
         preserve_fds: a.preserve_fds + listen,
@@ -202,7 +214,7 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
     let child = spawn_exec::spawn(&ns, &ctx)?;
     drop(console_socket);
     let started = (|| -> anyhow::Result<()> {
-        if let Some(record) = &cgroup {
+        if let Some(record) = cgroup.as_ref().filter(|_| self_join.is_empty()) {
             cgroups::add_process(record, &a.id, child.pid)?;
         }
         if let Some(adj) = process.oom_score_adj() {

@@ -111,6 +111,8 @@ struct CreateSupervisor<'a> {
     spec: &'a Spec,
     init: Option<ProcId>,
     seccomp: Option<&'a crate::security::seccomp::Filter>,
+    /// The init moves itself into its cgroups (see cgroups::self_join_files).
+    self_join: bool,
 }
 
 impl Supervisor for CreateSupervisor<'_> {
@@ -129,7 +131,11 @@ impl Supervisor for CreateSupervisor<'_> {
             let _registry = cgroups::claim(&mut record)?;
             self.container.state.cgroup = Some(record.clone());
             self.container.save()?;
-            cgroups::join(&record, self.spec, &self.container.state.id, pid)?;
+            if self.self_join {
+                cgroups::prepare(&record, self.spec, &self.container.state.id)?;
+            } else {
+                cgroups::join(&record, self.spec, &self.container.state.id, pid)?;
+            }
         }
         Ok(())
     }
@@ -333,6 +339,14 @@ fn create_in(
     let idmapped = crate::rootfs::idmap::prepare(&bundle.spec, &bundle.dir)?;
     let state_copy = container.state.clone();
     let cgroup_path = state_copy.cgroup.as_ref().map(|c| c.path.clone());
+    // An init created by an intermediate process, or in a new user namespace, cannot be
+    // relied on to move itself: the parent does it.
+    let self_join = match &state_copy.cgroup {
+        Some(record) if !ns.intermediate && !ns.new_user() => {
+            cgroups::self_join_files(record)?.unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
     let ctx = init::Context {
         spec: &bundle.spec,
         bundle: &bundle.dir,
@@ -343,6 +357,7 @@ fn create_in(
         preserve_fds: req.opts.preserve_fds + init::process::listen_fds(),
         start_listener: listener.as_ref().map(|l| l.as_raw_fd()),
         cgroup_path: cgroup_path.as_deref(),
+        cgroup_self_join: &self_join,
         state: &state_copy,
         parent_only_fds: container.lock_fd().into_iter().collect(),
         console_socket,
@@ -374,6 +389,7 @@ fn create_in(
         spec: &bundle.spec,
         init: None,
         seccomp,
+        self_join: !self_join.is_empty(),
     };
     let result = spawn::spawn(&ctx, &mut sup);
     *init_seen = sup.init;

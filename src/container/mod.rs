@@ -297,9 +297,32 @@ pub fn is_alive(p: ProcId) -> bool {
 }
 
 /// The user name for a uid, as `list` shows the owner; the number if it has no name.
+/// Read from /etc/passwd directly, as runc does: no NSS machinery (and no dlopen in a
+/// static binary) on the create path for one name.
 pub fn owner_name(uid: u32) -> String {
-    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-        Ok(Some(u)) => u.name,
-        _ => uid.to_string(),
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    name_in_passwd(&passwd, uid).unwrap_or_else(|| uid.to_string())
+}
+
+fn name_in_passwd(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let _password = f.next()?;
+        (f.next()?.parse::<u32>().ok()? == uid && !name.is_empty()).then(|| name.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod owner_tests {
+    #[test]
+    fn names_come_from_passwd_lines() {
+        let p = "root:x:0:0:root:/root:/bin/bash\n# comment\nbroken\nrt-rootless:x:1001:1001::/home/x:/bin/sh\n";
+        assert_eq!(super::name_in_passwd(p, 0).as_deref(), Some("root"));
+        assert_eq!(
+            super::name_in_passwd(p, 1001).as_deref(),
+            Some("rt-rootless")
+        );
+        assert_eq!(super::name_in_passwd(p, 7), None);
     }
 }

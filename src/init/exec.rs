@@ -23,6 +23,9 @@ pub struct ExecContext<'a> {
     pub setgroups_allowed: bool,
     /// The container's linux.seccomp, compiled by the parent.
     pub seccomp: Option<&'a crate::security::seccomp::Filter>,
+    /// The cgroup `tasks` files this process writes itself into on Go (empty: the parent
+    /// moves it).
+    pub cgroup_self_join: &'a [std::path::PathBuf],
 }
 
 /// A pty from the container's devpts instance (rt is inside the container's mount
@@ -60,6 +63,8 @@ fn run(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StepError> {
         Some(other) => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
     }
     let p = ctx.process;
+    // Before any namespace: the host's cgroup files, with host privileges.
+    crate::cgroups::join_self(ctx.cgroup_self_join)?;
     // Before joining the mount namespace: /proc is still the host's.
     process::set_oom_score_adj(p)?;
     crate::spawn::exec::join(ctx.ns)?;

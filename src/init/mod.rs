@@ -37,6 +37,9 @@ pub struct Context<'a> {
     /// The start socket (`rt create`); None for `rt run`, which starts through the channel.
     pub start_listener: Option<RawFd>,
     pub cgroup_path: Option<&'a Path>,
+    /// The cgroup `tasks` files this process writes itself into on Go (empty: the parent
+    /// moves it).
+    pub cgroup_self_join: &'a [PathBuf],
     pub state: &'a State,
     /// Parent fds the container process must not keep: the flock on the state directory
     /// (a forked copy would hold the lock until execve, and `rt start` needs it).
@@ -198,6 +201,9 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         Msg::Go(pid) => pid,
         other => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
     };
+    // First: everything from here on (namespaces, mounts, forks) belongs to the container's
+    // cgroup; and the cgroup namespace created below is rooted where this lands.
+    crate::cgroups::join_self(ctx.cgroup_self_join)?;
     // The init runs rt's code with rt's memory until execve: no process in the container
     // may ptrace it or open its /proc files meanwhile. Not before Go: a non-dumpable
     // process's /proc files belong to root, and a rootless parent must still write its

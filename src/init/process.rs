@@ -197,12 +197,11 @@ pub fn become_user(process: &Process, may_setgroups: bool) -> Result<(), StepErr
         .map_err(|e| StepError::msg("process.capabilities.permitted", e.to_string()))?;
     caps::clear(None, CapSet::Ambient)
         .map_err(|e| StepError::msg("process.capabilities.ambient", e.to_string()))?;
-    for cap in &sets.ambient {
-        if !sets.permitted.contains(cap) || !sets.inheritable.contains(cap) {
-            return Err(StepError::msg(
-                "process.capabilities.ambient",
-                format!("{cap} must also be permitted and inheritable"),
-            ));
+    // Those the kernel would refuse were reported as a warning by the parent
+    // (config::warn_unraisable_ambient); like runc, they are skipped.
+    for cap in sets.ambient.intersection(&sets.permitted) {
+        if !sets.inheritable.contains(cap) {
+            continue;
         }
         caps::raise(None, CapSet::Ambient, *cap)
             .map_err(|e| StepError::msg("process.capabilities.ambient", format!("{cap}: {e}")))?;

@@ -4,9 +4,7 @@
 //! With a cgroup namespace each hierarchy is mounted afresh, so the container sees its own
 //! cgroup as the root; without one, the container's cgroup directories are bind-mounted.
 
-use std::fs;
 use std::os::fd::AsFd;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use libcgroups::common::CgroupSetup;
@@ -89,8 +87,7 @@ fn mount_hierarchy(
     flags: MsFlags,
     field: &str,
 ) -> Result<(), StepError> {
-    let handle = root
-        .mkdir_all(dest, &fs::Permissions::from_mode(0o755))
+    let handle = super::inroot::mkdir_all(root, dest, 0o755)
         .ctx(|| format!("{field}: creating {}", dest.display()))?;
     let target = fd_path(handle.as_fd());
     let target = target.as_str();
@@ -150,8 +147,7 @@ pub fn mount(
             .ok_or_else(|| StepError::msg(field, "no cgroup2 mount on the host"))?;
         return mount_hierarchy(root, cfg, h, dest, flags, field);
     }
-    let target = root
-        .mkdir_all(dest, &fs::Permissions::from_mode(0o755))
+    let target = super::inroot::mkdir_all(root, dest, 0o755)
         .ctx(|| format!("{field}: creating mount point"))?;
     // v1/hybrid: a tmpfs to hold one directory per hierarchy, read-only at the end.
     sys_mount(
@@ -172,7 +168,7 @@ pub fn mount(
         if name.contains(',') {
             for alias in name.split(',') {
                 let link = dest.join(alias);
-                if root.resolve_nofollow(&link).is_err() {
+                if super::inroot::try_resolve_nofollow(root, &link).is_none() {
                     root.create(
                         &link,
                         &pathrs::InodeType::Symlink(PathBuf::from(name.as_ref())),

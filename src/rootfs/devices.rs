@@ -7,7 +7,7 @@
 
 use std::fs;
 use std::os::fd::AsFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use nix::mount::{MsFlags, mount};
@@ -69,25 +69,23 @@ fn make_node(root: &Root, node: &Node, in_user_ns: bool) -> Result<(), StepError
     let field = format!("linux.devices ({})", node.path.display());
     let rel = in_root(&node.path);
     if let Some(parent) = rel.parent().filter(|p| !p.as_os_str().is_empty()) {
-        root.mkdir_all(parent, &fs::Permissions::from_mode(0o755))
+        super::inroot::mkdir_all(root, parent, 0o755)
             .ctx(|| format!("{field}: creating parent directory"))?;
     }
-    if root.readlink(&rel).is_ok() {
-        return Err(StepError::msg(field, "a symlink is in the way"));
-    }
-    if let Ok(existing) = root.resolve_nofollow(&rel) {
-        let f = existing
-            .reopen(OpenFlags::O_PATH | OpenFlags::O_CLOEXEC)
-            .ctx(|| format!("{field}: inspecting existing file"))?;
-        let meta = f
-            .metadata()
-            .ctx(|| format!("{field}: inspecting existing file"))?;
+    if let Some(existing) = super::inroot::try_resolve_nofollow(root, &rel) {
+        use rustix::fs::FileType;
+        let meta =
+            super::inroot::stat(&existing).ctx(|| format!("{field}: inspecting existing file"))?;
+        let kind = FileType::from_raw_mode(meta.st_mode);
+        if kind == FileType::Symlink {
+            return Err(StepError::msg(field, "a symlink is in the way"));
+        }
         let same = match node.kind {
-            SFlag::S_IFCHR => meta.file_type().is_char_device(),
-            SFlag::S_IFBLK => meta.file_type().is_block_device(),
-            _ => meta.file_type().is_fifo(),
+            SFlag::S_IFCHR => kind == FileType::CharacterDevice,
+            SFlag::S_IFBLK => kind == FileType::BlockDevice,
+            _ => kind == FileType::Fifo,
         } && (node.kind == SFlag::S_IFIFO
-            || meta.rdev() == nix::sys::stat::makedev(node.major, node.minor));
+            || meta.st_rdev == nix::sys::stat::makedev(node.major, node.minor));
         if same {
             return Ok(());
         }
@@ -220,14 +218,14 @@ pub fn create_links(root: &Root, mounts: &[Mount]) -> Result<(), StepError> {
     if has_devpts {
         // With a private devpts instance, /dev/ptmx must be its ptmx, or ptys would be
         // allocated from the host's instance.
-        let is_link = root.readlink("dev/ptmx").is_ok();
-        if !is_link && root.resolve_nofollow("dev/ptmx").is_ok() {
+        let is_link = super::inroot::read_link(root, Path::new("dev/ptmx")).is_some();
+        if !is_link && super::inroot::try_resolve_nofollow(root, Path::new("dev/ptmx")).is_some() {
             root.remove_file("dev/ptmx").ctx(|| "/dev/ptmx: removing")?;
         }
         links.push(("dev/ptmx", "pts/ptmx"));
     }
     for (link, target) in links {
-        if root.resolve_nofollow(link).is_ok() {
+        if super::inroot::try_resolve_nofollow(root, Path::new(link)).is_some() {
             continue;
         }
         root.create(link, &InodeType::Symlink(PathBuf::from(target)))

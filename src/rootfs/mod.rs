@@ -18,6 +18,7 @@
 pub mod cgroupfs;
 pub mod devices;
 pub mod idmap;
+pub mod inroot;
 pub mod options;
 pub mod paths;
 pub mod pivot;
@@ -74,8 +75,8 @@ pub fn resolve_in_root(root: &Root, path: &Path) -> Result<PathBuf, StepError> {
             continue;
         }
         let candidate = done.join(&c);
-        match root.readlink(&candidate) {
-            Ok(target) => {
+        match inroot::read_link(root, &candidate) {
+            Some(target) => {
                 links += 1;
                 if links > MAX_LINKS {
                     return Err(StepError::msg(
@@ -99,7 +100,7 @@ pub fn resolve_in_root(root: &Root, path: &Path) -> Result<PathBuf, StepError> {
                 }
             }
             // Not a symlink, or not there (yet): take it as it is.
-            Err(_) => done = candidate,
+            None => done = candidate,
         }
     }
     Ok(done)
@@ -121,9 +122,7 @@ pub struct RootfsConfig<'a> {
     pub idmapped: &'a [(usize, RawFd)],
 }
 
-fn dir_perm() -> fs::Permissions {
-    fs::Permissions::from_mode(0o755)
-}
+const DIR_MODE: u32 = 0o755;
 
 /// Stops mount events from propagating back to the host: a slave receives the host's
 /// mount events but sends none, so nothing rt mounts from here on is seen outside.
@@ -180,7 +179,7 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
     if let Some(process) = cfg.spec.process() {
         let cwd = resolve_in_root(&root, process.cwd())?;
         if !cwd.as_os_str().is_empty() {
-            root.mkdir_all(&cwd, &dir_perm())
+            inroot::mkdir_all(&root, &cwd, DIR_MODE)
                 .ctx(|| format!("process.cwd: creating {}", process.cwd().display()))?;
         }
     }
@@ -207,15 +206,14 @@ fn make_mount_point(
 ) -> Result<Handle, StepError> {
     let dest = &resolve_in_root(root, dest).map_err(|e| StepError::msg(field, e.to_string()))?;
     if !want_file {
-        return root
-            .mkdir_all(dest, &dir_perm())
+        return inroot::mkdir_all(root, dest, DIR_MODE)
             .ctx(|| format!("{field}: creating mount point"));
     }
-    if let Ok(h) = root.resolve(dest) {
+    if let Some(h) = inroot::try_resolve(root, dest) {
         return Ok(h);
     }
     if let Some(parent) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-        root.mkdir_all(parent, &dir_perm())
+        inroot::mkdir_all(root, parent, DIR_MODE)
             .ctx(|| format!("{field}: creating mount point"))?;
     }
     root.create_file(
@@ -378,7 +376,7 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
     // A procfs or sysfs reached through a symlink the image planted lands somewhere the
     // container's tools (and LSM helpers) do not look, leaving a fake at the real path
     // (CVE-2019-16884, CVE-2023-27561); runc refuses these too.
-    if matches!(typ, "proc" | "sysfs") && root.readlink(&dest).is_ok() {
+    if matches!(typ, "proc" | "sysfs") && inroot::read_link(root, &dest).is_some() {
         return Err(StepError::msg(
             field,
             format!("is a symlink in the rootfs; refusing to mount {typ} through it"),

@@ -17,7 +17,6 @@ use std::path::Path;
 
 use nix::mount::{MsFlags, mount};
 use pathrs::Root;
-use pathrs::flags::OpenFlags;
 
 use super::{fd_path, in_root, remount_bind};
 use crate::error::{Ctx, StepError};
@@ -93,18 +92,14 @@ pub fn mask(root: &Root, paths: &[String]) -> Result<(), StepError> {
     for (i, p) in paths.iter().enumerate() {
         let field = format!("linux.maskedPaths[{i}] ({p})");
         let rel = in_root(Path::new(p));
-        let Ok(target) = root.resolve(&rel) else {
+        let Some(target) = super::inroot::try_resolve(root, &rel) else {
             // Nothing there, nothing to hide.
             continue;
         };
         check_procfs(p, &target, &paths[..i], &field)?;
-        let meta = target
-            .reopen(OpenFlags::O_PATH | OpenFlags::O_CLOEXEC)
-            .ctx(|| format!("{field}: opening"))?
-            .metadata()
-            .ctx(|| format!("{field}: inspecting"))?;
+        let meta = super::inroot::stat(&target).ctx(|| format!("{field}: inspecting"))?;
         let target_path = fd_path(target.as_fd());
-        if meta.is_dir() {
+        if rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::Directory {
             mount(
                 Some("tmpfs"),
                 target_path.as_str(),
@@ -131,7 +126,7 @@ pub fn make_readonly(root: &Root, paths: &[String], masked: &[String]) -> Result
     for (i, p) in paths.iter().enumerate() {
         let field = format!("linux.readonlyPaths[{i}] ({p})");
         let rel = in_root(Path::new(p));
-        let Ok(target) = root.resolve(&rel) else {
+        let Some(target) = super::inroot::try_resolve(root, &rel) else {
             continue;
         };
         check_procfs(p, &target, masked, &field)?;

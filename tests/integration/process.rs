@@ -210,6 +210,37 @@ fn capabilities_of_an_unprivileged_user() {
     }
 }
 
+/// `runc spec` lists ambient capabilities without inheritable ones; the kernel refuses to
+/// raise those. Like runc, rt runs the container without them, but says so.
+#[test]
+fn ambient_capabilities_the_kernel_refuses_are_skipped_with_a_warning() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh("grep ^Cap /proc/self/status");
+    b.edit(|c| {
+        let set = json!(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]);
+        c["process"]["capabilities"] = json!({
+            "bounding": set, "effective": set, "permitted": set, "ambient": set
+        });
+    });
+    let out = rt.run(&b, &unique("amb"));
+    let stdout = out.ok();
+    let line = stdout.lines().find(|l| l.starts_with("CapAmb")).unwrap();
+    assert!(line.ends_with("0000000000000000"), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("CapEff")).unwrap();
+    let v = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    assert_eq!(v, (1 << 29) | (1 << 5) | (1 << 10), "{stdout}");
+    assert!(
+        out.stderr.contains(
+            "rt: warning: process.capabilities.ambient: CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE not raised"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn missing_program_fails_create() {
     if !need_root() {
