@@ -45,9 +45,43 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     };
     check_preserved_fds(&cmd)?;
     if matches!(cmd, Command::Create(_) | Command::Run(_) | Command::Exec(_)) {
+        // A no-op when `seal_early` already re-executed rt; this is the check that counts.
         seal::ensure_sealed()?;
     }
     commands::dispatch(&cli.global, cmd)
+}
+
+/// The subcommand, found without clap: the first argument that is neither a global
+/// option nor the value of one.
+fn subcommand(args: &[std::ffi::OsString]) -> Option<&std::ffi::OsStr> {
+    const TAKES_VALUE: [&str; 4] = ["--root", "--log", "--log-format", "--rootless"];
+    let mut it = args.iter().skip(1);
+    while let Some(a) = it.next() {
+        let Some(s) = a.to_str() else {
+            return Some(a);
+        };
+        if TAKES_VALUE.contains(&s) {
+            it.next();
+        } else if !s.starts_with('-') {
+            return Some(a);
+        }
+    }
+    None
+}
+
+/// Re-executes a create, run or exec from the sealed binary before clap builds its
+/// parser (a third of rt's start-up), which would otherwise be done twice. Anything the
+/// scan gets wrong is caught by the check in `run`.
+fn seal_early() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if matches!(
+        subcommand(&args).and_then(|s| s.to_str()),
+        Some("create" | "run" | "exec")
+    ) && let Err(e) = seal::ensure_sealed()
+    {
+        eprintln!("rt: {e}");
+        std::process::exit(1);
+    }
 }
 
 /// Parses the command line. A usage error is one line on stderr naming the argument,
@@ -77,6 +111,7 @@ fn main() {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    seal_early();
     let cli = parse_args();
     if cli.global.version {
         println!("rt version {}", env!("CARGO_PKG_VERSION"));
@@ -96,4 +131,43 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subcommand;
+    use std::ffi::OsString;
+
+    fn sub(args: &[&str]) -> Option<String> {
+        let v: Vec<OsString> = args.iter().map(OsString::from).collect();
+        subcommand(&v).map(|s| s.to_string_lossy().into_owned())
+    }
+
+    #[test]
+    fn finds_the_subcommand_past_global_options() {
+        assert_eq!(sub(&["rt", "run", "x"]).as_deref(), Some("run"));
+        assert_eq!(
+            sub(&["rt", "--root", "run", "state", "x"]).as_deref(),
+            Some("state")
+        );
+        assert_eq!(
+            sub(&[
+                "rt",
+                "--debug",
+                "--log",
+                "/l",
+                "--log-format",
+                "json",
+                "exec",
+                "x"
+            ])
+            .as_deref(),
+            Some("exec")
+        );
+        assert_eq!(
+            sub(&["rt", "--root=/r", "create", "x"]).as_deref(),
+            Some("create")
+        );
+        assert_eq!(sub(&["rt", "--version"]), None);
+    }
 }

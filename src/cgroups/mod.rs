@@ -492,8 +492,9 @@ pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<()
 /// other work together). A single-threaded process that moves itself by writing "0" to a
 /// v1 `tasks` file needs no threadgroup stability and current kernels skip that lock
 /// (measured here: 0.04 ms instead of ~10 ms). So on v1 the parent only creates the
-/// directories and applies the limits (`prepare`), and the init (or exec child) moves
-/// itself in (`join_self`) before it does anything else. libcgroups can only move a
+/// directories (`create_dirs`), the init (or exec child) moves itself in (`join_self`)
+/// before it does anything else, and the parent writes the limits (`apply_resources`)
+/// while the init sets up, before it lets it execve. libcgroups can only move a
 /// process by pid through cgroup.procs; the directories, the cpuset inheritance and the
 /// writes below use its file helpers.
 ///
@@ -514,16 +515,20 @@ pub fn self_join_files(record: &CgroupRecord) -> Result<Option<Vec<PathBuf>>, Cg
     Ok(Some(files))
 }
 
-/// Creates the container's v1 cgroups and applies linux.resources, without moving any
-/// process: the init moves itself in with `join_self`.
-pub fn prepare(record: &CgroupRecord, spec: &Spec, id: &str) -> Result<(), CgroupError> {
-    let points = v1_mount_points()?;
-    for controller in points.keys() {
+/// Creates the container's v1 cgroups, ready for the init to move itself in with
+/// `join_self`; linux.resources follow with `apply_resources`.
+pub fn create_dirs(record: &CgroupRecord) -> Result<(), CgroupError> {
+    for controller in v1_mount_points()?.keys() {
         let dir = controller_dir(record, controller)?;
         fs::create_dir_all(&dir)
             .map_err(|e| CgroupError::Manager(format!("creating {}: {e}", dir.display())))?;
     }
-    fill_cpuset(record)?;
+    fill_cpuset(record)
+}
+
+/// Applies linux.resources (and the device rules linux.devices implies) to the
+/// container's existing cgroups.
+pub fn apply_resources(record: &CgroupRecord, spec: &Spec, id: &str) -> Result<(), CgroupError> {
     let m = manager(record, id)?;
     apply_all(
         record,

@@ -132,12 +132,25 @@ impl Supervisor for CreateSupervisor<'_> {
             self.container.state.cgroup = Some(record.clone());
             self.container.save()?;
             if self.self_join {
-                cgroups::prepare(&record, self.spec, &self.container.state.id)?;
+                // The limits are written while the init sets up (init_going): building
+                // libcgroups' manager reads mountinfo a dozen times, and the init only
+                // needs the directories to move itself in.
+                cgroups::create_dirs(&record)?;
             } else {
                 cgroups::join(&record, self.spec, &self.container.state.id, pid)?;
             }
         }
         Ok(())
+    }
+
+    fn init_going(&mut self, _pid: i32) -> anyhow::Result<bool> {
+        match (self.self_join, &self.container.state.cgroup) {
+            (true, Some(record)) => {
+                cgroups::apply_resources(record, self.spec, &self.container.state.id)?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     #[allow(deprecated)]

@@ -224,6 +224,20 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     // Modes given in the config (devices, mount points) are meant exactly.
     umask(Mode::empty());
 
+    // With the init in its v1 cgroups before the parent wrote the limits (see
+    // cgroups::self_join_files), the device rules arrive while the mounts are made; mknod
+    // is subject to them, so device nodes wait for LimitsSet, and so does everything
+    // after the rootfs.
+    let limits_pending = std::cell::Cell::new(!ctx.cgroup_self_join.is_empty());
+    let wait_for_limits = || -> Result<(), StepError> {
+        if limits_pending.replace(false) {
+            match wait_for(chan, "the container's cgroup limits")? {
+                Msg::LimitsSet => {}
+                other => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
+            }
+        }
+        Ok(())
+    };
     let rootfs_cfg = RootfsConfig {
         spec: ctx.spec,
         bundle: ctx.bundle,
@@ -232,12 +246,14 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         cgroup_ns: ctx.ns.new_cgroup,
         cgroup_path: ctx.cgroup_path,
         idmapped: &ctx.idmapped,
+        before_devices: &wait_for_limits,
     };
     let prepared = if ctx.ns.new_mount() {
         Some(rootfs::prepare(&rootfs_cfg)?)
     } else {
         None
     };
+    wait_for_limits()?;
     set_hostname(ctx.spec)?;
     set_sysctls(ctx.spec)?;
 

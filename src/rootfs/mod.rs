@@ -120,6 +120,9 @@ pub struct RootfsConfig<'a> {
     pub cgroup_path: Option<&'a Path>,
     /// Detached idmapped trees prepared by the parent, by index in mounts[].
     pub idmapped: &'a [(usize, RawFd)],
+    /// Called before the first device node is made: the device cgroup decides mknod too,
+    /// so its rules must be in place (see init's wait for LimitsSet).
+    pub before_devices: &'a dyn Fn() -> Result<(), StepError>,
 }
 
 const DIR_MODE: u32 = 0o755;
@@ -171,6 +174,7 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
         .as_ref()
         .and_then(|l| l.devices().as_deref())
         .unwrap_or_default();
+    (cfg.before_devices)()?;
     if !dev_is_bind {
         devices::create_defaults(&root, linux_devices, cfg.in_user_ns)?;
     }

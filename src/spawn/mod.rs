@@ -9,7 +9,8 @@
 //!  parent (rt create)                       init (clone3 child)
 //!  clone3(CLONE_NEW*|CLONE_PIDFD)  ───────▶ waits for Go
 //!  uid/gid maps, cgroup
-//!  Go(host pid)                    ───────▶ setns joins, cgroupns, mounts, devices
+//!  Go(host pid)                    ───────▶ joins its cgroup (v1), setns joins,
+//!  cgroup limits (v1, meanwhile)            cgroupns, mounts, devices
 //!                                  ◀─────── RunHooks        (only if hooks exist)
 //!  prestart + createRuntime hooks
 //!  HooksDone                       ───────▶ createContainer hooks, pivot_root, user,
@@ -63,6 +64,11 @@ pub enum SpawnError {
 pub trait Supervisor {
     /// The init exists: record it, move it into its cgroup.
     fn init_started(&mut self, pid: i32, pidfd: &OwnedFd) -> anyhow::Result<()>;
+    /// Go has been sent: work done while the init sets up. True when the init waits for
+    /// LimitsSet before it makes device nodes (see CreateSupervisor).
+    fn init_going(&mut self, _pid: i32) -> anyhow::Result<bool> {
+        Ok(false)
+    }
     /// Run the prestart and createRuntime hooks.
     fn runtime_hooks(&mut self, pid: i32) -> anyhow::Result<()>;
     /// The init installed a seccomp filter with a notify listener: pass its fd on.
@@ -426,6 +432,11 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
     sup.init_started(pid, &pidfd)
         .map_err(SpawnError::Supervisor)?;
     chan.send(&Msg::Go(pid)).map_err(SpawnError::Sync)?;
+    if sup.init_going(pid).map_err(SpawnError::Supervisor)? {
+        // An init that failed meanwhile has closed its end: what it said (read below)
+        // is the error to report, not this send's EPIPE.
+        let _ = chan.send(&Msg::LimitsSet);
+    }
     loop {
         match expect_with_fd(&chan)? {
             (Msg::RunHooks, _) => {

@@ -28,6 +28,9 @@ pub enum Msg {
     InitPid(i32),
     /// parent → init: ids mapped, cgroup joined; carries the init's host pid.
     Go(i32),
+    /// parent → init (when the init moved itself into its v1 cgroups): linux.resources,
+    /// device rules included, are written; device nodes may be made now.
+    LimitsSet,
     /// init → parent: run the prestart and createRuntime hooks now.
     RunHooks,
     /// parent → init: those hooks succeeded.
