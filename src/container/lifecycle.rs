@@ -124,10 +124,14 @@ impl Supervisor for CreateSupervisor<'_> {
         // Recorded before anything else is created for it, so that `delete` can clean up
         // even if this process is killed from here on.
         self.container.state.init = Some(proc_id);
-        self.container.save()?;
-        if let Some(mut record) = self.container.state.cgroup.clone() {
+        let Some(mut record) = self.container.state.cgroup.clone() else {
+            self.container.save()?;
+            return Ok(());
+        };
+        {
             // Which directories are rt's is decided under the registry lock and recorded
-            // before any is created, so a delete after a crash removes exactly those.
+            // (with the init, in one write) before any is created, so a delete after a
+            // crash removes exactly those.
             let _registry = cgroups::claim(&mut record)?;
             self.container.state.cgroup = Some(record.clone());
             self.container.save()?;
