@@ -118,6 +118,25 @@ impl Snapshot {
         }
     }
 
+    /// Creates the missing directories of the parent path in every hierarchy, shallowest
+    /// first, before any runtime runs. The parent then belongs to the benchmark: a
+    /// runtime that records the parent directories it creates itself (rt does, to remove
+    /// a shared parent with its last container) never sees one here, so no runtime's
+    /// bookkeeping outlives the run's own `cleanup`.
+    pub fn create(&self) -> Result<(), String> {
+        for (mount, absent) in &self.missing {
+            for p in absent {
+                let dir = mount.join(&p[1..]);
+                match fs::create_dir(&dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(format!("creating cgroup {}: {e}", dir.display())),
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// True if `<parent>` itself existed in some hierarchy: a leftover of an earlier run, or
     /// someone else's cgroup.
     pub fn parent_existed(&self) -> bool {

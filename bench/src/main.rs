@@ -154,7 +154,10 @@ fn real_main() -> Result<bool> {
     }
 
     let tmp = make_tmp_dir()?;
-    let result = prepare_and_measure(&args, &tmp, &cgroup_parent, warnings);
+    let result = snapshot
+        .create()
+        .map_err(anyhow::Error::msg)
+        .and_then(|()| prepare_and_measure(&args, &tmp, &cgroup_parent, warnings));
     let ids = all_ids(&args);
     let mut bench = match result {
         Ok(b) => b,
