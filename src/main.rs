@@ -1,4 +1,11 @@
 //! rt: a low-level OCI container runtime, command-line compatible with runc.
+// rt supplies the C `main` itself: std's start-up installs a stack-overflow handler whose
+// setup reads and sscanf-parses /proc/self/maps (twice per create, as rt re-executes
+// itself once) and pulls glibc's scanf and printf machinery into every process's resident
+// set; with panic=abort and no threads of note rt gains nothing from it. glibc hands std
+// the arguments through .init_array, so std::env::args works the same, and
+// std::process::exit flushes stdout as returning from std's main would.
+#![cfg_attr(not(test), no_main)]
 
 mod cgroups;
 mod cli;
@@ -104,9 +111,18 @@ fn parse_args() -> Cli {
     }
 }
 
-fn main() {
-    // Rust ignores SIGPIPE, turning a closed stdout (`rt state ID | head -1`) into a panic
-    // and, with panic=abort, a core dump. Like runc and every C tool, die of SIGPIPE.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    rt_main();
+    0
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn rt_main() {
+    // A SIGPIPE ignored by whoever started rt would turn a closed stdout (`rt state ID |
+    // head -1`) into an error, and in Rust's print macros a panic (with panic=abort, a core
+    // dump). Like runc and every C tool, die of SIGPIPE.
     // SAFETY: installs the default disposition; no handler code runs.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
