@@ -124,6 +124,11 @@ impl Supervisor for CreateSupervisor<'_> {
         // Recorded before anything else is created for it, so that `delete` can clean up
         // even if this process is killed from here on.
         self.container.state.init = Some(proc_id);
+        if self.self_join {
+            // Recorded with its cgroups in init_going; until then an init whose rt died
+            // exits (its channel closes) and nothing of it is on the host.
+            return Ok(());
+        }
         let Some(mut record) = self.container.state.cgroup.clone() else {
             self.container.save()?;
             return Ok(());
@@ -135,26 +140,33 @@ impl Supervisor for CreateSupervisor<'_> {
             let _registry = cgroups::claim(&mut record)?;
             self.container.state.cgroup = Some(record.clone());
             self.container.save()?;
-            if self.self_join {
-                // The limits are written while the init sets up (init_going): building
-                // libcgroups' manager reads mountinfo a dozen times, and the init only
-                // needs the directories to move itself in.
-                cgroups::create_dirs(&record)?;
-            } else {
-                cgroups::join(&record, self.spec, &self.container.state.id, pid)?;
-            }
+            cgroups::join(&record, self.spec, &self.container.state.id, pid)?;
         }
         Ok(())
     }
 
-    fn init_going(&mut self, _pid: i32) -> anyhow::Result<bool> {
-        match (self.self_join, &self.container.state.cgroup) {
-            (true, Some(record)) => {
-                cgroups::apply_resources(record, self.spec, &self.container.state.id)?;
-                Ok(true)
-            }
-            _ => Ok(false),
+    /// A self-joining init (v1) sets up its mounts while its cgroups are made: the
+    /// directories first (it moves in before the cgroup mount), then the limits (building
+    /// libcgroups' manager reads mountinfo a dozen times; the init waits only before it
+    /// makes device nodes, as the device cgroup governs mknod). A send fails only if the
+    /// init already failed: what it said is the error to report, read by the caller.
+    fn init_going(&mut self, _pid: i32, chan: &spawn::sync::Channel) -> anyhow::Result<()> {
+        if !self.self_join {
+            return Ok(());
         }
+        let Some(mut record) = self.container.state.cgroup.clone() else {
+            return Ok(());
+        };
+        {
+            let _registry = cgroups::claim(&mut record)?;
+            self.container.state.cgroup = Some(record.clone());
+            self.container.save()?;
+            cgroups::create_dirs(&record)?;
+        }
+        let _ = chan.send(&Msg::CgroupsReady);
+        cgroups::apply_resources(&record, self.spec, &self.container.state.id)?;
+        let _ = chan.send(&Msg::LimitsSet);
+        Ok(())
     }
 
     #[allow(deprecated)]

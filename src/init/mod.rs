@@ -201,9 +201,6 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         Msg::Go(pid) => pid,
         other => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
     };
-    // First: everything from here on (namespaces, mounts, forks) belongs to the container's
-    // cgroup; and the cgroup namespace created below is rooted where this lands.
-    crate::cgroups::join_self(ctx.cgroup_self_join)?;
     // The init runs rt's code with rt's memory until execve: no process in the container
     // may ptrace it or open its /proc files meanwhile. Not before Go: a non-dumpable
     // process's /proc files belong to root, and a rootless parent must still write its
@@ -218,18 +215,35 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         }
         join_namespaces(&ctx.ns.join)?;
     }
-    if ctx.ns.new_cgroup {
+    // A self-joining init (v1, see cgroups::self_join_files) makes its mounts while rt
+    // creates its cgroups: it moves in (and creates its cgroup namespace, rooted where it
+    // lands) on CgroupsReady, at the latest before the cgroup mount; device nodes wait for
+    // LimitsSet (mknod is subject to the device cgroup), and so does everything after the
+    // rootfs: hooks, hostname, execve.
+    let self_join = !ctx.cgroup_self_join.is_empty();
+    if ctx.ns.new_cgroup && !self_join {
         unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "creating the cgroup namespace")?;
     }
     // Modes given in the config (devices, mount points) are meant exactly.
     umask(Mode::empty());
 
-    // With the init in its v1 cgroups before the parent wrote the limits (see
-    // cgroups::self_join_files), the device rules arrive while the mounts are made; mknod
-    // is subject to them, so device nodes wait for LimitsSet, and so does everything
-    // after the rootfs.
-    let limits_pending = std::cell::Cell::new(!ctx.cgroup_self_join.is_empty());
+    let cgroups_pending = std::cell::Cell::new(self_join);
+    let enter_cgroups = || -> Result<(), StepError> {
+        if cgroups_pending.replace(false) {
+            match wait_for(chan, "the container's cgroups")? {
+                Msg::CgroupsReady => {}
+                other => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
+            }
+            crate::cgroups::join_self(ctx.cgroup_self_join)?;
+            if ctx.ns.new_cgroup {
+                unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "creating the cgroup namespace")?;
+            }
+        }
+        Ok(())
+    };
+    let limits_pending = std::cell::Cell::new(self_join);
     let wait_for_limits = || -> Result<(), StepError> {
+        enter_cgroups()?;
         if limits_pending.replace(false) {
             match wait_for(chan, "the container's cgroup limits")? {
                 Msg::LimitsSet => {}
@@ -246,6 +260,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         cgroup_ns: ctx.ns.new_cgroup,
         cgroup_path: ctx.cgroup_path,
         idmapped: &ctx.idmapped,
+        before_cgroup_mount: &enter_cgroups,
         before_devices: &wait_for_limits,
     };
     let prepared = if ctx.ns.new_mount() {

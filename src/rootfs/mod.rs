@@ -120,6 +120,9 @@ pub struct RootfsConfig<'a> {
     pub cgroup_path: Option<&'a Path>,
     /// Detached idmapped trees prepared by the parent, by index in mounts[].
     pub idmapped: &'a [(usize, RawFd)],
+    /// Called before a cgroup file system is mounted: the container's cgroup must exist
+    /// (and, with a cgroup namespace, the init be in it).
+    pub before_cgroup_mount: &'a dyn Fn() -> Result<(), StepError>,
     /// Called before the first device node is made: the device cgroup decides mknod too,
     /// so its rules must be in place (see init's wait for LimitsSet).
     pub before_devices: &'a dyn Fn() -> Result<(), StepError>,
@@ -375,6 +378,7 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         .find(|(j, _)| *j == i)
         .map(|(_, fd)| *fd);
     if typ == "cgroup" || typ == "cgroup2" {
+        (cfg.before_cgroup_mount)()?;
         return cgroupfs::mount(root, cfg, &dest, &opts, &field);
     }
     // A procfs or sysfs reached through a symlink the image planted lands somewhere the

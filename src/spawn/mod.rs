@@ -8,9 +8,10 @@
 //! ```text
 //!  parent (rt create)                       init (clone3 child)
 //!  clone3(CLONE_NEW*|CLONE_PIDFD)  ───────▶ waits for Go
-//!  uid/gid maps, cgroup
-//!  Go(host pid)                    ───────▶ joins its cgroup (v1), setns joins,
-//!  cgroup limits (v1, meanwhile)            cgroupns, mounts, devices
+//!  uid/gid maps, cgroup (or, v1: ──▶ setns joins, mounts
+//!  Go(host pid) first, then)
+//!  cgroup dirs, CgroupsReady       ───────▶ joins its cgroups, cgroupns, cgroup mount
+//!  limits, LimitsSet               ───────▶ devices
 //!                                  ◀─────── RunHooks        (only if hooks exist)
 //!  prestart + createRuntime hooks
 //!  HooksDone                       ───────▶ createContainer hooks, pivot_root, user,
@@ -64,10 +65,11 @@ pub enum SpawnError {
 pub trait Supervisor {
     /// The init exists: record it, move it into its cgroup.
     fn init_started(&mut self, pid: i32, pidfd: &OwnedFd) -> anyhow::Result<()>;
-    /// Go has been sent: work done while the init sets up. True when the init waits for
-    /// LimitsSet before it makes device nodes (see CreateSupervisor).
-    fn init_going(&mut self, _pid: i32) -> anyhow::Result<bool> {
-        Ok(false)
+    /// Go has been sent: work done while the init sets up, telling it over `chan` what it
+    /// waits for (CgroupsReady, LimitsSet; see CreateSupervisor). It cannot get past
+    /// Ready, and so not to execve, before this returns.
+    fn init_going(&mut self, _pid: i32, _chan: &Channel) -> anyhow::Result<()> {
+        Ok(())
     }
     /// Run the prestart and createRuntime hooks.
     fn runtime_hooks(&mut self, pid: i32) -> anyhow::Result<()>;
@@ -432,11 +434,7 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
     sup.init_started(pid, &pidfd)
         .map_err(SpawnError::Supervisor)?;
     chan.send(&Msg::Go(pid)).map_err(SpawnError::Sync)?;
-    if sup.init_going(pid).map_err(SpawnError::Supervisor)? {
-        // An init that failed meanwhile has closed its end: what it said (read below)
-        // is the error to report, not this send's EPIPE.
-        let _ = chan.send(&Msg::LimitsSet);
-    }
+    sup.init_going(pid, &chan).map_err(SpawnError::Supervisor)?;
     loop {
         match expect_with_fd(&chan)? {
             (Msg::RunHooks, _) => {
