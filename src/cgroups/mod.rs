@@ -867,7 +867,9 @@ fn leaves_removed(record: &CgroupRecord) -> Result<bool, CgroupError> {
         match fs::remove_dir(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => all = false,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY | libc::ENOTEMPTY)) => {
+                all = false
+            }
             Err(source) => return Err(CgroupError::Remove { path: dir, source }),
         }
     }
@@ -912,11 +914,12 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
             .map_err(|e| CgroupError::Manager(e.to_string()));
     }
     let reg = Registry::open()?;
-    if owns_leaf(record) {
+    // An empty cgroup goes with a plain rmdir; sub-cgroups (made by the container) are
+    // looked for only if that fails, and libcgroups' manager, which kills what is left and
+    // retries, is only built when something is still inside — building it reads mountinfo
+    // once per controller.
+    if owns_leaf(record) && !leaves_removed(record)? {
         remove_descendants(record)?;
-        // An empty cgroup goes with a plain rmdir (the loop below); libcgroups' manager,
-        // which kills what is left and retries, is only built when something is still
-        // inside — building it reads mountinfo once per controller.
         if !leaves_removed(record)? {
             let m = manager(record, id)?;
             m.remove()
