@@ -157,6 +157,7 @@ impl Supervisor for CreateSupervisor<'_> {
         let Some(mut record) = self.container.state.cgroup.clone() else {
             return Ok(());
         };
+        let build = cgroups::ManagerBuild::start(&record, &self.container.state.id);
         {
             let _registry = cgroups::claim(&mut record)?;
             self.container.state.cgroup = Some(record.clone());
@@ -164,7 +165,7 @@ impl Supervisor for CreateSupervisor<'_> {
             cgroups::create_dirs(&record)?;
         }
         let _ = chan.send(&Msg::CgroupsReady);
-        cgroups::apply_resources(&record, self.spec, &self.container.state.id)?;
+        cgroups::apply_resources(&record, self.spec, &self.container.state.id, build)?;
         let _ = chan.send(&Msg::LimitsSet);
         Ok(())
     }
