@@ -21,6 +21,29 @@ pub struct Pty {
     pub slave: OwnedFd,
 }
 
+/// A pty from the devpts instance mounted at `root`/dev/pts (ptmx resolved inside `root`),
+/// sized as process.consoleSize asks.
+pub fn open_in(
+    root: &pathrs::Root,
+    process: &oci_spec::runtime::Process,
+) -> Result<Pty, StepError> {
+    use pathrs::flags::OpenFlags;
+    let ptmx = root
+        .resolve("dev/pts/ptmx")
+        .ctx(|| "process.terminal: the container has no devpts at /dev/pts")?
+        .reopen(OpenFlags::O_RDWR | OpenFlags::O_NOCTTY | OpenFlags::O_CLOEXEC)
+        .ctx(|| "process.terminal: opening /dev/pts/ptmx")?;
+    let pty = open_pty(ptmx)?;
+    if let Some(size) = process.console_size() {
+        set_size(
+            pty.master.as_fd(),
+            size.height() as u16,
+            size.width() as u16,
+        )?;
+    }
+    Ok(pty)
+}
+
 /// Allocates a pty from the devpts instance that `ptmx` (an open `ptmx` of that
 /// instance) belongs to.
 pub fn open_pty(ptmx: File) -> Result<Pty, StepError> {

@@ -478,10 +478,20 @@ pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<()
     if let Some(dir) = &record.unit_dir {
         enable_hugetlb_down_to(dir);
     }
+    apply_spec(record, spec, id, &m)
+}
+
+/// Writes linux.resources, with the device rules linux.devices implies, through `m`.
+fn apply_spec(
+    record: &CgroupRecord,
+    spec: &Spec,
+    id: &str,
+    m: &AnyCgroupManager,
+) -> Result<(), CgroupError> {
     apply_all(
         record,
         id,
-        &m,
+        m,
         &resources::effective(resources_with_devices(spec), mode()?),
     )
 }
@@ -564,13 +574,7 @@ pub fn apply_resources(
     id: &str,
     build: ManagerBuild,
 ) -> Result<(), CgroupError> {
-    let m = build.finish()?;
-    apply_all(
-        record,
-        id,
-        &m,
-        &resources::effective(resources_with_devices(spec), mode()?),
-    )
+    apply_spec(record, spec, id, &build.finish()?)
 }
 
 /// Makes the v1 cpuset cgroup of `record` joinable (see `inherit_cpuset`), as libcgroups

@@ -31,23 +31,9 @@ pub struct ExecContext<'a> {
 /// A pty from the container's devpts instance (rt is inside the container's mount
 /// namespace by now, so / is the container's root).
 fn open_terminal(p: &Process, socket: Option<RawFd>) -> Result<OwnedFd, StepError> {
-    use pathrs::flags::OpenFlags;
-    use std::os::fd::AsFd;
     let socket = socket.ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
     let root = pathrs::Root::open("/").ctx(|| "process.terminal: opening the container's root")?;
-    let ptmx = root
-        .resolve("dev/pts/ptmx")
-        .ctx(|| "process.terminal: the container has no devpts at /dev/pts")?
-        .reopen(OpenFlags::O_RDWR | OpenFlags::O_NOCTTY | OpenFlags::O_CLOEXEC)
-        .ctx(|| "process.terminal: opening /dev/pts/ptmx")?;
-    let pty = crate::console::open_pty(ptmx)?;
-    if let Some(size) = p.console_size() {
-        crate::console::set_size(
-            pty.master.as_fd(),
-            size.height() as u16,
-            size.width() as u16,
-        )?;
-    }
+    let pty = crate::console::open_in(&root, p)?;
     crate::console::send_master(socket, &pty.master)?;
     Ok(pty.slave)
 }

@@ -174,22 +174,8 @@ fn setup_terminal(
     process: &oci_spec::runtime::Process,
     socket: Option<RawFd>,
 ) -> Result<OwnedFd, StepError> {
-    use pathrs::flags::OpenFlags;
-    use std::os::fd::AsFd;
     let socket = socket.ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
-    let ptmx = root
-        .resolve("dev/pts/ptmx")
-        .ctx(|| "process.terminal: the container has no devpts at /dev/pts")?
-        .reopen(OpenFlags::O_RDWR | OpenFlags::O_NOCTTY | OpenFlags::O_CLOEXEC)
-        .ctx(|| "process.terminal: opening /dev/pts/ptmx")?;
-    let pty = crate::console::open_pty(ptmx)?;
-    if let Some(size) = process.console_size() {
-        crate::console::set_size(
-            pty.master.as_fd(),
-            size.height() as u16,
-            size.width() as u16,
-        )?;
-    }
+    let pty = crate::console::open_in(root, process)?;
     rootfs::devices::bind_console(root, &pty.slave)?;
     crate::console::send_master(socket, &pty.master)?;
     Ok(pty.slave)
