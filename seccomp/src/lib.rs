@@ -59,6 +59,8 @@ pub enum Error {
     Internal(&'static str),
     #[error("seccomp(SECCOMP_SET_MODE_FILTER): {0}")]
     Install(std::io::Error),
+    #[error("handing the notify fd over: {0}")]
+    HandOver(std::io::Error),
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Error {
@@ -312,6 +314,15 @@ fn plan(spec: &LinuxSeccomp) -> Result<(Plan, Vec<String>, Vec<String>), Error> 
             .collect::<Result<Vec<_>, _>>()?;
         if verdict == default {
             continue;
+        }
+        if verdict.ret == libc::SECCOMP_RET_USER_NOTIF
+            && rule.names().iter().any(|n| n == "sendmsg")
+        {
+            return Err(invalid(
+                field,
+                "SCMP_ACT_NOTIFY on sendmsg: the runtime hands the notify fd to its caller \
+                 with sendmsg, which would wait for an agent that does not have the fd yet",
+            ));
         }
         // libseccomp compares `arg & mask` with valueTwo as given: bits of valueTwo outside
         // the mask can never match. seccompiler masks valueTwo first, which would turn such
@@ -658,11 +669,18 @@ impl Filter {
     }
 
     /// Installs the programs on the calling thread (all threads with TSYNC). Without
-    /// no_new_privs this needs CAP_SYS_ADMIN in the caller's user namespace. Returns the
-    /// notify fd when the profile has SCMP_ACT_NOTIFY rules. Makes no allocation on success,
-    /// so a freshly forked child may call it.
-    pub fn install(&self) -> Result<Option<OwnedFd>, Error> {
-        let mut listener = None;
+    /// no_new_privs this needs CAP_SYS_ADMIN in the caller's user namespace.
+    ///
+    /// When the profile has SCMP_ACT_NOTIFY rules, the listener fd goes to `hand_over` as
+    /// soon as the notify program is in place and before the last program (the native
+    /// ABI's, which holds the profile's allowlist or denylist): handing it over takes a
+    /// syscall of the runtime's own (sendmsg), which the profile must not be able to deny.
+    /// After the last program no syscall is made. Makes no allocation on success.
+    pub fn install(
+        &self,
+        hand_over: impl FnOnce(OwnedFd) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        let mut hand_over = Some(hand_over);
         for program in &self.programs {
             let flags = self.flags_for(program);
             let prog = libc::sock_fprog {
@@ -687,14 +705,17 @@ impl Filter {
                     i32::try_from(rc).map_err(|_| Error::Internal("listener fd out of range"))?;
                 // SAFETY: with SECCOMP_FILTER_FLAG_NEW_LISTENER the return value is a new fd
                 // that nothing else owns.
-                listener = Some(unsafe { OwnedFd::from_raw_fd(fd) });
+                let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+                if let Some(f) = hand_over.take() {
+                    f(fd).map_err(Error::HandOver)?;
+                }
             } else if rc > 0 {
                 return Err(Error::Install(std::io::Error::other(format!(
                     "TSYNC: thread {rc} could not be synchronised"
                 ))));
             }
         }
-        Ok(listener)
+        Ok(())
     }
 
     /// The verdict (SECCOMP_RET_* value) the kernel gives `call` with all programs

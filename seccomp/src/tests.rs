@@ -653,7 +653,7 @@ fn installed_filter_changes_what_the_kernel_does() {
         // SAFETY: plain syscalls in the forked child; see above.
         unsafe {
             let code = if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                || f.install().is_err()
+                || f.install(|_| Ok(())).is_err()
             {
                 10
             } else if libc::syscall(libc::SYS_getppid) != -1 || *libc::__errno_location() != 77 {
@@ -684,10 +684,14 @@ fn installed_filter_changes_what_the_kernel_does() {
 
 #[test]
 fn installing_a_notify_filter_yields_a_listener_fd() {
+    // An allowlist without fcntl: the listener fd is handed over while the profile's own
+    // verdicts are not in force yet (fcntl works in hand_over), and they are afterwards.
     let f = filter(json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": 77,
         "listenerPath": "/nonexistent",
-        "syscalls": [{"names": ["mknodat"], "action": "SCMP_ACT_NOTIFY"}]
+        "syscalls": [{"names": ["mknodat"], "action": "SCMP_ACT_NOTIFY"},
+                     {"names": ["exit_group", "exit", "seccomp"], "action": "SCMP_ACT_ALLOW"}]
     }));
     // SAFETY: as above, the child only makes raw syscalls before _exit.
     let pid = unsafe { libc::fork() };
@@ -695,19 +699,29 @@ fn installing_a_notify_filter_yields_a_listener_fd() {
     if pid == 0 {
         // SAFETY: as above.
         unsafe {
+            let mut handed = -1;
             let code = if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
                 10
             } else {
-                match f.install() {
-                    Ok(Some(fd)) => {
-                        use std::os::fd::AsRawFd;
-                        if libc::fcntl(fd.as_raw_fd(), libc::F_GETFD) >= 0 {
-                            0
-                        } else {
-                            11
-                        }
+                let r = f.install(|fd| {
+                    use std::os::fd::IntoRawFd;
+                    handed = fd.into_raw_fd();
+                    if libc::fcntl(handed, libc::F_GETFD) >= 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
                     }
-                    _ => 12,
+                });
+                if r.is_err() {
+                    11
+                } else if handed < 0 {
+                    12
+                } else if libc::fcntl(handed, libc::F_GETFD) != -1
+                    || *libc::__errno_location() != 77
+                {
+                    13
+                } else {
+                    0
                 }
             };
             libc::_exit(code);
@@ -717,5 +731,25 @@ fn installing_a_notify_filter_yields_a_listener_fd() {
     // SAFETY: waiting for the child forked above.
     let r = unsafe { libc::waitpid(pid, &mut status, 0) };
     assert_eq!(r, pid);
-    assert_eq!(libc::WEXITSTATUS(status), 0);
+    assert!(libc::WIFEXITED(status), "child status {status:#x}");
+    assert_eq!(
+        libc::WEXITSTATUS(status),
+        0,
+        "0 = fd handed over before the allowlist, which is in force afterwards"
+    );
+}
+
+#[test]
+fn notify_on_sendmsg_is_refused() {
+    let e = compile(&profile(json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": "/run/agent.sock",
+        "syscalls": [{"names": ["sendmsg"], "action": "SCMP_ACT_NOTIFY"}]
+    })))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "syscalls[0]: SCMP_ACT_NOTIFY on sendmsg: the runtime hands the notify fd to its \
+         caller with sendmsg, which would wait for an agent that does not have the fd yet"
+    );
 }

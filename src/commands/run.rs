@@ -10,7 +10,6 @@ use nix::unistd::Pid;
 
 use crate::cli::RunArgs;
 use crate::container::{Container, ContainerError, id, lifecycle, supervise};
-use crate::spawn::sync::Msg;
 
 /// `rt run DIR/`: a directory holding config.json given where the ID goes, with no
 /// --bundle, is the bundle; the ID is derived from its name. When the argument is also a
@@ -111,15 +110,7 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool, rootless: bool) -> any
     } = created;
     let id = container.state.id.clone();
 
-    // EOF on the channel: the init's execve closed it. A message: start failed.
-    let started = match spawned.chan.recv() {
-        Ok(None) => Ok(()),
-        Ok(Some(Msg::Error(e))) => Err(anyhow::anyhow!(e)),
-        Ok(Some(other)) => Err(anyhow::anyhow!(
-            "unexpected message {other:?} from the container"
-        )),
-        Err(e) => Err(anyhow::Error::from(e).context("waiting for the container to start")),
-    };
+    let started = lifecycle::wait_started(&container, spawned.pid, &spawned.chan);
     let started = started.and_then(|_| lifecycle::run_poststart(&container));
     // Other commands (kill, delete -f, state) must not wait for this one.
     container.unlock();

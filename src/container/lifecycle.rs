@@ -2,10 +2,10 @@
 //! the cgroup and the init process.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,13 +13,14 @@ use anyhow::{Context as _, anyhow, bail};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use oci_spec::runtime::Spec;
 
-use super::state::LaterHooks;
+use super::state::{LaterHooks, SharedMounts};
 use super::{Container, ContainerError, Phase, ProcId, State, Status};
 use crate::cgroups;
 use crate::cli::CreateOpts;
 use crate::config::{self, Bundle};
 use crate::hooks;
 use crate::init;
+use crate::rootfs::shared;
 use crate::spawn::{self, Spawned, Supervisor, namespaces, sync::Msg};
 
 /// What `create` leaves for the caller: the init, waiting for start.
@@ -49,12 +50,7 @@ pub fn hook_state(state: &State, status: Status, pid: i32) -> Vec<u8> {
     v
 }
 
-fn check_supported(
-    spec: &Spec,
-    opts: &CreateOpts,
-    ns: &namespaces::NsPlan,
-    terminal_proxy: bool,
-) -> anyhow::Result<()> {
+fn check_supported(spec: &Spec, opts: &CreateOpts, terminal_proxy: bool) -> anyhow::Result<()> {
     let process = spec
         .process()
         .as_ref()
@@ -68,16 +64,6 @@ fn check_supported(
     }
     if !terminal && opts.console_socket.is_some() {
         bail!("--console-socket: process.terminal is false, there is no terminal to send");
-    }
-    if terminal && !ns.new_mount() {
-        bail!("process.terminal: needs a new mount namespace with its own devpts at /dev/pts");
-    }
-    let joins_mount = ns
-        .join
-        .iter()
-        .any(|j| j.typ == oci_spec::runtime::LinuxNamespaceType::Mount);
-    if !ns.new_mount() && !joins_mount {
-        bail!("linux.namespaces: a mount namespace is required (rt never pivots the host's root)");
     }
     Ok(())
 }
@@ -110,7 +96,6 @@ struct CreateSupervisor<'a> {
     container: &'a mut Container,
     spec: &'a Spec,
     init: Option<ProcId>,
-    seccomp: Option<&'a crate::security::seccomp::Filter>,
     /// The init moves itself into its cgroups (see cgroups::self_join_files).
     self_join: bool,
 }
@@ -190,34 +175,61 @@ impl Supervisor for CreateSupervisor<'_> {
         )?;
         Ok(())
     }
-
-    fn seccomp_fd(&mut self, pid: i32, fd: OwnedFd) -> anyhow::Result<()> {
-        let listener = self
-            .seccomp
-            .and_then(|f| f.listener.as_ref())
-            .ok_or_else(|| anyhow!("linux.seccomp: a notify fd arrived without a listenerPath"))?;
-        let state = hook_state(&self.container.state, Status::Creating, pid);
-        crate::security::seccomp::send_to_listener(listener, fd, pid, &state)
-    }
 }
 
 /// The start socket, bound in the state directory before the init exists. Bound through
 /// /proc/self/fd so that the path length of --root and the ID (up to 1024 bytes) never hits
-/// the 108-byte limit of socket addresses.
-fn bind_start_socket(dir: &Path) -> anyhow::Result<UnixListener> {
-    let d = fs::File::open(dir).with_context(|| format!("{}", dir.display()))?;
-    let path = format!("/proc/self/fd/{}/{}", d.as_raw_fd(), super::START_SOCKET);
-    UnixListener::bind(&path)
-        .with_context(|| format!("{}: creating the start socket", dir.display()))
+/// the 108-byte limit of socket addresses. SOCK_SEQPACKET: a connection is a sync channel
+/// (spawn::sync), which carries a seccomp notify fd and the init's error, if any.
+fn bind_start_socket(dir: &Path) -> anyhow::Result<OwnedFd> {
+    use nix::sys::socket::{Backlog, bind, listen};
+    let bound = || -> std::io::Result<OwnedFd> {
+        let (fd, addr, _dir) = start_socket(dir)?;
+        bind(fd.as_raw_fd(), &addr)?;
+        listen(&fd, Backlog::new(1)?)?;
+        Ok(fd)
+    };
+    bound().with_context(|| format!("{}: creating the start socket", dir.display()))
 }
 
-fn connect_start_socket(dir: &Path) -> std::io::Result<UnixStream> {
+fn connect_start_socket(dir: &Path) -> std::io::Result<spawn::sync::Channel> {
+    let (fd, addr, _dir) = start_socket(dir)?;
+    nix::sys::socket::connect(fd.as_raw_fd(), &addr)?;
+    Ok(spawn::sync::Channel::from(fd))
+}
+
+/// A SOCK_SEQPACKET socket and the start socket's address in `dir`, named through an fd of
+/// the directory (a path of any length fits in sun_path that way), which the caller keeps
+/// open until it has bound or connected.
+fn start_socket(dir: &Path) -> std::io::Result<(OwnedFd, nix::sys::socket::UnixAddr, fs::File)> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr};
     let d = fs::File::open(dir)?;
-    UnixStream::connect(format!(
-        "/proc/self/fd/{}/{}",
-        d.as_raw_fd(),
-        super::START_SOCKET
-    ))
+    let addr =
+        UnixAddr::new(format!("/proc/self/fd/{}/{}", d.as_raw_fd(), super::START_SOCKET).as_str())?;
+    let fd = nix::sys::socket::socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    Ok((fd, addr, d))
+}
+
+/// Waits until the init has exec'd the container's process (its end of `chan` closes) or
+/// reports why it could not; a seccomp notify fd on the way goes to the profile's agent.
+pub fn wait_started(c: &Container, pid: i32, chan: &spawn::sync::Channel) -> anyhow::Result<()> {
+    let listener = crate::security::seccomp::listener_of(c.state.seccomp.as_ref());
+    spawn::exec::wait_exec(chan, |fd| {
+        let listener = listener
+            .as_ref()
+            .ok_or_else(|| anyhow!("linux.seccomp: a notify fd arrived without a listenerPath"))?;
+        let state = hook_state(&c.state, Status::Created, pid);
+        crate::security::seccomp::send_to_listener(listener, fd, pid, &state)
+    })
+    .map_err(|e| match e {
+        spawn::SpawnError::Child(text) => anyhow!(text),
+        other => anyhow::Error::from(other).context("waiting for the container process to start"),
+    })
 }
 
 pub struct CreateRequest<'a> {
@@ -257,8 +269,13 @@ fn console_channel(
 pub fn load_bundle(req: &CreateRequest) -> anyhow::Result<(Bundle, namespaces::NsPlan)> {
     super::id::validate(req.id)?;
     let bundle = config::load(req.bundle)?;
-    let ns = namespaces::plan(&bundle.spec);
-    check_supported(&bundle.spec, req.opts, &ns, req.terminal_proxy)?;
+    let mut ns = namespaces::plan(&bundle.spec);
+    ns.forget_own_mount_ns(|path| {
+        use std::os::unix::fs::MetadataExt;
+        let id = |p: &Path| fs::metadata(p).map(|m| (m.dev(), m.ino())).ok();
+        id(path).is_some() && id(path) == id(Path::new("/proc/self/ns/mnt"))
+    });
+    check_supported(&bundle.spec, req.opts, req.terminal_proxy)?;
     cgroups::validate(&bundle.spec)?;
     Ok((bundle, ns))
 }
@@ -314,6 +331,14 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         },
         process: spec.process().clone(),
         seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
+        shared_mounts: match ns.mount_ns() {
+            namespaces::MountNs::Shared => Some(SharedMounts {
+                before: shared::mount_id(&bundle.rootfs)
+                    .with_context(|| format!("root.path {}", bundle.rootfs.display()))?,
+                bind: None,
+            }),
+            _ => None,
+        },
     };
     let (console_socket, console_ours) = console_channel(req, spec)?;
     let mut container = Container::create(req.root, state)?;
@@ -418,7 +443,6 @@ fn create_in(
         container,
         spec: &bundle.spec,
         init: None,
-        seccomp,
         self_join: !self_join.is_empty(),
     };
     let result = spawn::spawn(&ctx, &mut sup);
@@ -429,6 +453,12 @@ fn create_in(
     drop(listener);
     if let Some(p) = &req.opts.pid_file {
         write_pid_file(p, spawned.pid)?;
+    }
+    if let Some(m) = &mut container.state.shared_mounts {
+        let now = shared::mount_id(&bundle.rootfs).context("the rootfs bind")?;
+        if now != m.before {
+            m.bind = Some(now);
+        }
     }
     container.state.phase = Phase::Created;
     container.save()?;
@@ -565,10 +595,36 @@ fn destroy_failed(c: &Container, init: Option<ProcId>) -> anyhow::Result<()> {
         );
         wait_gone(init, Duration::from_secs(10))?;
     }
+    detach_shared_mounts(c)?;
     if let Some(record) = &c.state.cgroup {
         cgroups::remove(record, &c.state.id)?;
     }
     c.remove_dir()?;
+    Ok(())
+}
+
+/// The host-side mounts of a container without a mount namespace of its own. A create
+/// that failed before the init was ready has no bind id recorded: then whatever is now at
+/// root.path and was not there before create is the init's bind.
+fn detach_shared_mounts(c: &Container) -> anyhow::Result<()> {
+    let Some(m) = c.state.shared_mounts else {
+        return Ok(());
+    };
+    let rootfs = &c.state.rootfs;
+    let bind = match m.bind {
+        Some(b) => b,
+        None => match shared::mount_id(rootfs) {
+            Ok(now) if now != m.before => now,
+            _ => return Ok(()),
+        },
+    };
+    let detached = shared::detach(rootfs, bind)
+        .with_context(|| format!("detaching the container's mounts at {}", rootfs.display()))?;
+    crate::debug!(
+        "{}: mounts at {} (bind {bind}) detached: {detached}",
+        c.state.id,
+        rootfs.display()
+    );
     Ok(())
 }
 
@@ -579,6 +635,7 @@ pub fn destroy(c: &Container) -> anyhow::Result<()> {
     if !c.state.own_pid_ns {
         kill_cgroup(c, libc::SIGKILL);
     }
+    detach_shared_mounts(c)?;
     if let Some(record) = &c.state.cgroup {
         cgroups::remove(record, &c.state.id)?;
     }
@@ -602,16 +659,12 @@ pub fn start(root: &Path, id: &str) -> anyhow::Result<()> {
             bail!("cannot start an already running container: {id}")
         }
     }
-    let mut conn = connect_start_socket(&c.dir).context("reaching the container's init")?;
+    let conn = connect_start_socket(&c.dir).context("reaching the container's init")?;
     // From here the init proceeds whatever happens to this process; without the socket
     // the container counts as running.
     let _ = fs::remove_file(c.start_socket());
-    let mut report = String::new();
-    conn.read_to_string(&mut report)
-        .context("waiting for the container process to start")?;
-    if !report.is_empty() {
-        bail!("{report}");
-    }
+    let pid = c.state.init.map(|p| p.pid).unwrap_or(0);
+    wait_started(&c, pid, &conn)?;
     run_poststart(&c)
 }
 

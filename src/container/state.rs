@@ -71,6 +71,18 @@ pub struct CgroupRecord {
     pub unit_dir: Option<PathBuf>,
 }
 
+/// A container without a mount namespace of its own has its mounts on the host's mount
+/// table, below a bind of its rootfs onto itself (rootfs::shared): the mount ids that let
+/// `delete` detach exactly that bind and nothing else.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SharedMounts {
+    /// The mount at root.path before the init made its bind.
+    pub before: u64,
+    /// The bind, once the init is ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bind: Option<u64>,
+}
+
 /// The hooks that run after `create` has returned; kept because the bundle's config.json
 /// may change after create and the spec says such changes must not affect the container.
 #[derive(Serialize, Deserialize, Debug, Clone, Default, PartialEq, Eq)]
@@ -110,6 +122,8 @@ pub struct State {
     /// The container's linux.seccomp, which every `exec` installs too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_mounts: Option<SharedMounts>,
 }
 
 /// Liveness of the processes a state refers to; kept separate from `State` so that status
@@ -231,6 +245,7 @@ mod tests {
             hooks: LaterHooks::default(),
             process: None,
             seccomp: None,
+            shared_mounts: None,
         }
     }
 

@@ -1,9 +1,9 @@
 //! The `rt exec` child, from clone3 to execve: it enters the running container's
-//! namespaces and becomes the requested process there, in the same steps as the init
-//! (limits, cwd, user and capabilities, no_new_privs, program lookup, fds, execve).
+//! namespaces and becomes the requested process there, through the same last steps as the
+//! init (init::process::become_process and exec).
 
 use std::convert::Infallible;
-use std::os::fd::{OwnedFd, RawFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 
 use oci_spec::runtime::Process;
 
@@ -59,27 +59,14 @@ fn run(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StepError> {
     } else {
         None
     };
-    process::set_rlimits(p)?;
-    process::enter_cwd(p.cwd())?;
-    // The same order as the init's (see init::setup).
-    crate::security::lsm::set_exec_labels(p)?;
-    let nnp = p.no_new_privileges().unwrap_or(false);
-    if !nnp {
-        crate::security::seccomp::install(ctx.seccomp, chan)?;
-    }
-    process::become_user(p, ctx.setgroups_allowed)?;
-    process::set_umask(p);
-    process::set_no_new_privs(p)?;
-    if nnp {
-        crate::security::seccomp::install(ctx.seccomp, chan)?;
-    }
-    let env = process::environment(p);
-    let args = p.args().clone().unwrap_or_default();
-    let arg0 = args
-        .first()
-        .ok_or_else(|| StepError::msg("process.args", "must name a program to run"))?;
-    let program = process::find_program(arg0, &env)?;
-    process::exec(&program, &args, &env, ctx.preserve_fds, terminal.as_ref())
+    let target = process::become_process(p, ctx.setgroups_allowed, ctx.seccomp)?;
+    process::exec(
+        &target,
+        ctx.preserve_fds,
+        terminal.as_ref(),
+        ctx.seccomp,
+        |fd| chan.send_fd(&Msg::SeccompFd, fd.as_fd()),
+    )
 }
 
 pub fn main(ctx: &ExecContext, chan: Channel) -> ! {

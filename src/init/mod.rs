@@ -8,9 +8,7 @@ pub mod exec;
 pub mod process;
 
 use std::convert::Infallible;
-use std::io::Write;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
-use std::os::unix::net::{UnixListener, UnixStream};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 use nix::sched::{CloneFlags, unshare};
@@ -21,7 +19,7 @@ use crate::container::{State, Status};
 use crate::error::{Ctx, StepError};
 use crate::hooks;
 use crate::rootfs::{self, RootfsConfig};
-use crate::spawn::namespaces::NsPlan;
+use crate::spawn::namespaces::{MountNs, NsPlan};
 use crate::spawn::sync::{Channel, Msg};
 use crate::spawn::{become_ns_root, join_namespaces};
 
@@ -56,9 +54,7 @@ pub struct Context<'a> {
 
 /// What execve will get.
 struct Exec {
-    program: PathBuf,
-    args: Vec<String>,
-    env: Vec<String>,
+    target: process::Target,
     /// The pty slave that becomes the process's stdio and controlling terminal.
     terminal: Option<OwnedFd>,
 }
@@ -238,22 +234,22 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         }
         Ok(())
     };
+    let mount_ns = ctx.ns.mount_ns();
     let rootfs_cfg = RootfsConfig {
         spec: ctx.spec,
         bundle: ctx.bundle,
         rootfs: ctx.rootfs,
         in_user_ns: ctx.ns.in_user_ns(),
+        own_mount_ns: mount_ns != MountNs::Shared,
         cgroup_ns: ctx.ns.new_cgroup,
         cgroup_path: ctx.cgroup_path,
         idmapped: &ctx.idmapped,
         before_cgroup_mount: &enter_cgroups,
         before_devices: &wait_for_limits,
     };
-    let prepared = if ctx.ns.new_mount() {
-        Some(rootfs::prepare(&rootfs_cfg)?)
-    } else {
-        None
-    };
+    // Also in a joined mount namespace and in none (see MountNs): skipping it there would
+    // leave the container on the host's root.
+    let prepared = rootfs::prepare(&rootfs_cfg)?;
     wait_for_limits()?;
     set_hostname(ctx.spec)?;
     set_sysctls(ctx.spec)?;
@@ -272,29 +268,32 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     )
     .map_err(|e| StepError::msg(e.to_string(), ""))?;
 
-    let terminal = match (&prepared, ctx.spec.process().as_ref()) {
-        (Some(p), Some(process)) if process.terminal() == Some(true) => {
-            Some(setup_terminal(&p.root, process, ctx.console_socket)?)
+    let terminal = match ctx.spec.process().as_ref() {
+        Some(process) if process.terminal() == Some(true) => {
+            Some(setup_terminal(&prepared.root, process, ctx.console_socket)?)
         }
         _ => None,
     };
-    if let Some(prepared) = prepared {
-        let linux = ctx.spec.linux().as_ref();
-        let masked = linux
-            .and_then(|l| l.masked_paths().as_deref())
-            .unwrap_or_default();
-        rootfs::paths::mask(&prepared.root, masked)?;
-        rootfs::paths::make_readonly(
-            &prepared.root,
-            linux
-                .and_then(|l| l.readonly_paths().as_deref())
-                .unwrap_or_default(),
-            masked,
-        )?;
-        rootfs::pivot::enter(&prepared.root, ctx.no_pivot)?;
-        drop(prepared);
-        rootfs::finish(ctx.spec)?;
-    }
+    let linux = ctx.spec.linux().as_ref();
+    let masked = linux
+        .and_then(|l| l.masked_paths().as_deref())
+        .unwrap_or_default();
+    rootfs::paths::mask(&prepared.root, masked)?;
+    rootfs::paths::make_readonly(
+        &prepared.root,
+        linux
+            .and_then(|l| l.readonly_paths().as_deref())
+            .unwrap_or_default(),
+        masked,
+    )?;
+    let entry = match mount_ns {
+        MountNs::Shared => rootfs::pivot::Entry::Chroot,
+        _ if ctx.no_pivot => rootfs::pivot::Entry::MoveAndChroot,
+        _ => rootfs::pivot::Entry::Pivot,
+    };
+    rootfs::pivot::enter(&prepared.root, entry)?;
+    drop(prepared);
+    rootfs::finish(ctx.spec)?;
     if !ctx.no_new_keyring {
         join_session_keyring(&ctx.state.id)?;
     }
@@ -304,38 +303,14 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         .process()
         .as_ref()
         .ok_or_else(|| StepError::msg("process", "must be set"))?;
-    process::set_rlimits(process)?;
-    process::enter_cwd(process.cwd())?;
-    // Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, which the user switch
-    // may drop: install first (the profile must then allow the switch's calls). With it,
-    // install as late as possible, so the profile need not allow rt's own steps.
-    crate::security::lsm::set_exec_labels(process)?;
-    let nnp = process.no_new_privileges().unwrap_or(false);
-    if !nnp {
-        crate::security::seccomp::install(ctx.seccomp, chan)?;
-    }
-    process::become_user(process, ctx.id_maps.setgroups_allowed())?;
-    process::set_umask(process);
-    process::set_no_new_privs(process)?;
-    if nnp {
-        crate::security::seccomp::install(ctx.seccomp, chan)?;
-    }
-    let env = process::environment(process);
-    let args = process.args().clone().unwrap_or_default();
-    let program = process::find_program(&args[0], &env)?;
-    Ok((
-        Exec {
-            program,
-            args,
-            env,
-            terminal,
-        },
-        pid,
-    ))
+    let target = process::become_process(process, ctx.id_maps.setgroups_allowed(), ctx.seccomp)?;
+    Ok((Exec { target, terminal }, pid))
 }
 
-/// From `start` to execve.
-fn start(ctx: &Context, exec: &Exec, pid: i32) -> Result<Infallible, StepError> {
+/// From `start` to execve. `chan` reaches whoever started the container (the `rt start`
+/// connection, or the parent for `rt run`): it gets a seccomp notify fd, and the error if
+/// there is one; execve closes it.
+fn start(ctx: &Context, exec: &Exec, pid: i32, chan: &Channel) -> Result<Infallible, StepError> {
     hooks::run_all(
         "startContainer",
         hooks_of(ctx, |h| h.start_container()),
@@ -343,41 +318,27 @@ fn start(ctx: &Context, exec: &Exec, pid: i32) -> Result<Infallible, StepError> 
     )
     .map_err(|e| StepError::msg(e.to_string(), ""))?;
     process::exec(
-        &exec.program,
-        &exec.args,
-        &exec.env,
+        &exec.target,
         ctx.preserve_fds,
         exec.terminal.as_ref(),
+        ctx.seccomp,
+        |fd| chan.send_fd(&Msg::SeccompFd, fd.as_fd()),
     )
 }
 
-enum Reporter {
-    Chan(Channel),
-    Conn(UnixStream),
-}
-
-impl Reporter {
-    fn report(self, text: &str) {
-        match self {
-            Reporter::Chan(c) => {
-                let _ = c.send(&Msg::Error(text.to_owned()));
-            }
-            Reporter::Conn(mut s) => {
-                let _ = s.write_all(text.as_bytes());
-            }
-        }
-    }
-}
-
 /// Blocks until `rt start` connects to the start socket.
-fn wait_for_start(listener: RawFd) -> Result<UnixStream, StepError> {
+fn wait_for_start(listener: RawFd) -> Result<Channel, StepError> {
     // SAFETY: the listener fd was created by the parent for this process and is owned by
     // nothing else here.
-    let listener = UnixListener::from(unsafe { OwnedFd::from_raw_fd(listener) });
+    let listener = unsafe { OwnedFd::from_raw_fd(listener) };
     loop {
-        match listener.accept() {
-            Ok((conn, _)) => return Ok(conn),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+        match nix::sys::socket::accept4(
+            listener.as_raw_fd(),
+            nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+        ) {
+            // SAFETY: accept4 returned a new fd that nothing else owns.
+            Ok(fd) => return Ok(Channel::from(unsafe { OwnedFd::from_raw_fd(fd) })),
+            Err(nix::Error::EINTR) => continue,
             Err(e) => return Err(e).ctx(|| "waiting for start"),
         }
     }
@@ -398,22 +359,22 @@ pub fn main(ctx: &Context, chan: Channel) -> ! {
         Ok(Msg::Commit { start_now }) => start_now,
         _ => exit(1),
     };
-    let reporter = if start_now {
-        Reporter::Chan(chan)
+    let chan = if start_now {
+        chan
     } else {
         drop(chan);
         let Some(listener) = ctx.start_listener else {
             exit(1)
         };
         match wait_for_start(listener) {
-            Ok(conn) => Reporter::Conn(conn),
+            Ok(conn) => conn,
             Err(_) => exit(1),
         }
     };
-    let e = match start(ctx, &exec, pid) {
+    let e = match start(ctx, &exec, pid, &chan) {
         Ok(never) => match never {},
         Err(e) => e,
     };
-    reporter.report(&e.to_string());
+    let _ = chan.send(&Msg::Error(e.to_string()));
     exit(if e.what.starts_with("exec ") { 127 } else { 1 })
 }

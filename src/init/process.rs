@@ -128,8 +128,15 @@ fn cap_names(s: &CapsHashSet) -> String {
 /// it); effective must be narrowed before permitted (effective ⊆ permitted at every
 /// capset); ambient capabilities can only be raised once permitted and inheritable hold
 /// them.
-pub fn become_user(process: &Process, may_setgroups: bool) -> Result<(), StepError> {
-    let sets = cap_sets(process)?;
+///
+/// `keep_admin`: the container's seccomp filter is installed last, right before execve,
+/// and without no_new_privs the kernel wants CAP_SYS_ADMIN for that. It then stays in the
+/// permitted and effective sets until execve, which recomputes both from the bounding,
+/// inheritable and ambient sets and the file's capabilities; without no_new_privs (and
+/// with nobody ptracing this non-dumpable process) the old permitted set plays no part,
+/// so the process still starts with exactly the configured capabilities.
+fn become_user(process: &Process, may_setgroups: bool, keep_admin: bool) -> Result<(), StepError> {
+    let mut sets = cap_sets(process)?;
     let user = process.user();
     let all = caps::all();
 
@@ -180,6 +187,15 @@ pub fn become_user(process: &Process, may_setgroups: bool) -> Result<(), StepErr
     }
     caps::set(None, CapSet::Inheritable, &sets.inheritable)
         .map_err(|e| StepError::msg("process.capabilities.inheritable", e.to_string()))?;
+    let admin_held =
+        keep_admin && caps::has_cap(None, CapSet::Permitted, Cap::CAP_SYS_ADMIN).unwrap_or(false);
+    // Ambient capabilities must be in the configured permitted set, not the kept one.
+    let raisable_ambient: CapsHashSet = sets
+        .ambient
+        .intersection(&sets.permitted)
+        .filter(|c| sets.inheritable.contains(c))
+        .copied()
+        .collect();
     let eff_not_perm: CapsHashSet = sets
         .effective
         .difference(&sets.permitted)
@@ -191,6 +207,10 @@ pub fn become_user(process: &Process, may_setgroups: bool) -> Result<(), StepErr
             format!("{} not in the permitted set", cap_names(&eff_not_perm)),
         ));
     }
+    if admin_held {
+        sets.effective.insert(Cap::CAP_SYS_ADMIN);
+        sets.permitted.insert(Cap::CAP_SYS_ADMIN);
+    }
     caps::set(None, CapSet::Effective, &sets.effective)
         .map_err(|e| StepError::msg("process.capabilities.effective", e.to_string()))?;
     caps::set(None, CapSet::Permitted, &sets.permitted)
@@ -199,10 +219,7 @@ pub fn become_user(process: &Process, may_setgroups: bool) -> Result<(), StepErr
         .map_err(|e| StepError::msg("process.capabilities.ambient", e.to_string()))?;
     // Those the kernel would refuse were reported as a warning by the parent
     // (config::warn_unraisable_ambient); like runc, they are skipped.
-    for cap in sets.ambient.intersection(&sets.permitted) {
-        if !sets.inheritable.contains(cap) {
-            continue;
-        }
+    for cap in &raisable_ambient {
         caps::raise(None, CapSet::Ambient, *cap)
             .map_err(|e| StepError::msg("process.capabilities.ambient", format!("{cap}: {e}")))?;
     }
@@ -310,8 +327,10 @@ pub fn listen_env(n: u32) -> [String; 2] {
 }
 
 /// Only stdio and the `--preserve-fds` range survive execve: everything else rt holds
-/// (sockets, the state directory, its own binary) is marked close-on-exec in one syscall.
-pub fn seal_fds(preserve: u32) -> Result<(), StepError> {
+/// (sockets, the state directory, its own binary) is marked close-on-exec, in one syscall
+/// where the kernel has close_range(CLOSE_RANGE_CLOEXEC) (5.11) and a seccomp filter rt
+/// runs under does not refuse it, else one fd at a time from a private procfs's list.
+fn seal_fds(preserve: u32) -> Result<(), StepError> {
     let first = 3u32.saturating_add(preserve);
     for fd in 3..first {
         let fd = fd as i32;
@@ -332,10 +351,50 @@ pub fn seal_fds(preserve: u32) -> Result<(), StepError> {
             libc::CLOSE_RANGE_CLOEXEC,
         )
     };
-    if ret < 0 {
-        return Err(std::io::Error::last_os_error()).ctx(|| "marking rt's fds close-on-exec");
+    if ret == 0 {
+        return Ok(());
+    }
+    let refused = std::io::Error::last_os_error();
+    crate::debug!("close_range(CLOSE_RANGE_CLOEXEC): {refused}; marking fds one by one");
+    for fd in open_fds().ctx(|| "listing rt's fds to mark them close-on-exec")? {
+        if fd < first as i32 {
+            continue;
+        }
+        nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )
+        .ctx(|| format!("marking fd {fd} close-on-exec"))?;
     }
     Ok(())
+}
+
+/// This process's open fds, listed from a private procfs (no /proc the container shaped
+/// can hide one), collected before any is changed.
+fn open_fds() -> std::io::Result<Vec<i32>> {
+    let procfs = pathrs::procfs::ProcfsHandle::new().map_err(std::io::Error::other)?;
+    let dir = procfs
+        .open(
+            pathrs::procfs::ProcfsBase::ProcSelf,
+            "fd",
+            pathrs::flags::OpenFlags::O_RDONLY
+                | pathrs::flags::OpenFlags::O_DIRECTORY
+                | pathrs::flags::OpenFlags::O_CLOEXEC,
+        )
+        .map_err(std::io::Error::other)?;
+    let listed = std::os::fd::IntoRawFd::into_raw_fd(dir);
+    // Dir owns the fd from here and closes it when dropped.
+    let mut dir = nix::dir::Dir::from_fd(listed)?;
+    let mut fds = Vec::new();
+    for entry in dir.iter() {
+        let entry = entry?;
+        if let Some(fd) = entry.file_name().to_str().ok().and_then(|n| n.parse().ok())
+            && fd != listed
+        {
+            fds.push(fd);
+        }
+    }
+    Ok(fds)
 }
 
 /// Signal dispositions and mask as a fresh process has them. execve keeps ignored signals
@@ -362,27 +421,101 @@ pub fn enter_cwd(cwd: &Path) -> Result<(), StepError> {
     Ok(())
 }
 
-/// The last step: stdio (the terminal, if any), signals and fds as the process must get
-/// them, then execve. Returns only the error.
+/// What execve gets, prepared while rt may still make any syscall: after the container's
+/// seccomp filter is in place nothing may allocate (malloc can call brk or mmap).
+pub struct Target {
+    pub program: PathBuf,
+    c_program: CString,
+    // The pointer arrays point into these.
+    _c_args: Vec<CString>,
+    _c_env: Vec<CString>,
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+}
+
+impl Target {
+    fn new(program: PathBuf, args: &[String], env: &[String]) -> Result<Target, StepError> {
+        let c_program = path_cstring(&program)?;
+        let c_args = cstrings(args.iter().map(String::as_str))?;
+        let c_env = cstrings(env.iter().map(String::as_str))?;
+        let argv = null_terminated(&c_args);
+        let envp = null_terminated(&c_env);
+        Ok(Target {
+            program,
+            c_program,
+            _c_args: c_args,
+            _c_env: c_env,
+            argv,
+            envp,
+        })
+    }
+}
+
+fn null_terminated(items: &[CString]) -> Vec<*const libc::c_char> {
+    items
+        .iter()
+        .map(|c| c.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+/// The security-ordered steps that turn rt's child into the configured process, the same
+/// for the container's init and for `rt exec`: limits while still privileged, the working
+/// directory (entered as root, checked to be inside the container), the LSM labels for
+/// execve, user and capabilities, umask, no_new_privs, and the program found in the
+/// container. Only `exec` (stdio, signals, fds, the seccomp filter, execve) is left.
+pub fn become_process(
+    process: &Process,
+    setgroups_allowed: bool,
+    seccomp: Option<&crate::security::seccomp::Filter>,
+) -> Result<Target, StepError> {
+    set_rlimits(process)?;
+    enter_cwd(process.cwd())?;
+    crate::security::lsm::set_exec_labels(process)?;
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    become_user(process, setgroups_allowed, seccomp.is_some() && !nnp)?;
+    set_umask(process);
+    set_no_new_privs(process)?;
+    let env = environment(process);
+    let args = process.args().clone().unwrap_or_default();
+    let arg0 = args
+        .first()
+        .ok_or_else(|| StepError::msg("process.args", "must name a program to run"))?;
+    let program = find_program(arg0, &env)?;
+    Target::new(program, &args, &env)
+}
+
+/// The last steps: stdio (the terminal, if any), signals and fds as the process must get
+/// them, the container's seccomp filter, execve. Once the filter is in place rt makes no
+/// syscall but execve (a notify fd goes to `hand_over` before the profile's own verdicts
+/// apply, see seccomp::Filter::install), so no profile needs to allow anything of rt's:
+/// allowlists written before close_range existed work. Returns only the error.
 pub fn exec(
-    program: &Path,
-    args: &[String],
-    env: &[String],
+    target: &Target,
     preserve_fds: u32,
     terminal: Option<&std::os::fd::OwnedFd>,
+    seccomp: Option<&crate::security::seccomp::Filter>,
+    hand_over: impl FnOnce(std::os::fd::OwnedFd) -> std::io::Result<()>,
 ) -> Result<std::convert::Infallible, StepError> {
-    let c_program = path_cstring(program)?;
-    let c_args = cstrings(args.iter().map(String::as_str))?;
-    let c_env = cstrings(env.iter().map(String::as_str))?;
     if let Some(slave) = terminal {
         crate::console::become_terminal_process(slave)?;
     }
     reset_signals();
     seal_fds(preserve_fds)?;
-    let Err(e) = nix::unistd::execve(&c_program, &c_args, &c_env);
+    crate::security::seccomp::install(seccomp, hand_over)?;
+    // SAFETY: the program path and both arrays are NUL-terminated and live in `target` for
+    // the whole call; execve returns only on failure.
+    unsafe {
+        libc::execve(
+            target.c_program.as_ptr(),
+            target.argv.as_ptr(),
+            target.envp.as_ptr(),
+        )
+    };
+    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
     Err(StepError::msg(
-        format!("exec {}", program.display()),
-        e.desc(),
+        format!("exec {}", target.program.display()),
+        crate::error::errno_text(errno),
     ))
 }
 

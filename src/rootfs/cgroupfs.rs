@@ -41,7 +41,10 @@ struct HostHierarchy {
 }
 
 /// The host's cgroup hierarchies; mounts already made inside the rootfs (an earlier
-/// cgroup entry in mounts[]) are not hierarchies of the host.
+/// cgroup entry in mounts[]) are not hierarchies of the host. A hierarchy mounted more
+/// than once counts once, as its first (oldest) mount: the later ones can be binds of a
+/// subdirectory, such as those of a container without a mount namespace of its own, whose
+/// cgroup mounts are on the host's table.
 fn host_hierarchies(rootfs: &Path) -> Result<Vec<HostHierarchy>, StepError> {
     let infos = procfs::process::Process::myself()
         .and_then(|p| p.mountinfo())
@@ -60,13 +63,20 @@ fn host_hierarchies(rootfs: &Path) -> Result<Vec<HostHierarchy>, StepError> {
                     })
                     .collect();
                 sel.sort();
+                let data = sel.join(",");
+                if out
+                    .iter()
+                    .any(|h: &HostHierarchy| h.data == data && h.fs_type == "cgroup")
+                {
+                    continue;
+                }
                 out.push(HostHierarchy {
                     mount_point: m.mount_point.clone(),
                     fs_type: "cgroup".into(),
-                    data: sel.join(","),
+                    data,
                 });
             }
-            "cgroup2" => out.push(HostHierarchy {
+            "cgroup2" if !out.iter().any(|h| h.fs_type == "cgroup2") => out.push(HostHierarchy {
                 mount_point: m.mount_point.clone(),
                 fs_type: "cgroup2".into(),
                 data: String::new(),

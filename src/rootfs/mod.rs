@@ -8,11 +8,15 @@
 //! have faked.
 //!
 //! Order (each a function below, called in this order by init):
+//! In a mount namespace the container shares with rt (none in the config), the same steps
+//! run on the host's mount table, below the rootfs bind that `shared::detach` removes.
+//!
 //! 1. `prepare`: stop propagation to the host, make the rootfs a mount point, mount
 //!    `mounts[]`, create devices and /dev links, create process.cwd;
 //! 2. (createContainer hooks run here, in init)
 //! 3. `mask_and_protect`: linux.maskedPaths and linux.readonlyPaths;
-//! 4. `pivot::enter`: pivot_root (or MS_MOVE + chroot) and detach the old root;
+//! 4. `pivot::enter`: pivot_root (or MS_MOVE + chroot, or only chroot) and detach the old
+//!    root;
 //! 5. `finish`: rootfsPropagation and root.readonly on the new `/`.
 
 pub mod cgroupfs;
@@ -22,6 +26,7 @@ pub mod inroot;
 pub mod options;
 pub mod paths;
 pub mod pivot;
+pub mod shared;
 
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
@@ -116,6 +121,9 @@ pub struct RootfsConfig<'a> {
     pub bundle: &'a Path,
     pub rootfs: &'a Path,
     pub in_user_ns: bool,
+    /// False when the container shares rt's mount namespace (spawn::namespaces::MountNs):
+    /// then nothing of the namespace's own propagation is changed.
+    pub own_mount_ns: bool,
     pub cgroup_ns: bool,
     pub cgroup_path: Option<&'a Path>,
     /// Detached idmapped trees prepared by the parent, by index in mounts[].
@@ -156,9 +164,29 @@ fn bind_rootfs_onto_itself(rootfs: &Path) -> Result<(), StepError> {
     .ctx(|| format!("root.path: bind-mounting {} onto itself", rootfs.display()))
 }
 
+/// On the host's own mount table (no mount namespace of the container's), the rest of the
+/// container's mounts must not propagate to the host's peers and slaves (other mount
+/// namespaces, other containers): the bind is made private, recursively, instead of
+/// changing `/`'s propagation as isolate_from_host does in a namespace of our own.
+fn keep_below_rootfs(rootfs: &Path) -> Result<(), StepError> {
+    mount(
+        None::<&str>,
+        rootfs,
+        None::<&str>,
+        MsFlags::MS_PRIVATE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .ctx(|| format!("root.path: making the bind of {} private", rootfs.display()))
+}
+
 pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
-    isolate_from_host()?;
+    if cfg.own_mount_ns {
+        isolate_from_host()?;
+    }
     bind_rootfs_onto_itself(cfg.rootfs)?;
+    if !cfg.own_mount_ns {
+        keep_below_rootfs(cfg.rootfs)?;
+    }
     // Opened after the bind so that it refers to the new mount, not the directory under it.
     let root =
         Root::open(cfg.rootfs).ctx(|| format!("root.path: opening {}", cfg.rootfs.display()))?;

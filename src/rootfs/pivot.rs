@@ -33,10 +33,28 @@ fn move_and_chroot(root: &Root) -> Result<(), StepError> {
     chdir("/").ctx(|| "--no-pivot: entering /")
 }
 
-pub fn enter(root: &Root, no_pivot: bool) -> Result<(), StepError> {
-    if no_pivot {
-        move_and_chroot(root)
-    } else {
-        pivot(root)
+/// A mount namespace shared with rt (the host's): pivot_root would change the root of
+/// every process on the host, and moving the rootfs over `/` would hide the host's root
+/// from them, so the container only gets the rootfs as its root directory.
+fn chroot_only(root: &Root) -> Result<(), StepError> {
+    fchdir(root.as_fd().as_raw_fd()).ctx(|| "chroot: entering the rootfs")?;
+    chroot(".").ctx(|| "chroot")?;
+    chdir("/").ctx(|| "chroot: entering /")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    Pivot,
+    /// --no-pivot.
+    MoveAndChroot,
+    /// No mount namespace of the container's own.
+    Chroot,
+}
+
+pub fn enter(root: &Root, how: Entry) -> Result<(), StepError> {
+    match how {
+        Entry::Pivot => pivot(root),
+        Entry::MoveAndChroot => move_and_chroot(root),
+        Entry::Chroot => chroot_only(root),
     }
 }

@@ -3,15 +3,14 @@
 //! SCMP_ACT_NOTIFY — its listener fd handed to linux.seccomp.listenerPath.
 
 use std::io::IoSlice;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 
 use anyhow::{Context, anyhow};
 use nix::sys::socket::{ControlMessage, MsgFlags, sendmsg};
 use oci_spec::runtime::{LinuxSeccomp, Spec};
 
-use crate::error::{Ctx, StepError};
-use crate::spawn::sync::{Channel, Msg};
+use crate::error::StepError;
 
 pub use ::seccomp::{Filter, Listener};
 
@@ -47,21 +46,28 @@ pub fn compile_profile(profile: &LinuxSeccomp) -> anyhow::Result<Filter> {
     Ok(filter)
 }
 
-/// Installs the filter in the calling process (the container's init or an exec child) and
-/// sends a notify fd to the parent. Whether this runs before or after the switch to the
-/// configured user is the caller's choice (see `init::setup`).
-pub fn install(filter: Option<&Filter>, chan: &Channel) -> Result<(), StepError> {
+/// Installs the filter in the calling process (the container's init or an exec child),
+/// the last step before execve (see `init::process::exec`); a notify fd goes to
+/// `hand_over` on the way.
+pub fn install(
+    filter: Option<&Filter>,
+    hand_over: impl FnOnce(OwnedFd) -> std::io::Result<()>,
+) -> Result<(), StepError> {
     let Some(filter) = filter else {
         return Ok(());
     };
-    let listener = filter
-        .install()
-        .map_err(|e| StepError::msg("linux.seccomp", e.to_string()))?;
-    if let Some(fd) = listener {
-        chan.send_fd(&Msg::SeccompFd, fd.as_fd())
-            .ctx(|| "linux.seccomp: passing the notify fd to rt")?;
-    }
-    Ok(())
+    filter
+        .install(hand_over)
+        .map_err(|e| StepError::msg("linux.seccomp", e.to_string()))
+}
+
+/// The agent a notify fd goes to, from the profile recorded in the container's state.
+pub fn listener_of(profile: Option<&LinuxSeccomp>) -> Option<Listener> {
+    let profile = profile?;
+    Some(Listener {
+        path: profile.listener_path().clone()?,
+        metadata: profile.listener_metadata().clone().unwrap_or_default(),
+    })
 }
 
 /// Hands the notify fd to the seccomp agent as the runtime spec describes: one message on

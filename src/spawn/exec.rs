@@ -9,8 +9,8 @@
 //! the init has been checked to be the container's.
 
 use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
 use nix::sched::{CloneFlags, setns};
 
@@ -30,6 +30,10 @@ pub struct ContainerNs {
     pub others: Vec<(CloneFlags, File)>,
     pub pid: Option<File>,
     pub time: Option<File>,
+    /// The init's root directory, when the container shares this process's mount
+    /// namespace (none of its own) and only a chroot makes its root: entered after the
+    /// namespaces, as joining a mount namespace would have.
+    pub root: Option<File>,
 }
 
 fn differs(kind: &str, pid: i32) -> Result<Option<File>, StepError> {
@@ -43,6 +47,18 @@ fn differs(kind: &str, pid: i32) -> Result<Option<File>, StepError> {
     let a = f.metadata().ctx(|| format!("inspecting {theirs}"))?;
     let b =
         std::fs::metadata(format!("/proc/self/ns/{kind}")).ctx(|| "inspecting /proc/self/ns")?;
+    Ok(((a.dev(), a.ino()) != (b.dev(), b.ino())).then_some(f))
+}
+
+fn chroot_of(pid: i32) -> Result<Option<File>, StepError> {
+    let theirs = format!("/proc/{pid}/root");
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+        .open(&theirs)
+        .ctx(|| format!("opening {theirs}"))?;
+    let a = f.metadata().ctx(|| format!("inspecting {theirs}"))?;
+    let b = std::fs::metadata("/").ctx(|| "inspecting /")?;
     Ok(((a.dev(), a.ino()) != (b.dev(), b.ino())).then_some(f))
 }
 
@@ -61,7 +77,13 @@ pub fn open_namespaces(init_pid: i32) -> Result<ContainerNs, StepError> {
         }
     }
     let user = differs("user", init_pid)?;
+    let root = if others.iter().any(|(f, _)| *f == CloneFlags::CLONE_NEWNS) {
+        None
+    } else {
+        chroot_of(init_pid)?
+    };
     Ok(ContainerNs {
+        root,
         user_by_parent: user.is_some() && !crate::spawn::namespaces::is_host_root(),
         user,
         others,
@@ -78,6 +100,11 @@ pub fn join(ns: &ContainerNs) -> Result<(), StepError> {
     }
     for (flag, f) in &ns.others {
         setns(f.as_fd(), *flag).ctx(|| format!("joining the container's {flag:?}"))?;
+    }
+    if let Some(root) = &ns.root {
+        nix::unistd::fchdir(root.as_raw_fd()).ctx(|| "entering the container's root")?;
+        nix::unistd::chroot(".").ctx(|| "chroot into the container's root")?;
+        nix::unistd::chdir("/").ctx(|| "entering /")?;
     }
     Ok(())
 }

@@ -73,8 +73,6 @@ pub trait Supervisor {
     }
     /// Run the prestart and createRuntime hooks.
     fn runtime_hooks(&mut self, pid: i32) -> anyhow::Result<()>;
-    /// The init installed a seccomp filter with a notify listener: pass its fd on.
-    fn seccomp_fd(&mut self, pid: i32, fd: OwnedFd) -> anyhow::Result<()>;
 }
 
 pub struct Spawned {
@@ -440,9 +438,6 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
             (Msg::RunHooks, _) => {
                 sup.runtime_hooks(pid).map_err(SpawnError::Supervisor)?;
                 chan.send(&Msg::HooksDone).map_err(SpawnError::Sync)?;
-            }
-            (Msg::SeccompFd, Some(fd)) => {
-                sup.seccomp_fd(pid, fd).map_err(SpawnError::Supervisor)?
             }
             (Msg::Ready, _) => break,
             (other, _) => return Err(SpawnError::Protocol(format!("{other:?}"))),

@@ -76,6 +76,34 @@ impl NsPlan {
     pub fn in_user_ns(&self) -> bool {
         self.new_user() || self.join_user.is_some()
     }
+
+    pub fn mount_ns(&self) -> MountNs {
+        if self.new_mount() {
+            MountNs::New
+        } else if self.join.iter().any(|j| j.typ == LinuxNamespaceType::Mount) {
+            MountNs::Joined
+        } else {
+            MountNs::Shared
+        }
+    }
+}
+
+/// Where the container's mounts are made. The rootfs is set up the same way in all three
+/// (root.path, mounts, devices, maskedPaths, readonlyPaths), as runc does; they differ in
+/// how the container enters it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MountNs {
+    /// Its own, created with it: isolated from the host, then pivot_root.
+    New,
+    /// One joined by linux.namespaces[].path: isolated from the host the same way and
+    /// pivot_root'ed, so the container's root becomes that namespace's root (for every
+    /// process in it whose root was the old one, as pivot_root(2) does).
+    Joined,
+    /// None in the config: the runtime spec says it is then shared with the runtime's, the
+    /// host's. The mounts are made there, below a bind of the rootfs onto itself that
+    /// `delete` detaches again, and the container is chroot'ed into it: the host's mount
+    /// table is the container's, and a process that may chroot can leave its root.
+    Shared,
 }
 
 pub fn plan(spec: &Spec) -> NsPlan {
@@ -103,11 +131,26 @@ pub fn plan(spec: &Spec) -> NsPlan {
             }
         }
     }
-    p.intermediate = p.join_user.is_some()
-        || p.join_pid.is_some()
-        || p.new_time()
-        || (p.new_user() && !p.join.is_empty());
+    p.decide_intermediate();
     p
+}
+
+impl NsPlan {
+    fn decide_intermediate(&mut self) {
+        self.intermediate = self.join_user.is_some()
+            || self.join_pid.is_some()
+            || self.new_time()
+            || (self.new_user() && !self.join.is_empty());
+    }
+
+    /// A mount namespace "joined" by a path that is rt's own (the host's, say
+    /// /proc/1/ns/mnt) is the shared case, not a joined one: pivot_root there would change
+    /// the root of the host's processes. `is_own` tells whether a path is rt's namespace.
+    pub fn forget_own_mount_ns(&mut self, is_own: impl Fn(&std::path::Path) -> bool) {
+        self.join
+            .retain(|j| !(j.typ == LinuxNamespaceType::Mount && is_own(&j.path)));
+        self.decide_intermediate();
+    }
 }
 
 #[cfg(test)]
@@ -167,5 +210,34 @@ mod tests {
         assert!(!p.intermediate && p.new_user());
         let p = plan(&spec(json!([{"type": "time"}, {"type": "mount"}])));
         assert!(p.intermediate && p.new_time());
+    }
+
+    #[test]
+    fn joining_own_mount_namespace_is_sharing_it() {
+        let mut p = plan(&spec(
+            json!([{"type": "mount", "path": "/proc/1/ns/mnt"}, {"type": "pid"}]),
+        ));
+        p.forget_own_mount_ns(|path| path == std::path::Path::new("/proc/1/ns/mnt"));
+        assert_eq!(p.mount_ns(), MountNs::Shared);
+        let mut p = plan(&spec(json!([{"type": "mount", "path": "/run/ns/mnt"}])));
+        p.forget_own_mount_ns(|_| false);
+        assert_eq!(p.mount_ns(), MountNs::Joined);
+    }
+
+    #[test]
+    fn mount_namespace_kinds() {
+        assert_eq!(
+            plan(&spec(json!([{"type": "mount"}]))).mount_ns(),
+            MountNs::New
+        );
+        assert_eq!(
+            plan(&spec(json!([{"type": "mount", "path": "/proc/1/ns/mnt"}]))).mount_ns(),
+            MountNs::Joined
+        );
+        assert_eq!(
+            plan(&spec(json!([{"type": "pid"}]))).mount_ns(),
+            MountNs::Shared
+        );
+        assert_eq!(plan(&spec(json!([]))).mount_ns(), MountNs::Shared);
     }
 }

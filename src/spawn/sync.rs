@@ -51,6 +51,13 @@ pub enum Msg {
 
 pub struct Channel(OwnedFd);
 
+/// A connected SOCK_SEQPACKET socket (the start socket's connections).
+impl From<OwnedFd> for Channel {
+    fn from(fd: OwnedFd) -> Channel {
+        Channel(fd)
+    }
+}
+
 pub fn pair() -> io::Result<(Channel, Channel)> {
     let (a, b) = socketpair(
         AddressFamily::Unix,

@@ -269,40 +269,119 @@ fn new_user_namespace_with_joined_network() {
     rt.rt(&["delete", "-f", &tid]).ok();
 }
 
+/// A process holding a mount namespace of its own (`unshare --mount`), killed on drop.
+struct MountNsHolder(std::process::Child);
+
+impl MountNsHolder {
+    fn new() -> MountNsHolder {
+        let child = std::process::Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sleep", "600"])
+            .spawn()
+            .expect("unshare (util-linux) runs");
+        let h = MountNsHolder(child);
+        for _ in 0..500 {
+            if fs::read_link(h.ns_path()).is_ok_and(|l| l.to_string_lossy() != host_ns("mnt")) {
+                return h;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        panic!("unshare --mount never made its namespace");
+    }
+
+    fn ns_path(&self) -> String {
+        format!("/proc/{}/ns/mnt", self.0.id())
+    }
+}
+
+impl Drop for MountNsHolder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What the container sees of its root: its own rootfs (busybox, no Debian files),
+/// /proc/timer_list masked, /proc/sys read-only.
+const ROOT_PROBE: &str = "test -x /bin/busybox && echo rootfs; test -e /etc/debian_version && echo host; \
+     echo timer_list=$(wc -c < /proc/timer_list); grep -q ' /proc/sys ro,' /proc/self/mountinfo && echo sys-ro; \
+     readlink /proc/self/ns/mnt";
+
+/// Joining a mount namespace by path builds the container's root inside it (root.path,
+/// mounts, maskedPaths, readonlyPaths, pivot_root), as runc does; the host's mount table
+/// is not touched.
 #[test]
-fn join_mount_and_cgroup_namespaces_by_path() {
+fn joined_mount_namespace_gets_the_containers_rootfs() {
     if !need_root() {
         return;
     }
     let rt = Rt::new();
-    let (tb, tid, pid) = sleeper(&rt);
-    fs::write(tb.rootfs().join("target-marker"), "in the target's root\n").unwrap();
-    let mut b =
-        Bundle::sh("cat /target-marker; readlink /proc/self/ns/mnt; readlink /proc/self/ns/cgroup");
+    let holder = MountNsHolder::new();
+    let mut b = Bundle::sh(ROOT_PROBE);
     b.edit(|c| {
         c["linux"]["namespaces"] = json!([
-            {"type": "mount", "path": format!("/proc/{pid}/ns/mnt")},
-            {"type": "cgroup", "path": format!("/proc/{pid}/ns/cgroup")},
-            // Its /proc shows only its own pid namespace: join that too, or /proc/self
-            // would not exist for us there.
-            {"type": "pid", "path": format!("/proc/{pid}/ns/pid")},
-            {"type": "uts"}, {"type": "ipc"}, {"type": "network"}
+            {"type": "mount", "path": holder.ns_path()},
+            {"type": "pid"}, {"type": "uts"}, {"type": "ipc"}, {"type": "network"}
         ]);
     });
-    let out = rt.output(&b);
-    let target = |n: &str| {
-        fs::read_link(format!("/proc/{pid}/ns/{n}"))
-            .unwrap()
-            .display()
-            .to_string()
-    };
+    let id = unique("joinmnt");
+    let out = rt.run(&b, &id);
+    let ns = fs::read_link(holder.ns_path()).unwrap();
     assert_eq!(
-        out,
-        format!(
-            "in the target's root\n{}\n{}\n",
-            target("mnt"),
-            target("cgroup")
-        )
+        out.ok(),
+        format!("rootfs\ntimer_list=0\nsys-ro\n{}\n", ns.display())
     );
-    rt.rt(&["delete", "-f", &tid]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
+/// No mount namespace in the config: shared with rt's (the host's), as the runtime spec
+/// says and runc does. The container still gets its rootfs (chroot), its mounts and
+/// masks; they are made on the host's table below the rootfs and gone after delete.
+#[test]
+fn no_mount_namespace_runs_chrooted_and_delete_unmounts() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh(&format!("{ROOT_PROBE}; sleep 600"));
+    b.set_namespaces(json!([{"type": "pid"}, {"type": "uts"}, {"type": "ipc"}]));
+    let id = unique("nomnt");
+    rt.create(&b, &id).ok();
+    rt.rt(&["start", &id]).ok();
+    let exec = rt.rt(&["exec", &id, "sh", "-c", ROOT_PROBE]);
+    let expected = format!("rootfs\ntimer_list=0\nsys-ro\n{}\n", host_ns("mnt"));
+    assert_eq!(exec.ok(), expected, "exec");
+    assert!(
+        !host_mounts_under(b.path()).is_empty(),
+        "the container's mounts are on the host's table"
+    );
+    rt.rt(&["delete", "-f", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+
+    let id = unique("nomnt");
+    let mut b = Bundle::sh(ROOT_PROBE);
+    b.set_namespaces(json!([{"type": "pid"}, {"type": "uts"}]));
+    assert_eq!(rt.run(&b, &id).ok(), expected, "init");
+    assert_no_trace(&rt, &id, &b);
+
+    // "Joining" rt's own mount namespace by path is sharing it: no pivot_root of the
+    // host's root, no change to its propagation.
+    let id = unique("ownmnt");
+    let root_before =
+        mount_line(&fs::read_to_string("/proc/self/mountinfo").unwrap(), "/").to_owned();
+    b.set_namespaces(json!([
+        {"type": "mount", "path": format!("/proc/{}/ns/mnt", std::process::id())},
+        {"type": "pid"}, {"type": "uts"}
+    ]));
+    assert_eq!(rt.run(&b, &id).ok(), expected, "own namespace by path");
+    assert_no_trace(&rt, &id, &b);
+    assert_eq!(
+        mount_line(&fs::read_to_string("/proc/self/mountinfo").unwrap(), "/"),
+        root_before
+    );
+
+    // A create that fails after some of the mounts were made leaves none of them.
+    let id = unique("nomnt");
+    b.add_mount(json!({"destination": "/mnt", "type": "no-such-fs", "source": "none"}));
+    rt.create(&b, &id).fails_with("mounts[8]");
+    assert_no_trace(&rt, &id, &b);
 }

@@ -207,6 +207,80 @@ fn calls_of_other_abis_cannot_slip_past_the_filter() {
     assert!(matches!(r["x32_getpid"], 0 | ENOSYS), "{r:?}");
 }
 
+/// The profile `rt spec` writes (an allowlist: errno by default) without `names`, as
+/// profiles written before those calls existed are.
+fn allowlist_without(names: &[&str]) -> Value {
+    let mut p = spec_profile();
+    assert_eq!(p["defaultAction"], "SCMP_ACT_ERRNO");
+    let rules = p["syscalls"].as_array_mut().unwrap();
+    for rule in rules.iter_mut() {
+        rule["names"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|n| !names.contains(&n.as_str().unwrap()));
+    }
+    rules.retain(|r| !r["names"].as_array().unwrap().is_empty());
+    p
+}
+
+/// rt makes no system call of its own once the container's filter is installed: an
+/// allowlist without close_range (and without fcntl) still runs the init and `exec`, with
+/// and without no_new_privileges, and the process keeps exactly its configured
+/// capabilities (the CAP_SYS_ADMIN rt holds to install the filter is gone).
+#[test]
+fn allowlists_without_close_range_or_fcntl_run_init_and_exec() {
+    if !need_root() {
+        return;
+    }
+    let probes =
+        "sysprobe close_range fcntl getppid; grep -E '^(CapEff|CapPrm|Seccomp):' /proc/self/status";
+    for (blocked, nnp, uid) in [
+        (&["close_range"][..], true, 0),
+        (&["close_range", "fcntl"][..], true, 0),
+        (&["close_range", "fcntl"][..], false, 0),
+        (&["close_range", "fcntl"][..], false, 1000),
+    ] {
+        let case = format!("{blocked:?} nnp={nnp} uid={uid}");
+        let check = |who: &str, out: &str| {
+            let r = results(out);
+            let fcntl = if blocked.contains(&"fcntl") { EPERM } else { 0 };
+            assert_eq!(
+                (r["close_range"], r["fcntl"], r["getppid"]),
+                (EPERM, fcntl, 0),
+                "{case} {who}: {out}"
+            );
+            assert_eq!(status_field(out, "Seccomp"), "2", "{case} {who}");
+            // AUDIT_WRITE, KILL, NET_BIND_SERVICE for root; none for a user without
+            // ambient capabilities.
+            let caps = if uid == 0 {
+                "0000000020000420"
+            } else {
+                "0000000000000000"
+            };
+            assert_eq!(status_field(out, "CapEff"), caps, "{case} {who}");
+            assert_eq!(status_field(out, "CapPrm"), caps, "{case} {who}");
+        };
+        let with_process = |b: &mut Bundle| {
+            b.edit(|c| {
+                c["process"]["noNewPrivileges"] = json!(nnp);
+                c["process"]["user"] = json!({"uid": uid, "gid": uid});
+            });
+        };
+        let rt = Rt::new();
+        let mut b = bundle(probes, allowlist_without(blocked));
+        with_process(&mut b);
+        check("init", &rt.output(&b));
+
+        let mut b = bundle("sleep 60", allowlist_without(blocked));
+        with_process(&mut b);
+        let id = unique("allow");
+        rt.create(&b, &id).ok();
+        rt.rt(&["start", &id]).ok();
+        check("exec", rt.rt(&["exec", &id, "sh", "-c", probes]).ok());
+        rt.rt(&["delete", "-f", &id]).ok();
+    }
+}
+
 #[test]
 fn exec_gets_the_containers_filter() {
     if !need_root() {
@@ -380,7 +454,8 @@ fn notify_hands_the_fd_and_state_to_the_listener() {
     assert_eq!(first["metadata"], "meta-1");
     assert_eq!(first["pid"], pid);
     assert_eq!(first["state"]["id"], id.as_str());
-    assert_eq!(first["state"]["status"], "creating");
+    // The fd is handed over by `rt start`, just before the container's process runs.
+    assert_eq!(first["state"]["status"], "created");
     assert_eq!(first["state"]["pid"], pid);
     let second = &deliveries[1].payload;
     assert_eq!(second["state"]["status"], "running");

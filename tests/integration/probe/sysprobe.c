@@ -4,6 +4,7 @@
  * Built static by the integration tests (cc -static), so it runs in a busybox rootfs. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -59,6 +60,10 @@ int main(int argc, char **argv)
 			r = result(pid);
 		} else if (!strcmp(p, "mkdir"))
 			r = result(syscall(SYS_mkdir, dir, 0755L));
+		else if (!strcmp(p, "close_range")) /* an fd range nothing has open */
+			r = result(syscall(SYS_close_range, 1000L, 1010L, 0L));
+		else if (!strcmp(p, "fcntl"))
+			r = result(syscall(SYS_fcntl, 1L, (long)F_GETFD));
 		else if (!strcmp(p, "getppid"))
 			r = result(syscall(SYS_getppid));
 		else if (!strcmp(p, "i386_getpid"))
