@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and runs all of it: formatting and lint checks, unit
 # tests (no root needed), the integration suite (root, on this host's cgroups), the
-# cgroup v2 VM lane (tests/vm/run: a Debian kernel under qemu) and a short benchmark run
+# upstream OCI validation suite (runtime-tools/run, compared with runtime-tools/expected),
+# the cgroup v2 VM lane (tests/vm/run: a Debian kernel under qemu) and a short benchmark run
 # (bench/run --short) so that the benchmark does not rot. Fails if any test fails or if a
 # lane ran no test at all.
 set -euo pipefail
@@ -30,20 +31,31 @@ leftovers=$( { ls -A /tmp/rt-tests 2>/dev/null; ls -A /run/rt.cgroups 2>/dev/nul
 [ -z "$leftovers" ] || die "the tests left things behind:
 $leftovers"
 
+# The upstream OCI validation suite (runtime-tools/run: builds it once, compares with
+# runtime-tools/expected; it cleans up after itself).
+echo "== runtime-tools validation lane (runtime-tools/run)"
+rtools_log=$(mktemp)
+trap 'rm -f "$log" "$rtools_log"' EXIT
+runtime-tools/run 2>&1 </dev/null | tee "$rtools_log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "the runtime-tools lane failed"
+
 echo "== cgroup v2 VM lane (tests/vm/run)"
 vm_log=$(mktemp)
-trap 'rm -f "$log" "$vm_log"' EXIT
+trap 'rm -f "$log" "$rtools_log" "$vm_log"' EXIT
 tests/vm/run 2>&1 | tee "$vm_log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "the cgroup v2 VM lane failed"
 
 passed=$(grep -E '^test result: ok\.' "$log" | awk '{ n += $4 } END { print n + 0 }')
 vm_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' "$vm_log" | tail -n 1)
-echo "== $passed cargo tests and ${vm_passed:-0} VM scenarios passed"
-[ "$passed" -gt 0 ] && [ "${vm_passed:-0}" -gt 0 ] || die "a lane ran no test: that is a failure"
+rtools=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$rtools_log" | tail -n 1)
+rtools_passed=${rtools%% *}
+echo "== $passed cargo tests, ${vm_passed:-0} VM scenarios and ${rtools_passed:-0} runtime-tools validation files passed (runtime-tools: ${rtools:-no result}; the rest are listed in runtime-tools/expected)"
+[ "$passed" -gt 0 ] && [ "${vm_passed:-0}" -gt 0 ] && [ "${rtools_passed:-0}" -gt 0 ] ||
+    die "a lane ran no test: that is a failure"
 
 # Results go to a temporary directory: bench/results holds the committed full run.
 echo "== benchmark smoke run (bench/run --short)"
 bench_out=$(mktemp -d)
-trap 'rm -f "$log" "$vm_log"; rm -rf "$bench_out"' EXIT
+trap 'rm -f "$log" "$rtools_log" "$vm_log"; rm -rf "$bench_out"' EXIT
 bench/run --short --out "$bench_out" </dev/null || die "the benchmark smoke run failed (bench/run --short)"
 echo "== benchmark smoke run passed"

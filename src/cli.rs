@@ -85,6 +85,8 @@ pub enum Command {
     List(ListArgs),
     /// Write a default config.json
     Spec(SpecArgs),
+    /// Print what this rt supports (the runtime spec's Features structure, JSON)
+    Features,
     /// Suspend every process of a container (cgroup freezer)
     Pause(IdArg),
     /// Resume a paused container

@@ -9,7 +9,7 @@ use std::fmt::Display;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{Capabilities, Capability, Hook, LinuxNamespaceType, Process, Spec};
+use oci_spec::runtime::{Capabilities, Capability, Hook, Hooks, LinuxNamespaceType, Process, Spec};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{field}: {reason}")]
@@ -49,8 +49,30 @@ pub fn parse(text: &[u8]) -> Result<Spec, ConfigError> {
         } else {
             path
         };
-        err(field, e.into_inner())
+        err(field, tidy_parse_error(&e.into_inner().to_string()))
     })
+}
+
+/// serde's message, made one short line: without the position (the field names where)
+/// and without the list of every allowed name (one line of 600 characters for an unknown
+/// seccomp architecture).
+fn tidy_parse_error(msg: &str) -> String {
+    let msg = match msg.rfind(" at line ") {
+        Some(i) if msg[i..].contains(" column ") => &msg[..i],
+        _ => msg,
+    };
+    if let Some(rest) = msg.strip_prefix("unknown variant ")
+        && let Some((value, allowed)) = rest.split_once(", expected one of ")
+    {
+        let n = allowed.matches('`').count() / 2;
+        return format!("unknown value {value} (not one of the {n} the runtime spec allows)");
+    }
+    if let Some(rest) = msg.strip_prefix("no variant for ") {
+        // oci-spec's capability parser: "no variant for CAP_X (converted to X)".
+        let name = rest.split(" (converted").next().unwrap_or(rest);
+        return format!("unknown capability {name}");
+    }
+    msg.to_owned()
 }
 
 pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
@@ -76,10 +98,67 @@ pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
         Err(e) => return Err(err("root.path", format!("{}: {e}", rootfs.display()))),
     }
     check_namespace_paths(&spec)?;
-    if let Some(p) = spec.process() {
+    let mut spec = spec;
+    if let Some(p) = spec.process_mut() {
+        drop_ungrantable_caps(p);
         warn_unraisable_ambient(p);
     }
     Ok(Bundle { dir, rootfs, spec })
+}
+
+/// The caps crate's name for an OCI capability (oci-spec displays it without CAP_).
+pub fn caps_name(c: &Capability) -> String {
+    format!("CAP_{c}")
+}
+
+/// Capabilities rt cannot grant because it does not hold them itself (not in its own
+/// bounding set, as when its caller runs with a reduced set) are left out with a warning:
+/// the runtime spec says a runtime SHOULD NOT fail for them, and capset(2) would.
+pub fn drop_ungrantable_caps(p: &mut Process) {
+    let Ok(own) = caps::read(None, caps::CapSet::Bounding) else {
+        return;
+    };
+    let Some(mut c) = p.capabilities().clone() else {
+        return;
+    };
+    let mut dropped = std::collections::BTreeSet::new();
+    let mut keep = |set: &Option<Capabilities>| -> Option<Capabilities> {
+        set.as_ref().map(|s| {
+            s.iter()
+                .filter(|cap| {
+                    let granted = caps_name(cap)
+                        .parse::<caps::Capability>()
+                        .map_or(true, |k| own.contains(&k));
+                    if !granted {
+                        dropped.insert(caps_name(cap));
+                    }
+                    granted
+                })
+                .copied()
+                .collect()
+        })
+    };
+    let sets = [
+        keep(c.bounding()),
+        keep(c.effective()),
+        keep(c.permitted()),
+        keep(c.inheritable()),
+        keep(c.ambient()),
+    ];
+    if dropped.is_empty() {
+        return;
+    }
+    let [bounding, effective, permitted, inheritable, ambient] = sets;
+    c.set_bounding(bounding)
+        .set_effective(effective)
+        .set_permitted(permitted)
+        .set_inheritable(inheritable)
+        .set_ambient(ambient);
+    p.set_capabilities(Some(c));
+    crate::log::warn(&format_args!(
+        "process.capabilities: {} not granted: rt itself does not hold them (not in its bounding set)",
+        dropped.into_iter().collect::<Vec<_>>().join(", ")
+    ));
 }
 
 /// Ambient capabilities the kernel will refuse to raise because the config does not also
@@ -181,6 +260,19 @@ fn ns_name(t: LinuxNamespaceType) -> &'static str {
     }
 }
 
+/// Every kind of hook rt runs, by its config name (`rt features` lists these).
+pub fn hook_lists(h: &Hooks) -> [(&'static str, &Option<Vec<Hook>>); 6] {
+    #[allow(deprecated)]
+    [
+        ("prestart", h.prestart()),
+        ("createRuntime", h.create_runtime()),
+        ("createContainer", h.create_container()),
+        ("startContainer", h.start_container()),
+        ("poststart", h.poststart()),
+        ("poststop", h.poststop()),
+    ]
+}
+
 fn check_hooks(field: &str, hooks: &Option<Vec<Hook>>) -> Result<(), ConfigError> {
     for (i, h) in hooks.iter().flatten().enumerate() {
         if !h.path().is_absolute() {
@@ -231,9 +323,171 @@ pub fn refuse_unsupported(spec: &Spec) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Every string of the config that reaches the kernel (or execve) as a C string: a NUL byte
+/// inside one would silently cut it short there (`"ab\0cd"` as hostname gives "ab").
+fn c_strings(spec: &Spec) -> Vec<(String, &[u8])> {
+    fn path(p: &Path) -> &[u8] {
+        use std::os::unix::ffi::OsStrExt;
+        p.as_os_str().as_bytes()
+    }
+    fn list<'a>(v: &mut Vec<(String, &'a [u8])>, field: &str, items: &'a Option<Vec<String>>) {
+        for (i, s) in items.iter().flatten().enumerate() {
+            v.push((format!("{field}[{i}]"), s.as_bytes()));
+        }
+    }
+    let mut v: Vec<(String, &[u8])> = Vec::new();
+    if let Some(r) = spec.root() {
+        v.push(("root.path".into(), path(r.path())));
+    }
+    for (field, value) in [
+        ("hostname", spec.hostname()),
+        ("domainname", spec.domainname()),
+    ] {
+        if let Some(h) = value {
+            v.push((field.into(), h.as_bytes()));
+        }
+    }
+    if let Some(p) = spec.process() {
+        list(&mut v, "process.args", p.args());
+        list(&mut v, "process.env", p.env());
+        v.push(("process.cwd".into(), path(p.cwd())));
+        for (field, value) in [
+            ("process.apparmorProfile", p.apparmor_profile()),
+            ("process.selinuxLabel", p.selinux_label()),
+        ] {
+            if let Some(s) = value {
+                v.push((field.into(), s.as_bytes()));
+            }
+        }
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        v.push((format!("mounts[{i}].destination"), path(m.destination())));
+        if let Some(s) = m.source() {
+            v.push((format!("mounts[{i}].source"), path(s)));
+        }
+        if let Some(t) = m.typ() {
+            v.push((format!("mounts[{i}].type"), t.as_bytes()));
+        }
+        list(&mut v, &format!("mounts[{i}].options"), m.options());
+    }
+    if let Some(l) = spec.linux() {
+        let mut sysctls: Vec<_> = l.sysctl().iter().flatten().collect();
+        sysctls.sort();
+        for (k, val) in sysctls {
+            v.push((format!("linux.sysctl key {k:?}"), k.as_bytes()));
+            v.push((format!("linux.sysctl.{k}"), val.as_bytes()));
+        }
+        list(&mut v, "linux.maskedPaths", l.masked_paths());
+        list(&mut v, "linux.readonlyPaths", l.readonly_paths());
+        if let Some(s) = l.mount_label() {
+            v.push(("linux.mountLabel".into(), s.as_bytes()));
+        }
+        if let Some(s) = l.cgroups_path() {
+            v.push(("linux.cgroupsPath".into(), path(s)));
+        }
+        for (i, ns) in l.namespaces().iter().flatten().enumerate() {
+            if let Some(p) = ns.path() {
+                v.push((format!("linux.namespaces[{i}].path"), path(p)));
+            }
+        }
+        for (i, d) in l.devices().iter().flatten().enumerate() {
+            v.push((format!("linux.devices[{i}].path"), path(d.path())));
+        }
+    }
+    if let Some(h) = spec.hooks() {
+        for (kind, hooks) in hook_lists(h) {
+            for (i, hook) in hooks.iter().flatten().enumerate() {
+                v.push((format!("hooks.{kind}[{i}].path"), path(hook.path())));
+                list(&mut v, &format!("hooks.{kind}[{i}].args"), hook.args());
+                list(&mut v, &format!("hooks.{kind}[{i}].env"), hook.env());
+            }
+        }
+    }
+    v
+}
+
+/// linux.maskedPaths and linux.readonlyPaths: the spec says they MUST be absolute.
+fn check_protected_paths(spec: &Spec) -> Result<(), ConfigError> {
+    let Some(l) = spec.linux() else { return Ok(()) };
+    for (field, paths) in [
+        ("linux.maskedPaths", l.masked_paths()),
+        ("linux.readonlyPaths", l.readonly_paths()),
+    ] {
+        for (i, p) in paths.iter().flatten().enumerate() {
+            if !p.starts_with('/') {
+                return Err(err(
+                    format!("{field}[{i}]"),
+                    format!("{p:?}: must be an absolute path"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SemVer 2.0.0 (semver.org): MAJOR.MINOR.PATCH, numbers without leading zeros, then an
+/// optional -pre.release and +build, each dot-separated [0-9A-Za-z-] identifiers. Returns
+/// the major version.
+fn semver_major(v: &str) -> Option<u64> {
+    let ident_ok =
+        |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let number = |n: &str| {
+        (!n.is_empty()
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && (n == "0" || !n.starts_with('0')))
+        .then(|| n.parse::<u64>().ok())
+        .flatten()
+    };
+    let (rest, build) = match v.split_once('+') {
+        Some((r, b)) => (r, Some(b)),
+        None => (v, None),
+    };
+    if build.is_some_and(|b| !b.split('.').all(ident_ok)) {
+        return None;
+    }
+    let (core, pre) = match rest.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (rest, None),
+    };
+    if let Some(pre) = pre {
+        let numeric_ok = |id: &str| !id.bytes().all(|b| b.is_ascii_digit()) || number(id).is_some();
+        if !pre.split('.').all(|id| ident_ok(id) && numeric_ok(id)) {
+            return None;
+        }
+    }
+    let parts: Vec<&str> = core.split('.').collect();
+    let [major, minor, patch] = parts[..] else {
+        return None;
+    };
+    number(minor)?;
+    number(patch)?;
+    number(major)
+}
+
 /// Checks that need no file system: the parts of the spec rt would otherwise trip over
 /// halfway through create.
 pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
+    match semver_major(spec.version()) {
+        Some(1) => {}
+        Some(_) => {
+            return Err(err(
+                "ociVersion",
+                format!("{:?}: rt implements runtime-spec 1.x", spec.version()),
+            ));
+        }
+        None => {
+            return Err(err(
+                "ociVersion",
+                format!("{:?}: must be a SemVer 2.0.0 version", spec.version()),
+            ));
+        }
+    }
+    for (field, bytes) in c_strings(spec) {
+        if bytes.contains(&0) {
+            return Err(err(field, "contains a NUL byte"));
+        }
+    }
+    check_protected_paths(spec)?;
     let root = spec
         .root()
         .as_ref()
@@ -402,13 +656,9 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
         }
     }
     if let Some(hooks) = spec.hooks() {
-        #[allow(deprecated)]
-        check_hooks("prestart", hooks.prestart())?;
-        check_hooks("createRuntime", hooks.create_runtime())?;
-        check_hooks("createContainer", hooks.create_container())?;
-        check_hooks("startContainer", hooks.start_container())?;
-        check_hooks("poststart", hooks.poststart())?;
-        check_hooks("poststop", hooks.poststop())?;
+        for (kind, list) in hook_lists(hooks) {
+            check_hooks(kind, list)?;
+        }
     }
     Ok(())
 }
@@ -457,6 +707,145 @@ mod tests {
         let e = check(v).unwrap_err();
         assert!(e.field.starts_with("process.capabilities.bounding"), "{e}");
         assert!(e.to_string().contains("MAKE_COFFEE"), "{e}");
+    }
+
+    #[test]
+    fn nul_bytes_in_c_strings_are_refused_naming_the_field() {
+        let cases = [
+            (json!({"hostname": "ab\0cd"}), "hostname"),
+            (json!({"domainname": "x\0"}), "domainname"),
+            (
+                json!({"process": {"args": ["sh", "a\0b"]}}),
+                "process.args[1]",
+            ),
+            (json!({"process": {"env": ["A=1\0B=2"]}}), "process.env[0]"),
+            (json!({"process": {"cwd": "/a\0b"}}), "process.cwd"),
+            (json!({"root": {"path": "root\0fs"}}), "root.path"),
+            (
+                json!({"linux": {"sysctl": {"net.ipv4.ip_forward": "1\x000"}}}),
+                "linux.sysctl.net.ipv4.ip_forward",
+            ),
+            (
+                json!({"linux": {"sysctl": {"net.ipv4\0.x": "1"}}}),
+                "linux.sysctl key \"net.ipv4\\0.x\"",
+            ),
+            (
+                json!({"mounts": [{"destination": "/a\0", "type": "tmpfs", "source": "tmpfs"}]}),
+                "mounts[0].destination",
+            ),
+            (
+                json!({"mounts": [{"destination": "/a", "type": "tmpfs", "source": "tmpfs", "options": ["mode=755\0,suid"]}]}),
+                "mounts[0].options[0]",
+            ),
+            (
+                json!({"mounts": [{"destination": "/a", "type": "bind", "source": "/x\0y"}]}),
+                "mounts[0].source",
+            ),
+            (
+                json!({"linux": {"maskedPaths": ["/proc/kcore\0x"]}}),
+                "linux.maskedPaths[0]",
+            ),
+            (
+                json!({"hooks": {"poststop": [{"path": "/bin/true", "args": ["t", "\0"]}]}}),
+                "hooks.poststop[0].args[1]",
+            ),
+        ];
+        for (patch, field) in cases {
+            let mut v = base();
+            json_patch(&mut v, &patch);
+            let e = check(v).expect_err(field);
+            assert_eq!(
+                (e.field.as_str(), e.reason.as_str()),
+                (field, "contains a NUL byte")
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_names_give_one_short_line() {
+        let mut v = base();
+        v["process"]["rlimits"] = json!([{"type": "RLIMIT_TEST", "soft": 1, "hard": 1}]);
+        let e = check(v).unwrap_err();
+        assert_eq!(e.field, "process.rlimits[0].type");
+        assert_eq!(
+            e.reason,
+            "unknown value `RLIMIT_TEST` (not one of the 16 the runtime spec allows)"
+        );
+        let mut v = base();
+        v["linux"]["seccomp"] =
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_FOO"]});
+        let e = check(v).unwrap_err();
+        assert_eq!(e.field, "linux.seccomp.architectures[0]");
+        assert!(
+            e.reason
+                .starts_with("unknown value `SCMP_ARCH_FOO` (not one of the "),
+            "{e}"
+        );
+        assert!(e.to_string().len() < 120, "{e}");
+        let mut v = base();
+        v["process"]["capabilities"] = json!({"bounding": ["CAP_KILL", "CAP_TEST"]});
+        let e = check(v).unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.reason.as_str()),
+            (
+                "process.capabilities.bounding[1]",
+                "unknown capability CAP_TEST"
+            )
+        );
+    }
+
+    #[test]
+    fn oci_version_must_be_semver_1x() {
+        for ok in [
+            "1.0.0",
+            "1.2.1",
+            "1.0.2-dev",
+            "1.1.0-rc.1",
+            "1.0.0+build.5",
+            "1.3.0-rc.1+x",
+        ] {
+            assert_eq!(semver_major(ok), Some(1), "{ok}");
+        }
+        for bad in [
+            "invalid", "1.0", "1.0.0.0", "01.0.0", "1.02.0", "1.0.0-", "1.0.0-01", "1.0.0+",
+            "v1.0.0", "",
+        ] {
+            assert_eq!(semver_major(bad), None, "{bad}");
+        }
+        let mut v = base();
+        v["ociVersion"] = json!("invalid");
+        assert_eq!(field_of(v), "ociVersion");
+        let mut v = base();
+        v["ociVersion"] = json!("2.0.0");
+        let e = check(v).unwrap_err();
+        assert_eq!(e.field, "ociVersion");
+        assert!(e.reason.contains("1.x"), "{e}");
+    }
+
+    #[test]
+    fn masked_and_readonly_paths_must_be_absolute() {
+        for (key, field) in [
+            ("maskedPaths", "linux.maskedPaths[1]"),
+            ("readonlyPaths", "linux.readonlyPaths[1]"),
+        ] {
+            let mut v = base();
+            v["linux"][key] = json!(["/proc/kcore", "proc/keys"]);
+            let e = check(v).unwrap_err();
+            assert_eq!(e.field, field);
+            assert!(e.reason.contains("must be an absolute path"), "{e}");
+        }
+    }
+
+    /// Merges `patch` into `v` (objects key by key, anything else replaced).
+    fn json_patch(v: &mut serde_json::Value, patch: &serde_json::Value) {
+        match (v, patch) {
+            (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+                for (k, pv) in b {
+                    json_patch(a.entry(k.clone()).or_insert(serde_json::Value::Null), pv);
+                }
+            }
+            (v, p) => *v = p.clone(),
+        }
     }
 
     #[test]

@@ -600,6 +600,18 @@ fn assemble(plan: &Plan, default: u32) -> Result<Vec<Program>, Error> {
     Ok(programs)
 }
 
+/// seccomp(2)'s bit for a profile's flag.
+pub fn flag_bits(f: LinuxSeccompFilterFlag) -> u32 {
+    (match f {
+        LinuxSeccompFilterFlag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
+        LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
+        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
+            libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+        }
+    }) as u32
+}
+
 /// Compiles `spec` (the config's `linux.seccomp`). Errors name the field below
 /// `linux.seccomp`.
 pub fn compile(spec: &LinuxSeccomp) -> Result<Filter, Error> {
@@ -626,22 +638,13 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Filter, Error> {
     };
     let mut flags = 0;
     for f in spec.flags().iter().flatten() {
-        flags |= match f {
-            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => libc::SECCOMP_FILTER_FLAG_TSYNC,
-            LinuxSeccompFilterFlag::SeccompFilterFlagLog => libc::SECCOMP_FILTER_FLAG_LOG,
-            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => {
-                libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW
-            }
-            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
-                if listener.is_none() {
-                    return Err(invalid(
-                        "flags",
-                        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a SCMP_ACT_NOTIFY rule",
-                    ));
-                }
-                libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
-            }
-        } as u32;
+        if *f == LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv && listener.is_none() {
+            return Err(invalid(
+                "flags",
+                "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV needs a SCMP_ACT_NOTIFY rule",
+            ));
+        }
+        flags |= flag_bits(*f);
     }
     Ok(Filter {
         programs,

@@ -1,6 +1,7 @@
 //! One function per subcommand: parse → call container/… → print.
 
 mod events;
+mod features;
 mod list;
 mod ps;
 mod run;
@@ -76,6 +77,7 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
         Command::Run(a) => run::run(&root, a, global.systemd_cgroup, rootless),
         Command::List(a) => list::list(&root, &a).map(|_| 0),
         Command::Spec(a) => spec::spec(&a).map(|_| 0),
+        Command::Features => features::features().map(|_| 0),
         Command::Pause(a) => lifecycle::pause(&root, &a.id).map(|_| 0),
         Command::Resume(a) => lifecycle::resume(&root, &a.id).map(|_| 0),
         Command::Update(a) => update::update(&root, &a).map(|_| 0),

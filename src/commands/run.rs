@@ -111,7 +111,9 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool, rootless: bool) -> any
     let id = container.state.id.clone();
 
     let started = lifecycle::wait_started(&container, spawned.pid, &spawned.chan);
-    let started = started.and_then(|_| lifecycle::run_poststart(&container));
+    if started.is_ok() {
+        lifecycle::run_poststart(&container);
+    }
     // Other commands (kill, delete -f, state) must not wait for this one.
     container.unlock();
     if let Err(e) = started {

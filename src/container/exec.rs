@@ -112,6 +112,7 @@ pub fn build_process(a: &ExecArgs, container_process: Option<&Process>) -> anyho
             p.cwd().display()
         );
     }
+    crate::config::drop_ungrantable_caps(&mut p);
     crate::config::warn_unraisable_ambient(&p);
     crate::security::lsm::check_process(
         &p,

@@ -665,20 +665,22 @@ pub fn start(root: &Path, id: &str) -> anyhow::Result<()> {
     let _ = fs::remove_file(c.start_socket());
     let pid = c.state.init.map(|p| p.pid).unwrap_or(0);
     wait_started(&c, pid, &conn)?;
-    run_poststart(&c)
+    run_poststart(&c);
+    Ok(())
 }
 
 /// poststart hooks; a failure stops the container (runtime-spec 1.2 lifecycle step 9).
-pub fn run_poststart(c: &Container) -> anyhow::Result<()> {
+/// The runtime spec's lifecycle: "If any poststart hook fails, the runtime MUST log a
+/// warning, but the remaining hooks and lifecycle continue as if the hook had succeeded."
+/// (runc instead kills the container and fails `start`.)
+pub fn run_poststart(c: &Container) {
     let pid = c.state.init.map(|p| p.pid).unwrap_or(0);
     let state = hook_state(&c.state, Status::Running, pid);
     for (i, h) in c.state.hooks.poststart.iter().enumerate() {
         if let Err(e) = hooks::run(&format!("poststart[{i}]"), h, &state) {
-            let _ = kill_everything(c);
-            return Err(e.into());
+            crate::log::warn(&e);
         }
     }
-    Ok(())
 }
 
 pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {

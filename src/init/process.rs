@@ -77,7 +77,7 @@ pub fn set_oom_score_adj(process: &Process) -> Result<(), StepError> {
 fn to_caps(set: &Option<Capabilities>, field: &str) -> Result<CapsHashSet, StepError> {
     let mut out = CapsHashSet::new();
     for c in set.iter().flatten() {
-        let name = format!("CAP_{c}");
+        let name = crate::config::caps_name(c);
         let cap: Cap = name
             .parse()
             .map_err(|_| StepError::msg(field, format!("{name}: unknown capability")))?;

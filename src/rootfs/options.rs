@@ -57,6 +57,7 @@ impl MountOptions {
     }
 }
 
+#[derive(Clone, Copy)]
 enum Opt {
     Set(MsFlags),
     Clear(MsFlags),
@@ -69,63 +70,80 @@ enum Opt {
     Ignore,
 }
 
-fn classify(opt: &str) -> Option<Opt> {
+/// Every option rt recognises, and what it does; anything else is passed to the file
+/// system as data. `rt features` lists the names (mountOptions).
+const OPTIONS: &[(&str, Opt)] = {
     use MsFlags as F;
     use Opt::*;
-    Some(match opt {
-        "defaults" => Ignore,
-        "ro" => Set(F::MS_RDONLY),
-        "rw" => Clear(F::MS_RDONLY),
-        "nosuid" => Set(F::MS_NOSUID),
-        "suid" => Clear(F::MS_NOSUID),
-        "nodev" => Set(F::MS_NODEV),
-        "dev" => Clear(F::MS_NODEV),
-        "noexec" => Set(F::MS_NOEXEC),
-        "exec" => Clear(F::MS_NOEXEC),
-        "sync" => Set(F::MS_SYNCHRONOUS),
-        "async" => Clear(F::MS_SYNCHRONOUS),
-        "dirsync" => Set(F::MS_DIRSYNC),
-        "remount" => Set(F::MS_REMOUNT),
-        "mand" => Set(F::MS_MANDLOCK),
-        "nomand" => Clear(F::MS_MANDLOCK),
-        "atime" => Clear(F::MS_NOATIME),
-        "noatime" => Set(F::MS_NOATIME),
-        "diratime" => Clear(F::MS_NODIRATIME),
-        "nodiratime" => Set(F::MS_NODIRATIME),
-        "relatime" => Set(F::MS_RELATIME),
-        "norelatime" => Clear(F::MS_RELATIME),
-        "strictatime" => Set(F::MS_STRICTATIME),
-        "nostrictatime" => Clear(F::MS_STRICTATIME),
-        "lazytime" => Set(F::MS_LAZYTIME),
-        "nolazytime" => Clear(F::MS_LAZYTIME),
-        "silent" => Set(F::MS_SILENT),
-        "loud" => Clear(F::MS_SILENT),
-        "bind" => Set(F::MS_BIND),
-        "rbind" => Set(F::MS_BIND | F::MS_REC),
-        "private" => Propagation(F::MS_PRIVATE),
-        "rprivate" => Propagation(F::MS_PRIVATE | F::MS_REC),
-        "shared" => Propagation(F::MS_SHARED),
-        "rshared" => Propagation(F::MS_SHARED | F::MS_REC),
-        "slave" => Propagation(F::MS_SLAVE),
-        "rslave" => Propagation(F::MS_SLAVE | F::MS_REC),
-        "unbindable" => Propagation(F::MS_UNBINDABLE),
-        "runbindable" => Propagation(F::MS_UNBINDABLE | F::MS_REC),
-        "rro" => RecSet(attr::RDONLY),
-        "rrw" => RecClear(attr::RDONLY),
-        "rnosuid" => RecSet(attr::NOSUID),
-        "rsuid" => RecClear(attr::NOSUID),
-        "rnodev" => RecSet(attr::NODEV),
-        "rdev" => RecClear(attr::NODEV),
-        "rnoexec" => RecSet(attr::NOEXEC),
-        "rexec" => RecClear(attr::NOEXEC),
-        "rnodiratime" => RecSet(attr::NODIRATIME),
-        "rdiratime" => RecClear(attr::NODIRATIME),
-        "rrelatime" => RecAtime(attr::RELATIME),
-        "rnoatime" => RecAtime(attr::NOATIME),
-        "rstrictatime" => RecAtime(attr::STRICTATIME),
-        "idmap" | "ridmap" => Idmap,
-        _ => return None,
-    })
+    &[
+        ("defaults", Ignore),
+        ("ro", Set(F::MS_RDONLY)),
+        ("rw", Clear(F::MS_RDONLY)),
+        ("nosuid", Set(F::MS_NOSUID)),
+        ("suid", Clear(F::MS_NOSUID)),
+        ("nodev", Set(F::MS_NODEV)),
+        ("dev", Clear(F::MS_NODEV)),
+        ("noexec", Set(F::MS_NOEXEC)),
+        ("exec", Clear(F::MS_NOEXEC)),
+        ("sync", Set(F::MS_SYNCHRONOUS)),
+        ("async", Clear(F::MS_SYNCHRONOUS)),
+        ("dirsync", Set(F::MS_DIRSYNC)),
+        ("remount", Set(F::MS_REMOUNT)),
+        ("mand", Set(F::MS_MANDLOCK)),
+        ("nomand", Clear(F::MS_MANDLOCK)),
+        ("atime", Clear(F::MS_NOATIME)),
+        ("noatime", Set(F::MS_NOATIME)),
+        ("diratime", Clear(F::MS_NODIRATIME)),
+        ("nodiratime", Set(F::MS_NODIRATIME)),
+        ("relatime", Set(F::MS_RELATIME)),
+        ("norelatime", Clear(F::MS_RELATIME)),
+        ("strictatime", Set(F::MS_STRICTATIME)),
+        ("nostrictatime", Clear(F::MS_STRICTATIME)),
+        ("lazytime", Set(F::MS_LAZYTIME)),
+        ("nolazytime", Clear(F::MS_LAZYTIME)),
+        ("silent", Set(F::MS_SILENT)),
+        ("loud", Clear(F::MS_SILENT)),
+        ("bind", Set(F::MS_BIND)),
+        ("rbind", Set(F::MS_BIND.union(F::MS_REC))),
+        ("private", Propagation(F::MS_PRIVATE)),
+        ("rprivate", Propagation(F::MS_PRIVATE.union(F::MS_REC))),
+        ("shared", Propagation(F::MS_SHARED)),
+        ("rshared", Propagation(F::MS_SHARED.union(F::MS_REC))),
+        ("slave", Propagation(F::MS_SLAVE)),
+        ("rslave", Propagation(F::MS_SLAVE.union(F::MS_REC))),
+        ("unbindable", Propagation(F::MS_UNBINDABLE)),
+        (
+            "runbindable",
+            Propagation(F::MS_UNBINDABLE.union(F::MS_REC)),
+        ),
+        ("rro", RecSet(attr::RDONLY)),
+        ("rrw", RecClear(attr::RDONLY)),
+        ("rnosuid", RecSet(attr::NOSUID)),
+        ("rsuid", RecClear(attr::NOSUID)),
+        ("rnodev", RecSet(attr::NODEV)),
+        ("rdev", RecClear(attr::NODEV)),
+        ("rnoexec", RecSet(attr::NOEXEC)),
+        ("rexec", RecClear(attr::NOEXEC)),
+        ("rnodiratime", RecSet(attr::NODIRATIME)),
+        ("rdiratime", RecClear(attr::NODIRATIME)),
+        ("rrelatime", RecAtime(attr::RELATIME)),
+        ("rnoatime", RecAtime(attr::NOATIME)),
+        ("rstrictatime", RecAtime(attr::STRICTATIME)),
+        ("idmap", Idmap),
+        ("ridmap", Idmap),
+    ]
+};
+
+fn classify(opt: &str) -> Option<Opt> {
+    OPTIONS
+        .iter()
+        .find(|(name, _)| *name == opt)
+        .map(|(_, o)| *o)
+}
+
+/// The names of the options rt recognises.
+pub fn known() -> impl Iterator<Item = &'static str> {
+    OPTIONS.iter().map(|(name, _)| *name)
 }
 
 pub fn parse(options: &[String]) -> MountOptions {

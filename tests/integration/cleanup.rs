@@ -21,6 +21,47 @@ fn invalid_config_field_leaves_nothing() {
     assert_no_trace(&rt, &id, &b);
 }
 
+/// Strings the kernel takes as C strings would be cut at a NUL byte ("ab\0cd" became the
+/// hostname "ab"); relative masked/read-only paths were read from "/": both are refused,
+/// naming the field, before anything exists.
+#[test]
+fn nul_bytes_and_relative_protected_paths_are_refused() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    type Edit = fn(&mut serde_json::Value);
+    let cases: [(Edit, &str); 5] = [
+        (
+            |c| c["hostname"] = json!("ab\0cd"),
+            "hostname: contains a NUL byte",
+        ),
+        (
+            |c| c["process"]["env"][1] = json!("TERM=x\0LD_PRELOAD=/x"),
+            "process.env[1]: contains a NUL byte",
+        ),
+        (
+            |c| c["mounts"][7]["options"][0] = json!("nosuid\0"),
+            "mounts[7].options[0]: contains a NUL byte",
+        ),
+        (
+            |c| c["linux"]["maskedPaths"][0] = json!("proc/acpi"),
+            "linux.maskedPaths[0]",
+        ),
+        (
+            |c| c["linux"]["readonlyPaths"][2] = json!("proc/irq"),
+            "linux.readonlyPaths[2]",
+        ),
+    ];
+    for (edit, needle) in cases {
+        let mut b = Bundle::new(&["hostname"]);
+        b.edit(edit);
+        let id = unique("nul");
+        rt.run(&b, &id).fails_with(needle);
+        assert_no_trace(&rt, &id, &b);
+    }
+}
+
 #[test]
 fn failure_inside_the_container_setup_leaves_nothing() {
     if !need_root() {
