@@ -184,6 +184,62 @@ fn capabilities_are_exactly_the_configured_ones() {
     assert!(out.contains("NoNewPrivs:\t1"), "{out}");
 }
 
+/// A caller with a reduced bounding set (here without CAP_SYS_TIME, via setpriv): the
+/// capabilities it cannot pass on are left out with a warning naming them, as the runtime
+/// spec asks, and the container gets the rest; through `exec` too.
+#[test]
+fn capabilities_the_caller_lacks_are_left_out_with_a_warning() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["sleep", "60"]);
+    let wanted = ["CAP_KILL", "CAP_SYS_TIME"];
+    b.edit(|c| {
+        c["process"]["capabilities"] =
+            json!({"bounding": wanted, "effective": wanted, "permitted": wanted})
+    });
+    let reduced = |args: &[&str]| {
+        let mut cmd = std::process::Command::new("setpriv");
+        cmd.args(["--bounding-set", "-sys_time", "--", RT, "--root"])
+            .arg(rt.root())
+            .args(args)
+            .stdin(std::process::Stdio::null());
+        capture(&mut cmd)
+    };
+    let id = unique("lesscaps");
+    let created = reduced(&["create", "--bundle", b.path().to_str().unwrap(), &id]);
+    created.ok();
+    assert!(
+        created.stderr.contains("warning") && created.stderr.contains("CAP_SYS_TIME not granted"),
+        "{}",
+        created.stderr
+    );
+    rt.rt(&["start", &id]).ok();
+    let exec = reduced(&[
+        "exec",
+        "--cap",
+        "CAP_SYS_TIME",
+        &id,
+        "grep",
+        "^CapBnd",
+        "/proc/1/status",
+        "/proc/self/status",
+    ]);
+    assert!(
+        exec.stderr.contains("CAP_SYS_TIME not granted"),
+        "{}",
+        exec.stderr
+    );
+    let kill = 1u64 << 5;
+    assert_eq!(
+        exec.ok(),
+        format!("/proc/1/status:CapBnd:\t{kill:016x}\n/proc/self/status:CapBnd:\t{kill:016x}\n")
+    );
+    rt.rt(&["delete", "-f", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
 #[test]
 fn capabilities_of_an_unprivileged_user() {
     if !need_root() {
