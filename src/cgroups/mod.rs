@@ -9,7 +9,8 @@
 //!
 //! Ownership: rt records which directories it created (the leaf and any missing ancestors,
 //! per hierarchy) and removes exactly those. A cgroupsPath naming an existing cgroup is
-//! joined but never removed, and its processes are never killed by `delete`.
+//! joined but never removed; one that already holds processes is refused (`claim`), so
+//! whatever is in the container's cgroup is the container's.
 
 use std::collections::HashMap;
 use std::fs;
@@ -416,6 +417,17 @@ pub fn claim(record: &mut CgroupRecord) -> Result<Option<Registry>, CgroupError>
             ours.push(dir.clone());
         } else if !is_leaf && reg.is_noted(dir) {
             ours.push(dir.clone());
+        } else if is_leaf
+            && let Some(busy) = subtree(dir).into_iter().find(|d| !procs_of(d).is_empty())
+        {
+            // rt would share it with processes that are not the container's, and a
+            // container without its own pid namespace is ended by killing its cgroup.
+            // runc refuses this on cgroup v2 and only warns on v1; rt refuses both.
+            return Err(CgroupError::Path(format!(
+                "{}: already holds processes ({}); a container's cgroup must be new or empty",
+                record.path.display(),
+                busy.display()
+            )));
         }
     }
     record.created = ours;
@@ -429,14 +441,6 @@ fn manager(record: &CgroupRecord, id: &str) -> Result<AnyCgroupManager, CgroupEr
         container_name: id.to_owned(),
     })
     .map_err(|e| CgroupError::Manager(e.to_string()))
-}
-
-/// Whether rt created the leaf cgroup itself (and so may empty and remove it).
-fn owns_leaf(record: &CgroupRecord) -> bool {
-    record
-        .created
-        .iter()
-        .any(|d| d.ends_with(record.path.strip_prefix("/").unwrap_or(&record.path)))
 }
 
 /// linux.resources plus an allow rule for every linux.devices entry: the spec says those
@@ -894,53 +898,110 @@ pub fn pids(record: &CgroupRecord, id: &str) -> Result<Vec<i32>, CgroupError> {
         .map_err(|e| CgroupError::Manager(e.to_string()))
 }
 
-/// Cgroups the container made below its own (for its processes or `exec --cgroup`):
-/// they are part of it and go with it, deepest first.
-/// Removes the container's own (leaf) directory in every hierarchy; false if one is
-/// still busy.
-fn leaves_removed(record: &CgroupRecord) -> Result<bool, CgroupError> {
+/// The container's leaf directories that rt created, one per hierarchy where it did: the
+/// only ones whose contents (sub-cgroups, processes) rt may remove. A leaf that existed
+/// before the container is never emptied or removed.
+fn created_leaves(record: &CgroupRecord) -> Vec<PathBuf> {
     let leaf = record.path.strip_prefix("/").unwrap_or(&record.path);
-    let mut all = true;
-    for root in hierarchy_roots(&setup()?)? {
-        let dir = root.join(leaf);
-        match fs::remove_dir(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY | libc::ENOTEMPTY)) => {
-                all = false
-            }
-            Err(source) => return Err(CgroupError::Remove { path: dir, source }),
-        }
-    }
-    Ok(all)
+    record
+        .created
+        .iter()
+        .filter(|d| d.ends_with(leaf))
+        .cloned()
+        .collect()
 }
 
-fn remove_descendants(record: &CgroupRecord) -> Result<(), CgroupError> {
+/// `dir` and the cgroups below it, deepest first.
+fn subtree(dir: &Path) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         let Ok(entries) = fs::read_dir(dir) else {
             return;
         };
         for e in entries.flatten() {
             if e.file_type().is_ok_and(|t| t.is_dir()) {
-                let p = e.path();
-                walk(&p, out);
-                out.push(p);
+                walk(&e.path(), out);
             }
         }
+        out.push(dir.to_path_buf());
     }
-    let leaf = record.path.strip_prefix("/").unwrap_or(&record.path);
-    for root in hierarchy_roots(&setup()?)? {
-        let mut dirs = Vec::new();
-        walk(&root.join(leaf), &mut dirs);
-        for d in dirs {
-            match fs::remove_dir(&d) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => return Err(CgroupError::Remove { path: d, source }),
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out
+}
+
+fn procs_of(dir: &Path) -> Vec<i32> {
+    fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Empties and removes the leaves rt created, with the cgroups the container made below
+/// them (for its processes or `exec --cgroup`). What is still inside is the container's
+/// (rt refused a non-empty cgroup at create, see `claim`) and is killed, by pidfd, only
+/// while it is still listed in that cgroup; then the directories go, deepest first.
+fn remove_leaves(leaves: &[PathBuf]) -> Result<(), CgroupError> {
+    const ROUNDS: usize = 200;
+    for round in 0..ROUNDS {
+        let mut left = false;
+        for leaf in leaves {
+            for dir in subtree(leaf) {
+                for pid in procs_of(&dir) {
+                    kill_if_in(&dir, pid);
+                }
+                match fs::remove_dir(&dir) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY | libc::ENOTEMPTY)) => {
+                        left = true;
+                    }
+                    Err(source) => return Err(CgroupError::Remove { path: dir, source }),
+                }
             }
         }
+        if !left {
+            return Ok(());
+        }
+        // Killed processes leave their cgroup only once they are reaped.
+        if round + 1 < ROUNDS {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
-    Ok(())
+    let busy = leaves
+        .iter()
+        .find(|l| l.exists())
+        .cloned()
+        .unwrap_or_default();
+    Err(CgroupError::Remove {
+        path: busy,
+        source: std::io::Error::from_raw_os_error(libc::EBUSY),
+    })
+}
+
+/// SIGKILL for `pid` if it is still in `dir`: checked through a pidfd opened first, so a
+/// pid recycled meanwhile is never signalled.
+fn kill_if_in(dir: &Path, pid: i32) {
+    // SAFETY: pidfd_open takes plain integers; a new fd (or -1) comes back.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return;
+    }
+    // SAFETY: the kernel just returned this fd and nothing else owns it.
+    let pidfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
+    if !procs_of(dir).contains(&pid) {
+        return;
+    }
+    // SAFETY: pidfd_send_signal reads no memory of ours (NULL siginfo).
+    let _ = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            std::os::fd::AsRawFd::as_raw_fd(&pidfd),
+            libc::SIGKILL,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
 }
 
 /// Removes what rt created: the leaf (after killing what is left in it) and any ancestors
@@ -953,18 +1014,7 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
             .map_err(|e| CgroupError::Manager(e.to_string()));
     }
     let reg = Registry::open()?;
-    // An empty cgroup goes with a plain rmdir; sub-cgroups (made by the container) are
-    // looked for only if that fails, and libcgroups' manager, which kills what is left and
-    // retries, is only built when something is still inside — building it reads mountinfo
-    // once per controller.
-    if owns_leaf(record) && !leaves_removed(record)? {
-        remove_descendants(record)?;
-        if !leaves_removed(record)? {
-            let m = manager(record, id)?;
-            m.remove()
-                .map_err(|e| CgroupError::Manager(e.to_string()))?;
-        }
-    }
+    remove_leaves(&created_leaves(record))?;
     for dir in &record.created {
         match fs::remove_dir(dir) {
             Ok(()) => reg.forget(dir),
@@ -1069,12 +1119,17 @@ mod tests {
     fn leaf_ownership() {
         let mut r = CgroupRecord {
             path: "/a/c1".into(),
-            created: pb(&["/sys/fs/cgroup/cpu/a/c1", "/sys/fs/cgroup/cpu/a"]),
+            created: pb(&[
+                "/sys/fs/cgroup/cpu/a/c1",
+                "/sys/fs/cgroup/cpu/a",
+                "/sys/fs/cgroup/memory/a",
+            ]),
             systemd: false,
             unit_dir: None,
         };
-        assert!(owns_leaf(&r));
+        // Only where rt made the leaf (cpu), not where it existed (memory).
+        assert_eq!(created_leaves(&r), pb(&["/sys/fs/cgroup/cpu/a/c1"]));
         r.created.clear();
-        assert!(!owns_leaf(&r));
+        assert!(created_leaves(&r).is_empty());
     }
 }

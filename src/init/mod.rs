@@ -139,17 +139,17 @@ fn set_sysctls(spec: &Spec) -> Result<(), StepError> {
 }
 
 /// A session keyring of its own, so the container cannot read or add to the keys of the
-/// session rt was started from.
-fn join_session_keyring(name: &str) -> Result<(), StepError> {
+/// session rt was started from. Anonymous (a NULL name): joining by a name such as
+/// `_ses.<id>` joins an existing keyring of that name when its permissions allow, and a
+/// container that may call keyctl could plant one for a container it knows the id of.
+fn join_new_session_keyring() -> Result<(), StepError> {
     const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
-    let cname = std::ffi::CString::new(format!("_ses.{name}"))
-        .map_err(|_| StepError::msg("session keyring", "bad name"))?;
-    // SAFETY: keyctl reads a NUL-terminated string that lives for the whole call.
+    // SAFETY: a NULL name asks for a new anonymous keyring; nothing of ours is read.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_keyctl,
             KEYCTL_JOIN_SESSION_KEYRING,
-            cname.as_ptr(),
+            std::ptr::null::<libc::c_char>(),
         )
     };
     if ret < 0 {
@@ -295,7 +295,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     drop(prepared);
     rootfs::finish(ctx.spec)?;
     if !ctx.no_new_keyring {
-        join_session_keyring(&ctx.state.id)?;
+        join_new_session_keyring()?;
     }
 
     let process = ctx

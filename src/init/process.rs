@@ -278,11 +278,35 @@ pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, StepError> {
     ))
 }
 
+/// The most rt reads of a file of the image (/etc/passwd): real ones are kilobytes.
+const IMAGE_FILE_LIMIT: u64 = 4 << 20;
+
+/// A text file of the container's image, which is hostile: only a regular file, opened
+/// without blocking (a FIFO would hang rt; O_NONBLOCK makes its open return at once) and
+/// read up to IMAGE_FILE_LIMIT (a link to /dev/zero would grow rt until the OOM killer
+/// came). Anything else reads as absent.
+fn read_image_file(path: &str) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .ok()?;
+    let meta = f.metadata().ok()?;
+    if !meta.is_file() || meta.len() > IMAGE_FILE_LIMIT {
+        return None;
+    }
+    let mut text = String::new();
+    f.take(IMAGE_FILE_LIMIT).read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
 /// HOME from the container's /etc/passwd when the config does not set it, as runc does.
 /// /etc/passwd is read directly: NSS would load shared objects from the container's image
 /// into this still-privileged process.
 pub fn default_home(uid: u32) -> String {
-    let Ok(text) = std::fs::read_to_string("/etc/passwd") else {
+    let Some(text) = read_image_file("/etc/passwd") else {
         return "/".into();
     };
     text.lines()

@@ -591,3 +591,24 @@ pub fn read_pty(master: &std::os::fd::OwnedFd, deadline_secs: u64) -> String {
     }
     String::from_utf8_lossy(&out).replace('\r', "")
 }
+
+/// The static probe (probe/sysprobe.c) that makes system calls and prints what the kernel
+/// answered, compiled once per test run.
+pub fn sysprobe() -> &'static Path {
+    static P: OnceLock<PathBuf> = OnceLock::new();
+    P.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/probe/sysprobe.c");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let tmp = dir.join(format!("sysprobe.{}", std::process::id()));
+        let st = Command::new("cc")
+            .args(["-static", "-O1", "-no-pie", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .status()
+            .expect("cc (gcc) is installed");
+        assert!(st.success(), "compiling {}", src.display());
+        let out = dir.join("sysprobe");
+        fs::rename(&tmp, &out).unwrap();
+        out
+    })
+}

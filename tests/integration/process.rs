@@ -387,29 +387,27 @@ fn session_keyring_is_new_unless_told_otherwise() {
         return;
     }
     let rt = Rt::new();
-    let b = Bundle::new(&["sleep", "1000"]);
-    // The init joins a keyring named after the container; the host (root) can see it.
-    let keyring_of = |id: &str| {
-        fs::read_to_string("/proc/keys")
+    let mut b = Bundle::new(&["sysprobe", "session"]);
+    fs::copy(sysprobe(), b.rootfs().join("bin/sysprobe")).unwrap();
+    b.save();
+    // SAFETY: KEYCTL_GET_KEYRING_ID of the session keyring reads no memory of ours.
+    let ours = unsafe { libc::syscall(libc::SYS_keyctl, 0, -3, 0) };
+    assert!(ours > 0);
+    let session = |extra: &[&str]| {
+        let id = unique("keys");
+        let mut args = vec!["run"];
+        args.extend_from_slice(extra);
+        args.extend(["--bundle", b.path().to_str().unwrap(), &id]);
+        let out = rt.rt(&args);
+        out.ok()
+            .trim()
+            .strip_prefix("session=")
             .unwrap()
-            .lines()
-            .any(|l| l.contains(" keyring ") && l.contains(&format!("_ses.{id}:")))
+            .parse::<i64>()
+            .unwrap()
     };
-    let id = unique("keys");
-    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
-        .ok();
-    assert!(keyring_of(&id), "no session keyring _ses.{id}");
-    let plain = unique("keys");
-    rt.rt(&[
-        "run",
-        "-d",
-        "--no-new-keyring",
-        "--bundle",
-        b.path().to_str().unwrap(),
-        &plain,
-    ])
-    .ok();
-    assert!(!keyring_of(&plain));
-    rt.rt(&["delete", "-f", &id]).ok();
-    rt.rt(&["delete", "-f", &plain]).ok();
+    // A new (anonymous) keyring of its own; with --no-new-keyring, rt's caller's.
+    let own = session(&[]);
+    assert!(own > 0 && own != ours, "{own} vs {ours}");
+    assert_eq!(session(&["--no-new-keyring"]), ours);
 }

@@ -5,9 +5,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::net::UnixListener;
-use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::thread;
 
 use serde_json::{Value, json};
@@ -22,29 +20,10 @@ const EDQUOT: i64 = 122;
 const EREMOTEIO: i64 = 121;
 const SIGSYS_EXIT: i64 = 128 + 31;
 
-fn probe() -> &'static Path {
-    static P: OnceLock<PathBuf> = OnceLock::new();
-    P.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/integration/probe/sysprobe.c");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let tmp = dir.join(format!("sysprobe.{}", std::process::id()));
-        let st = Command::new("cc")
-            .args(["-static", "-O1", "-no-pie", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .status()
-            .expect("cc (gcc) is installed");
-        assert!(st.success(), "compiling {}", src.display());
-        let out = dir.join("sysprobe");
-        fs::rename(&tmp, &out).unwrap();
-        out
-    })
-}
-
 /// A bundle whose container runs `script` with the probe at /bin/sysprobe.
 fn bundle(script: &str, seccomp: Value) -> Bundle {
     let mut b = Bundle::sh(script);
-    fs::copy(probe(), b.rootfs().join("bin/sysprobe")).unwrap();
+    fs::copy(sysprobe(), b.rootfs().join("bin/sysprobe")).unwrap();
     b.edit(|c| c["linux"]["seccomp"] = seccomp);
     b
 }

@@ -728,3 +728,188 @@ fn lsm_labels_this_host_lacks_are_refused() {
         rt.rt(&["delete", "-f", &id]).ok();
     }
 }
+
+/// Issue 11 item 7: a container that may call keyctl plants a session keyring named
+/// `_ses.<id>` of a container it knows the id of, open to anyone; the victim must not join
+/// it (rt's keyrings are anonymous, never joined by name).
+#[test]
+fn planted_session_keyring_is_not_joined() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let victim = unique("victim");
+    // The keyring lives while a process holds it as its session keyring: the planter stays.
+    let mut attacker = Bundle::sh(&format!("exec sysprobe join=_ses.{victim} hold"));
+    fs::copy(sysprobe(), attacker.rootfs().join("bin/sysprobe")).unwrap();
+    attacker.edit(|c| c["process"]["terminal"] = json!(false));
+    let aid = unique("planter");
+    let log = attacker.path().join("out");
+    let out = fs::File::create(&log).unwrap();
+    let mut cmd = rt.cmd();
+    cmd.args([
+        "run",
+        "-d",
+        "--bundle",
+        attacker.path().to_str().unwrap(),
+        &aid,
+    ])
+    .stdout(out);
+    assert!(cmd.status().unwrap().success());
+    let planted = (0..200)
+        .find_map(|_| {
+            {
+                let text = fs::read_to_string(&log).unwrap_or_default();
+                let v = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("join="))?
+                    .trim()
+                    .to_owned();
+                Some(v)
+            }
+            .or_else(|| {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                None
+            })
+        })
+        .expect("the planter never reported its keyring");
+    assert!(
+        planted.parse::<i64>().unwrap() > 0,
+        "planting failed: {planted}"
+    );
+
+    let b = Bundle::sh("sysprobe session");
+    fs::copy(sysprobe(), b.rootfs().join("bin/sysprobe")).unwrap();
+    let out = rt.run(&b, &victim);
+    let session = out
+        .ok()
+        .lines()
+        .find_map(|l| l.strip_prefix("session="))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_ne!(session, planted, "the victim joined the planted keyring");
+    assert!(session.parse::<i64>().unwrap() > 0, "{session}");
+    rt.rt(&["delete", "-f", &aid]).ok();
+}
+
+/// Issue 11 item 6: the image's /etc/passwd (read for HOME) as a FIFO would hang `run` and
+/// `exec`, as a link to /dev/zero would grow rt until the OOM killer came: only a regular
+/// file of sane size is read; anything else means HOME=/.
+#[test]
+fn hostile_passwd_cannot_hang_or_bloat_rt() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    for kind in ["fifo", "zero"] {
+        let mut b = Bundle::sh("echo home=$HOME; sleep 60");
+        b.edit(|c| c["process"]["env"] = json!(["PATH=/bin"]));
+        let passwd = b.rootfs().join("etc/passwd");
+        fs::remove_file(&passwd).unwrap();
+        match kind {
+            "fifo" => nix::unistd::mkfifo(&passwd, nix::sys::stat::Mode::from_bits_truncate(0o644))
+                .unwrap(),
+            _ => std::os::unix::fs::symlink("/dev/zero", &passwd).unwrap(),
+        }
+        let id = unique("passwd");
+        rt.create(&b, &id).ok();
+        rt.rt(&["start", &id]).ok();
+        let exec = rt.rt(&["exec", &id, "sh", "-c", "echo home=$HOME"]);
+        assert_eq!(exec.ok(), "home=/\n", "{kind}");
+        rt.rt(&["delete", "-f", &id]).ok();
+        let mut b2 = Bundle::sh("echo home=$HOME");
+        b2.edit(|c| c["process"]["env"] = json!(["PATH=/bin"]));
+        let passwd = b2.rootfs().join("etc/passwd");
+        fs::remove_file(&passwd).unwrap();
+        match kind {
+            "fifo" => nix::unistd::mkfifo(&passwd, nix::sys::stat::Mode::from_bits_truncate(0o644))
+                .unwrap(),
+            _ => std::os::unix::fs::symlink("/dev/zero", &passwd).unwrap(),
+        }
+        assert_eq!(rt.output(&b2), "home=/\n", "{kind}");
+    }
+}
+
+/// A host cgroup made by hand (in the memory hierarchy only) below this process's own,
+/// with a host process (`sleep`) in it; both gone on drop.
+struct HostCgroup {
+    dir: std::path::PathBuf,
+    sleeper: std::process::Child,
+}
+
+impl HostCgroup {
+    fn new(name: &str) -> HostCgroup {
+        let own = own_cgroup("memory");
+        let dir = std::path::Path::new("/sys/fs/cgroup/memory")
+            .join(own.trim_start_matches('/'))
+            .join(name);
+        fs::create_dir(&dir).unwrap();
+        let sleeper = std::process::Command::new("sleep")
+            .arg("600")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let cg = HostCgroup { dir, sleeper };
+        fs::write(cg.dir.join("cgroup.procs"), cg.pid().to_string()).unwrap();
+        cg
+    }
+
+    fn pid(&self) -> i32 {
+        self.sleeper.id() as i32
+    }
+
+    /// Moves the host process back out, leaving the cgroup empty.
+    fn empty(&self) {
+        let parent = self.dir.parent().unwrap().join("cgroup.procs");
+        fs::write(parent, self.pid().to_string()).unwrap();
+    }
+}
+
+impl Drop for HostCgroup {
+    fn drop(&mut self) {
+        let _ = self.sleeper.kill();
+        let _ = self.sleeper.wait();
+        let _ = fs::remove_dir(&self.dir);
+    }
+}
+
+/// Issue 11 item 8: a cgroupsPath naming an existing cgroup that holds a host process.
+/// rt used to put the container in with it, then killed it and removed the cgroup when the
+/// container ended. Now create refuses it, naming the field, and touches nothing; an
+/// existing empty cgroup is joined and, after delete, still there with the host process
+/// rt never knew of untouched.
+#[test]
+fn existing_cgroup_with_host_processes_is_refused_and_never_emptied() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let name = unique("hostcg");
+    let host = HostCgroup::new(&name);
+
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(name.clone()));
+    let id = unique("cgsteal");
+    rt.run(&b, &id).fails_with("linux.cgroupsPath");
+    assert_no_trace(&rt, &id, &b);
+    assert!(
+        start_time(host.pid()).is_some(),
+        "the host process was killed"
+    );
+    assert!(host.dir.is_dir(), "the host's cgroup was removed");
+
+    // Empty: joined (the container runs in it), and still there after the container.
+    host.empty();
+    let mut b = Bundle::sh("grep :memory: /proc/self/cgroup");
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(name.clone()));
+    b.set_namespaces(json!([{"type": "pid"}, {"type": "mount"}, {"type": "uts"}]));
+    let out = rt.output(&b);
+    assert!(out.trim_end().ends_with(&format!("/{name}")), "{out}");
+    assert!(
+        host.dir.is_dir(),
+        "delete removed a cgroup rt did not create"
+    );
+    assert!(start_time(host.pid()).is_some());
+}

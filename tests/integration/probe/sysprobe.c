@@ -1,5 +1,6 @@
 /* sysprobe: makes the system calls named on its command line with harmless arguments and
- * prints NAME=0 on success or NAME=ERRNO on failure, one line each, so tests can see from
+ * prints NAME=0 on success or NAME=ERRNO on failure, one line each (join=NAME and session
+ * print keyring serials), so tests can see from
  * inside a container what the seccomp filter (and the kernel) did with each call.
  * Built static by the integration tests (cc -static), so it runs in a busybox rootfs. */
 #define _GNU_SOURCE
@@ -45,6 +46,25 @@ int main(int argc, char **argv)
 		const char *p = argv[i];
 		long r;
 		errno = 0;
+		if (!strncmp(p, "join=", 5)) {
+			/* joins (or creates) the session keyring named after '=' and lets anyone
+			 * search and join it: the planted keyring of the keyring attack */
+			long k = syscall(SYS_keyctl, 1L /* JOIN_SESSION_KEYRING */, p + 5);
+			if (k >= 0)
+				syscall(SYS_keyctl, 5L /* SETPERM */, k, 0x3f3f3f3fL);
+			printf("join=%ld\n", k < 0 ? -(long)errno : k);
+			fflush(stdout);
+			continue;
+		}
+		if (!strcmp(p, "hold")) { /* keeps what this process holds (a keyring) alive */
+			sleep(60);
+			continue;
+		}
+		if (!strcmp(p, "session")) { /* the serial of this process's session keyring */
+			printf("session=%ld\n", (long)syscall(SYS_keyctl, 0L /* GET_KEYRING_ID */, -3L, 0L));
+			fflush(stdout);
+			continue;
+		}
 		if (!strcmp(p, "unshare"))
 			r = result(syscall(SYS_unshare, CLONE_NEWNS));
 		else if (!strcmp(p, "mount"))
