@@ -387,7 +387,7 @@ fn session_keyring_is_new_unless_told_otherwise() {
         return;
     }
     let rt = Rt::new();
-    let mut b = Bundle::new(&["sysprobe", "session"]);
+    let b = Bundle::new(&["sysprobe", "session"]);
     fs::copy(sysprobe(), b.rootfs().join("bin/sysprobe")).unwrap();
     b.save();
     // SAFETY: KEYCTL_GET_KEYRING_ID of the session keyring reads no memory of ours.

@@ -802,32 +802,31 @@ fn hostile_passwd_cannot_hang_or_bloat_rt() {
         return;
     }
     let rt = Rt::new();
-    for kind in ["fifo", "zero"] {
-        let mut b = Bundle::sh("echo home=$HOME; sleep 60");
+    let hostile = |script: &str, kind: &str| {
+        let mut b = Bundle::sh(script);
         b.edit(|c| c["process"]["env"] = json!(["PATH=/bin"]));
         let passwd = b.rootfs().join("etc/passwd");
         fs::remove_file(&passwd).unwrap();
-        match kind {
-            "fifo" => nix::unistd::mkfifo(&passwd, nix::sys::stat::Mode::from_bits_truncate(0o644))
-                .unwrap(),
-            _ => std::os::unix::fs::symlink("/dev/zero", &passwd).unwrap(),
+        if kind == "fifo" {
+            nix::unistd::mkfifo(&passwd, nix::sys::stat::Mode::from_bits_truncate(0o644)).unwrap();
+        } else {
+            std::os::unix::fs::symlink("/dev/zero", &passwd).unwrap();
         }
+        b
+    };
+    for kind in ["fifo", "zero"] {
+        let b = hostile("sleep 60", kind);
         let id = unique("passwd");
         rt.create(&b, &id).ok();
         rt.rt(&["start", &id]).ok();
         let exec = rt.rt(&["exec", &id, "sh", "-c", "echo home=$HOME"]);
         assert_eq!(exec.ok(), "home=/\n", "{kind}");
         rt.rt(&["delete", "-f", &id]).ok();
-        let mut b2 = Bundle::sh("echo home=$HOME");
-        b2.edit(|c| c["process"]["env"] = json!(["PATH=/bin"]));
-        let passwd = b2.rootfs().join("etc/passwd");
-        fs::remove_file(&passwd).unwrap();
-        match kind {
-            "fifo" => nix::unistd::mkfifo(&passwd, nix::sys::stat::Mode::from_bits_truncate(0o644))
-                .unwrap(),
-            _ => std::os::unix::fs::symlink("/dev/zero", &passwd).unwrap(),
-        }
-        assert_eq!(rt.output(&b2), "home=/\n", "{kind}");
+        assert_eq!(
+            rt.output(&hostile("echo home=$HOME", kind)),
+            "home=/\n",
+            "{kind}"
+        );
     }
 }
 
