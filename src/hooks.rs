@@ -107,6 +107,38 @@ impl Drop for IgnoreSigpipe {
     }
 }
 
+/// Marks every fd from 3 on close-on-exec (std's own exec-error pipe already is, so it
+/// keeps working); one fd at a time up to RLIMIT_NOFILE where close_range lacks
+/// CLOSE_RANGE_CLOEXEC (< 5.11).
+fn close_on_exec_from_3() -> std::io::Result<()> {
+    // SAFETY: plain integer arguments; only fd flags change.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            3u32,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if ret == 0 {
+        return Ok(());
+    }
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the rlimit we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let max = lim.rlim_cur.min(1 << 20) as i32;
+    for fd in 3..max {
+        // SAFETY: fcntl on an fd number that may not be open: EBADF is harmless.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    Ok(())
+}
+
 pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
     let path = hook.path().display().to_string();
     let spawn_err = |source| HookError::Spawn {
@@ -129,6 +161,11 @@ pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError>
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::from(out.try_clone().map_err(spawn_err)?))
         .stderr(Stdio::from(out.try_clone().map_err(spawn_err)?));
+    // A hook gets the state on stdin and its stdout/stderr, nothing else: not the fds
+    // rt's caller left open without close-on-exec, nor rt's own.
+    // SAFETY: runs in the forked child before execve and only makes system calls, which
+    // are async-signal-safe; no memory is allocated or shared.
+    unsafe { cmd.pre_exec(close_on_exec_from_3) };
     let mut child = cmd.spawn().map_err(spawn_err)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin closes the pipe early: not an error, and

@@ -23,6 +23,12 @@ use crate::cli::LogFormat;
 static DEBUG: AtomicBool = AtomicBool::new(false);
 static SINK: OnceLock<Sink> = OnceLock::new();
 
+/// The --log file's fd, which children of rt keep (they log through it until execve).
+pub fn file_fd() -> Option<std::os::fd::RawFd> {
+    use std::os::fd::AsRawFd;
+    SINK.get()?.file.as_ref().map(|f| f.as_raw_fd())
+}
+
 struct Sink {
     file: Option<File>,
     format: LogFormat,

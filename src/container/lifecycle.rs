@@ -414,7 +414,6 @@ fn create_in(
         cgroup_path: cgroup_path.as_deref(),
         cgroup_self_join: &self_join,
         state: &state_copy,
-        parent_only_fds: container.lock_fd().into_iter().collect(),
         console_socket,
         id_maps: spawn::id_map_writer(
             namespaces::is_host_root(),

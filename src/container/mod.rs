@@ -217,11 +217,6 @@ impl Container {
         self.lock = None;
     }
 
-    /// The fd holding the lock, so that a forked child can drop its copy.
-    pub fn lock_fd(&self) -> Option<std::os::fd::RawFd> {
-        self.lock.as_ref().map(|l| l.as_raw_fd())
-    }
-
     pub fn save(&self) -> Result<(), ContainerError> {
         write_state(&self.dir, &self.state)
     }

@@ -39,9 +39,6 @@ pub struct Context<'a> {
     /// moves it).
     pub cgroup_self_join: &'a [PathBuf],
     pub state: &'a State,
-    /// Parent fds the container process must not keep: the flock on the state directory
-    /// (a forked copy would hold the lock until execve, and `rt start` needs it).
-    pub parent_only_fds: Vec<RawFd>,
     /// Where the pty master goes when process.terminal is set.
     pub console_socket: Option<RawFd>,
     /// Idmapped mounts the parent prepared (see rootfs::idmap), by index in mounts[].

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::ffi::CString;
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -248,6 +249,43 @@ fn is_executable_file(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file()) && access(p, AccessFlags::X_OK).is_ok()
 }
 
+/// The program must be a file of the container's root: resolved again with openat2 under
+/// RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, so that a path through a /proc/self/fd or
+/// /proc/PID/root magic link (to a directory of the host that some fd still reaches) is
+/// refused rather than executed. Kernels without openat2 (< 5.6) rely on the inherited
+/// fds being closed (close_inherited).
+fn stays_in_root(program: &Path, arg0: &str) -> Result<(), StepError> {
+    use rustix::fs::{Mode, OFlags, ResolveFlags};
+    let field = || format!("process.args[0]: {arg0}");
+    let abs = if program.is_absolute() {
+        program.to_path_buf()
+    } else {
+        std::env::current_dir().ctx(field)?.join(program)
+    };
+    let root = rustix::fs::open(
+        "/",
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(std::io::Error::from)
+    .ctx(field)?;
+    match rustix::fs::openat2(
+        &root,
+        &abs,
+        OFlags::PATH | OFlags::CLOEXEC,
+        Mode::empty(),
+        ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS,
+    ) {
+        Ok(_) => Ok(()),
+        Err(rustix::io::Errno::NOSYS) => Ok(()),
+        Err(rustix::io::Errno::LOOP | rustix::io::Errno::XDEV) => Err(StepError::msg(
+            field(),
+            "must resolve inside the container's root, without /proc magic links",
+        )),
+        Err(e) => Err(std::io::Error::from(e)).ctx(field),
+    }
+}
+
 /// Finds process.args[0] the way execvp would, using the container's PATH (or the default
 /// one), so that a missing program fails `create` with a clear message instead of a bare
 /// exit code after `start`.
@@ -262,6 +300,7 @@ pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, StepError> {
             ));
         }
         access(&p, AccessFlags::X_OK).ctx(|| format!("process.args[0]: {arg0}"))?;
+        stays_in_root(&p, arg0)?;
         return Ok(p);
     }
     let path = env_value(env, "PATH").unwrap_or(DEFAULT_PATH);
@@ -269,6 +308,7 @@ pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, StepError> {
         let dir = if dir.is_empty() { "." } else { dir };
         let candidate = Path::new(dir).join(arg0);
         if is_executable_file(&candidate) {
+            stays_in_root(&candidate, arg0)?;
             return Ok(candidate);
         }
     }
@@ -348,6 +388,53 @@ pub fn listen_fds() -> u32 {
 /// of its namespace as far as LISTEN_PID goes, which is what runc sets too).
 pub fn listen_env(n: u32) -> [String; 2] {
     [format!("LISTEN_FDS={n}"), "LISTEN_PID=1".to_owned()]
+}
+
+/// On entry to every process rt clones for a container (init, intermediate, exec child):
+/// rt is a copy of its caller, so every fd the caller left open without close-on-exec is
+/// here too, and a path such as `/proc/self/fd/N/...` in the config (process.args[0], a
+/// hook, a mount source) would reach the caller's files through it. All are closed but
+/// stdio, the `--preserve-fds` range (the caller's on purpose) and `keep`, the fds this
+/// process itself uses; before anything reads a path from the config.
+pub fn close_inherited(preserve: u32, keep: &[RawFd]) -> Result<(), StepError> {
+    let first = 3u32.saturating_add(preserve);
+    let mut keep: Vec<u32> = keep
+        .iter()
+        .filter_map(|&fd| u32::try_from(fd).ok())
+        .filter(|&fd| fd >= first)
+        .collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut ranges = Vec::new();
+    let mut lo = first;
+    for k in keep.iter().copied() {
+        if k > lo {
+            ranges.push((lo, k - 1));
+        }
+        lo = k + 1;
+    }
+    ranges.push((lo, u32::MAX));
+    for (lo, hi) in ranges {
+        // SAFETY: close_range takes plain integers; the fds it closes are owned by no live
+        // Rust object this process uses (those are in `keep`).
+        let ret = unsafe { libc::syscall(libc::SYS_close_range, lo, hi, 0) };
+        if ret != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::ENOSYS) {
+                return Err(e).ctx(|| "closing the fds rt inherited");
+            }
+            for fd in open_fds().ctx(|| "listing the fds rt inherited")? {
+                if (lo as i64..=hi as i64).contains(&(fd as i64)) {
+                    // SAFETY: as above, for one fd.
+                    unsafe { libc::close(fd) };
+                }
+            }
+        }
+    }
+    // pathrs keeps a cached procfs fd that may have been among them: make it notice now,
+    // while that fd number is still closed, so it never trusts a reused number later.
+    let _ = pathrs::procfs::ProcfsHandle::new();
+    Ok(())
 }
 
 /// Only stdio and the `--preserve-fds` range survive execve: everything else rt holds

@@ -145,6 +145,17 @@ pub fn spawn(
     if let Ok(Forked::Child) = forked {
         // The child is where it belongs; only the parent goes back.
         drop(parent_end);
+        // Nothing of rt's caller stays open (see init::process::close_inherited).
+        let mut keep = vec![child_end.as_fd().as_raw_fd()];
+        keep.extend(ctx.console_socket);
+        keep.extend(ns.user.iter().map(|f| f.as_raw_fd()));
+        keep.extend(ns.others.iter().map(|(_, f)| f.as_raw_fd()));
+        keep.extend(ns.root.iter().map(|f| f.as_raw_fd()));
+        keep.extend(crate::log::file_fd());
+        if let Err(e) = crate::init::process::close_inherited(ctx.preserve_fds, &keep) {
+            let _ = child_end.send(&Msg::Error(e.to_string()));
+            crate::init::exit(1)
+        }
         crate::init::exec::main(ctx, child_end)
     }
     // Back to our own namespaces for any later child. A rootless parent, now in the

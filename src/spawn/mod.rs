@@ -31,7 +31,7 @@ pub mod sync;
 
 use std::fs;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 
 use nix::sched::{CloneFlags, setns, unshare};
 use nix::unistd::{Gid, Uid, setresgid, setresuid};
@@ -385,10 +385,16 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
     let (pid, pidfd) = match clone_process(flags).map_err(SpawnError::Clone)? {
         Forked::Child => {
             drop(parent_end);
-            for fd in &ctx.parent_only_fds {
-                // SAFETY: these fds belong to the parent's objects, which this process never
-                // uses; closing our copies cannot invalidate anything we touch later.
-                unsafe { libc::close(*fd) };
+            // First of all: nothing of rt's caller (nor the flock on the state directory,
+            // which `rt start` needs) stays open in the container's processes.
+            let mut keep = vec![child_end.as_fd().as_raw_fd()];
+            keep.extend(ctx.start_listener);
+            keep.extend(ctx.console_socket);
+            keep.extend(ctx.idmapped.iter().map(|(_, fd)| *fd));
+            keep.extend(crate::log::file_fd());
+            if let Err(e) = init::process::close_inherited(ctx.preserve_fds, &keep) {
+                let _ = child_end.send(&Msg::Error(e.to_string()));
+                init::exit(1)
             }
             if plan.intermediate {
                 intermediate(ctx, child_end)

@@ -118,6 +118,7 @@ impl Channel {
     pub fn recv_with_fd(&self) -> io::Result<Option<(Msg, Option<OwnedFd>)>> {
         let mut buf = vec![0u8; MAX_PACKET];
         let mut space = nix::cmsg_space!([RawFd; 1]);
+        let mut reset = false;
         let (n, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
             match recvmsg::<()>(
@@ -141,7 +142,14 @@ impl Channel {
                     break (m.bytes, fd);
                 }
                 Err(nix::Error::EINTR) => continue,
-                // The peer died with data unread on our side.
+                // The peer closed its end with messages of ours unread (LimitsSet to an init
+                // that failed before it read it): the kernel reports ECONNRESET before the
+                // messages the peer sent last, such as its Error. Reported once; the next
+                // read returns those, then end-of-file.
+                Err(nix::Error::ECONNRESET) if !reset => {
+                    reset = true;
+                    continue;
+                }
                 Err(nix::Error::ECONNRESET) => return Ok(None),
                 Err(e) => return Err(e.into()),
             }
@@ -170,6 +178,22 @@ impl AsFd for Channel {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The init fails before it reads LimitsSet: its last words must still arrive, although
+    /// the kernel reports ECONNRESET first (3 in 100 failed creates lost their error).
+    #[test]
+    fn last_message_of_a_peer_that_left_ours_unread_arrives() {
+        let (parent, init) = pair().unwrap();
+        parent.send(&Msg::LimitsSet).unwrap();
+        init.send(&Msg::Error("mounts[7]: no such device".into()))
+            .unwrap();
+        drop(init);
+        assert_eq!(
+            parent.recv().unwrap(),
+            Some(Msg::Error("mounts[7]: no such device".into()))
+        );
+        assert_eq!(parent.recv().unwrap(), None);
+    }
 
     #[test]
     fn messages_round_trip_and_eof() {
