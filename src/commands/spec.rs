@@ -36,8 +36,20 @@ pub fn default_spec(rootless: bool) -> anyhow::Result<Spec> {
         }
     }
     if rootless && let Some(mounts) = spec.mounts_mut() {
-        // No cgroup of its own to show; the bound /sys has the host's, read-only.
+        // No cgroup of its own to show; the bound /sys has the host's, read-only all the
+        // way down: "rro" says so for any runtime (a plain "ro" bind left the cgroup
+        // mounts below /sys writable in runc, the CVE-2023-25809 class; rt makes every
+        // read-only bind recursive anyway).
         mounts.retain(|m| m.typ().as_deref() != Some("cgroup"));
+        for m in mounts.iter_mut() {
+            if m.destination() == std::path::Path::new("/sys") {
+                let mut options = m.options().clone().unwrap_or_default();
+                if !options.iter().any(|o| o == "rro") {
+                    options.push("rro".into());
+                }
+                m.set_options(Some(options));
+            }
+        }
     }
     if let Some(linux) = spec.linux_mut() {
         linux.set_seccomp(Some(
@@ -105,6 +117,20 @@ mod tests {
                 .iter()
                 .any(|p| p == "/proc/kcore")
         );
+    }
+
+    #[test]
+    fn rootless_spec_binds_sys_read_only_recursively() {
+        let spec = default_spec(true).unwrap();
+        let sys = spec
+            .mounts()
+            .iter()
+            .flatten()
+            .find(|m| m.destination() == std::path::Path::new("/sys"))
+            .unwrap();
+        let options = sys.options().clone().unwrap_or_default();
+        assert!(options.iter().any(|o| o == "rbind"), "{options:?}");
+        assert!(options.iter().any(|o| o == "rro"), "{options:?}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use nix::mount::{MsFlags, mount as sys_mount};
 use pathrs::Root;
 
 use super::options::MountOptions;
-use super::{RootfsConfig, fd_path, remount_bind};
+use super::{RootfsConfig, fd_path};
 use crate::error::{Ctx, StepError};
 
 const V1_CONTROLLERS: &[&str] = &[
@@ -122,20 +122,11 @@ fn mount_hierarchy(
     } else {
         h.mount_point.clone()
     };
-    sys_mount(
-        Some(&src),
-        target,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
-    )
-    .ctx(|| format!("{field}: bind-mounting {}", src.display()))?;
-    // `handle` is the directory under the new mount; remount the mount itself.
-    let top = root
-        .resolve(dest)
-        .ctx(|| format!("{field}: reopening {}", dest.display()))?;
-    remount_bind(&fd_path(top.as_fd()), flags, false, || {
-        format!("{field}: remounting {}", src.display())
+    let tree = super::detached_bind(rustix::fs::CWD, &src, true, flags, false, || {
+        format!("{field}: binding {}", src.display())
+    })?;
+    super::attach(tree.as_fd(), handle.as_fd(), || {
+        format!("{field}: bind-mounting {}", src.display())
     })
 }
 

@@ -392,6 +392,112 @@ fn set_recursive_attrs(
         .ctx(|| format!("{field}: applying recursive mount attributes"))
 }
 
+/// MS_* per-mount flags as mount_setattr(2) attributes: (to set, to clear first). An atime
+/// mode clears the whole atime field before it sets its own.
+fn attrs_of(flags: MsFlags) -> (u64, u64) {
+    use options::attr;
+    let mut set = 0;
+    let mut clr = 0;
+    for (ms, a) in [
+        (MsFlags::MS_RDONLY, attr::RDONLY),
+        (MsFlags::MS_NOSUID, attr::NOSUID),
+        (MsFlags::MS_NODEV, attr::NODEV),
+        (MsFlags::MS_NOEXEC, attr::NOEXEC),
+        (MsFlags::MS_NODIRATIME, attr::NODIRATIME),
+    ] {
+        if flags.contains(ms) {
+            set |= a;
+        }
+    }
+    for (ms, a) in [
+        (MsFlags::MS_NOATIME, attr::NOATIME),
+        (MsFlags::MS_STRICTATIME, attr::STRICTATIME),
+        (MsFlags::MS_RELATIME, attr::RELATIME),
+    ] {
+        if flags.contains(ms) {
+            set = (set & !attr::ATIME_MASK) | a;
+            clr |= attr::ATIME_MASK;
+        }
+    }
+    (set, clr)
+}
+
+/// Gives a detached bind tree the per-mount `flags` before it is attached anywhere, so no
+/// path is resolved again afterwards (a remount through a re-resolved path could be
+/// redirected by whoever shares the mount's source). The top mount gets exactly `flags`
+/// (`keep`: they are added to what it has), as a bind remount would give it; with
+/// `recursive`, read-only, nosuid, nodev and noexec also hold for every mount below it
+/// (the CVE-2023-25809 class: a read-only rbind of /sys whose cgroup mounts below stayed
+/// writable).
+fn set_bind_flags(
+    tree: BorrowedFd<'_>,
+    flags: MsFlags,
+    keep: bool,
+    recursive: bool,
+    what: &impl Fn() -> String,
+) -> Result<(), StepError> {
+    use options::attr;
+    let (set, atime_clr) = attrs_of(flags & options::PER_MOUNT_FLAGS);
+    let others =
+        (attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC | attr::NODIRATIME) & !set;
+    let clr = if keep { atime_clr } else { atime_clr | others };
+    match mount_setattr(tree, false, set, clr, None) {
+        // Flags locked by a user namespace cannot be cleared: keep them, as a remount would.
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) && clr != atime_clr => {
+            mount_setattr(tree, false, set, atime_clr, None).ctx(what)?
+        }
+        other => other.ctx(what)?,
+    }
+    let restrict = set & (attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC);
+    if recursive && restrict != 0 {
+        mount_setattr(tree, true, restrict, 0, None).ctx(what)?;
+    }
+    Ok(())
+}
+
+/// A detached copy of the mount tree at `path` (below `dirfd`; "" for `dirfd` itself),
+/// recursive with `recursive`, with `flags` already applied (see set_bind_flags).
+pub fn detached_bind(
+    dirfd: BorrowedFd<'_>,
+    path: &Path,
+    recursive: bool,
+    flags: MsFlags,
+    keep: bool,
+    what: impl Fn() -> String,
+) -> Result<rustix::fd::OwnedFd, StepError> {
+    use rustix::mount::OpenTreeFlags;
+    let mut of = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
+    if recursive {
+        of |= OpenTreeFlags::AT_RECURSIVE;
+    }
+    if path.as_os_str().is_empty() {
+        of |= OpenTreeFlags::AT_EMPTY_PATH;
+    }
+    let tree = rustix::mount::open_tree(dirfd, path, of)
+        .map_err(std::io::Error::from)
+        .ctx(&what)?;
+    set_bind_flags(tree.as_fd(), flags, keep, recursive, &what)?;
+    Ok(tree)
+}
+
+/// Attaches a detached tree onto `target` (an fd of the mount point).
+pub fn attach(
+    tree: BorrowedFd<'_>,
+    target: BorrowedFd<'_>,
+    what: impl Fn() -> String,
+) -> Result<(), StepError> {
+    use rustix::mount::MoveMountFlags;
+    rustix::mount::move_mount(
+        tree,
+        "",
+        target,
+        "",
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )
+    .map_err(std::io::Error::from)
+    .ctx(what)
+}
+
 fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(), StepError> {
     let dest = in_root(m.destination());
     let field = format!("mounts[{i}] ({})", m.destination().display());
@@ -419,47 +525,48 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         ));
     }
     let is_bind = opts.is_bind() || typ == "bind";
-    let target = if is_bind {
+    // The new mount itself (not the directory under it): what propagation and recursive
+    // attributes apply to.
+    let target: rustix::fd::OwnedFd = if is_bind {
         let src = bind_source(cfg, m);
         let meta = fs::metadata(&src).ctx(|| format!("mounts[{i}].source: {}", src.display()))?;
-        let target = make_mount_point(root, &dest, !meta.is_dir(), &field)?;
-        if let Some(tree) = idmapped {
+        let point = make_mount_point(root, &dest, !meta.is_dir(), &field)?;
+        let recursive = opts.flags.contains(MsFlags::MS_REC);
+        // A bind mount ignores every flag but MS_BIND|MS_REC; "ro", "nosuid" etc. are set
+        // on the detached copy before it is attached.
+        let flags = opts.flags & options::PER_MOUNT_FLAGS;
+        let what = || {
+            format!(
+                "{field}: applying {:?} to the bind of {}",
+                m.options().as_deref().unwrap_or_default(),
+                src.display()
+            )
+        };
+        let tree = if let Some(tree) = idmapped {
             // SAFETY: the parent prepared this fd for this mount and nothing else uses it.
             let tree = unsafe { BorrowedFd::borrow_raw(tree) };
-            rustix::mount::move_mount(
-                tree,
-                "",
-                target.as_fd(),
-                "",
-                rustix::mount::MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH
-                    | rustix::mount::MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
-            )
-            .map_err(std::io::Error::from)
-            .ctx(|| format!("{field}: mounting the idmapped {}", src.display()))?;
+            if !flags.is_empty() {
+                set_bind_flags(tree, flags, false, recursive, &what)?;
+            }
+            rustix::io::fcntl_dupfd_cloexec(tree, 0)
+                .map_err(std::io::Error::from)
+                .ctx(|| format!("{field}: the idmapped tree"))?
+        } else if flags.is_empty() {
+            detached_bind(
+                rustix::fs::CWD,
+                &src,
+                recursive,
+                MsFlags::empty(),
+                true,
+                || format!("{field}: bind-mounting {}", src.display()),
+            )?
         } else {
-            let flags = MsFlags::MS_BIND | (opts.flags & MsFlags::MS_REC);
-            mount(
-                Some(&src),
-                fd_path(target.as_fd()).as_str(),
-                None::<&str>,
-                flags,
-                None::<&str>,
-            )
-            .ctx(|| format!("{field}: bind-mounting {}", src.display()))?;
-        }
-        let target = reopen(root, &dest, &field)?;
-        // A bind mount ignores every flag but MS_BIND|MS_REC; "ro", "nosuid" etc. only take
-        // effect through a remount of the new mount.
-        let extra = opts.flags & options::PER_MOUNT_FLAGS;
-        if !extra.is_empty() {
-            remount_bind(&fd_path(target.as_fd()), extra, false, || {
-                format!(
-                    "{field}: remounting with {:?}",
-                    m.options().as_deref().unwrap_or_default()
-                )
-            })?;
-        }
-        target
+            detached_bind(rustix::fs::CWD, &src, recursive, flags, false, what)?
+        };
+        attach(tree.as_fd(), point.as_fd(), || {
+            format!("{field}: bind-mounting {}", src.display())
+        })?;
+        tree
     } else {
         let target = make_mount_point(root, &dest, false, &field)?;
         let source = m
@@ -478,25 +585,27 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         match mounted {
             // sysfs can only be mounted by the owner of the network namespace; a user
             // namespace sharing the host's network gets the host's sysfs bound instead
-            // (as runc does), with the same flags.
+            // (as runc does), with the same flags, recursively.
             Err(nix::Error::EPERM) if typ == "sysfs" && cfg.in_user_ns => {
                 crate::debug!("{field}: sysfs refused in this user namespace; binding /sys");
-                mount(
-                    Some("/sys"),
-                    fd_path(target.as_fd()).as_str(),
-                    None::<&str>,
-                    MsFlags::MS_BIND | MsFlags::MS_REC,
-                    None::<&str>,
-                )
-                .ctx(|| format!("{field}: bind-mounting the host's /sys"))?;
-                let top = reopen(root, &dest, &field)?;
-                remount_bind(&fd_path(top.as_fd()), opts.flags, false, || {
-                    format!("{field}: remounting the host's /sys")
+                let tree = detached_bind(
+                    rustix::fs::CWD,
+                    Path::new("/sys"),
+                    true,
+                    opts.flags,
+                    false,
+                    || format!("{field}: binding the host's /sys"),
+                )?;
+                attach(tree.as_fd(), target.as_fd(), || {
+                    format!("{field}: bind-mounting the host's /sys")
                 })?;
+                tree
             }
-            other => other.ctx(|| format!("{field}: mounting {typ}"))?,
+            other => {
+                other.ctx(|| format!("{field}: mounting {typ}"))?;
+                reopen(root, &dest, &field)?.into()
+            }
         }
-        reopen(root, &dest, &field)?
     };
     set_propagation(&fd_path(target.as_fd()), &opts, &field)?;
     if opts.rec_attr_set != 0 || opts.rec_attr_clr != 0 {

@@ -18,7 +18,7 @@ use std::path::Path;
 use nix::mount::{MsFlags, mount};
 use pathrs::Root;
 
-use super::{fd_path, in_root, remount_bind};
+use super::{fd_path, in_root};
 use crate::error::{Ctx, StepError};
 
 fn open_dev_null() -> Result<File, StepError> {
@@ -130,18 +130,18 @@ pub fn make_readonly(root: &Root, paths: &[String], masked: &[String]) -> Result
             continue;
         };
         check_procfs(p, &target, masked, &field)?;
-        let path = fd_path(target.as_fd());
-        mount(
-            Some(path.as_str()),
-            path.as_str(),
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        )
-        .ctx(|| format!("{field}: bind-mounting onto itself"))?;
-        let top = root.resolve(&rel).ctx(|| format!("{field}: reopening"))?;
-        remount_bind(&fd_path(top.as_fd()), MsFlags::MS_RDONLY, true, || {
-            format!("{field}: remounting read-only")
+        // A read-only copy of what is there (and of every mount below it), made and
+        // flagged detached, then put on top: no path is resolved again.
+        let tree = super::detached_bind(
+            target.as_fd(),
+            Path::new(""),
+            true,
+            MsFlags::MS_RDONLY,
+            true,
+            || format!("{field}: making a read-only copy"),
+        )?;
+        super::attach(tree.as_fd(), target.as_fd(), || {
+            format!("{field}: mounting the read-only copy")
         })?;
     }
     Ok(())

@@ -150,6 +150,25 @@ fn rootless_run_maps_the_user_to_root() {
     assert!(h.state_entries().is_empty(), "{:?}", h.state_entries());
 }
 
+/// Issue 11 item 4: `rt spec --rootless` binds the host's /sys; every mount below it (the
+/// host's cgroup mounts among them) is read-only inside, none writable.
+#[test]
+fn rootless_sys_is_read_only_all_the_way_down() {
+    if !need_root() {
+        return;
+    }
+    let h = Home::new();
+    h.spec(
+        "awk '$5 ~ \"^/sys\" { split($6, o, \",\"); n++; if (o[1] != \"ro\") print \"writable\", $5 } END { print n, \"mounts\" }' /proc/self/mountinfo",
+        |_| {},
+    );
+    let out = h.rt(&["run", &unique("rlsys")]);
+    let text = out.ok();
+    assert!(!text.contains("writable"), "{text}");
+    let n: u32 = text.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(n > 1, "the host's mounts below /sys are not there: {text}");
+}
+
 #[test]
 fn rootless_lifecycle_and_exec() {
     if !need_root() {

@@ -993,3 +993,125 @@ fn callers_fds_do_not_reach_the_container() {
     rt.rt(&["delete", "-f", &id]).ok();
     drop(fd);
 }
+
+/// A tmpfs mounted below `dir` on the host, unmounted on drop.
+struct HostSubmount(std::path::PathBuf);
+
+impl HostSubmount {
+    fn new(dir: &std::path::Path) -> HostSubmount {
+        let sub = dir.join("sub");
+        fs::create_dir(&sub).unwrap();
+        nix::mount::mount(
+            Some("tmpfs"),
+            &sub,
+            Some("tmpfs"),
+            nix::mount::MsFlags::empty(),
+            Some("size=1m"),
+        )
+        .unwrap();
+        HostSubmount(sub)
+    }
+}
+
+impl Drop for HostSubmount {
+    fn drop(&mut self) {
+        let _ = nix::mount::umount2(&self.0, nix::mount::MntFlags::MNT_DETACH);
+    }
+}
+
+/// Issue 11 item 4 (the CVE-2023-25809 class): "ro" on a recursive bind made only its top
+/// mount read-only, so mounts below it (the host's cgroup mounts under an rbind of /sys in
+/// a rootless container) stayed writable. Read-only is now recursive wherever rt makes a
+/// bind read-only: a volume, and the host's /sys bound into a user namespace.
+#[test]
+fn read_only_binds_are_read_only_all_the_way_down() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let vol = TempDir::new("rovol");
+    let _sub = HostSubmount::new(vol.path());
+    let mut b = Bundle::sh(
+        "touch /vol/x 2>/dev/null && echo top-writable; touch /vol/sub/x 2>/dev/null && echo sub-writable; echo done",
+    );
+    b.add_mount(json!({"destination": "/vol", "type": "bind", "source": vol.path(), "options": ["rbind", "ro"]}));
+    assert_eq!(rt.output(&b), "done\n");
+    assert!(!vol.path().join("sub/x").exists());
+
+    // The host's /sys, bound (sysfs cannot be mounted without a network namespace of the
+    // user namespace's): every mount below it read-only too.
+    let mut b = Bundle::sh(
+        "awk '$5 ~ \"^/sys\" { split($6, o, \",\"); print $5, o[1] }' /proc/self/mountinfo | grep -v ' ro$'; echo done",
+    );
+    b.edit(|c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "user"}, {"type": "mount"}, {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}
+        ]);
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        // Its cgroup mount would be the container's own; the host's under /sys is the point.
+        c["mounts"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|m| m["type"] != "cgroup" && m["type"] != "mqueue");
+    });
+    assert_eq!(
+        rt.output(&b),
+        "done\n",
+        "writable mounts below the bound /sys"
+    );
+}
+
+/// Issue 11 item 5: a read-only bind was made, then its path resolved again to remount
+/// it read-only. Whoever can rename in the rootfs meanwhile (a co-tenant sharing it) moves
+/// the directory holding the new mount away and puts a symlink to /dev in its place: the
+/// remount lands on /dev/shm and the volume stays writable. The flags are now set on the
+/// detached copy before it is attached: every mount of the volume is read-only, however
+/// the race falls.
+#[test]
+fn read_only_bind_flags_cannot_be_raced_off() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let vol = TempDir::new("racevol");
+    let root_of_vol = vol.path().display().to_string();
+    let mut b = Bundle::sh(&format!(
+        "awk -v r='{root_of_vol}' '$4 == r {{ split($6, o, \",\"); print $5, o[1] }}' /proc/self/mountinfo"
+    ));
+    b.add_mount(json!({"destination": "/race/shm", "type": "bind", "source": vol.path(), "options": ["rbind", "ro"]}));
+    let stop = Arc::new(AtomicBool::new(false));
+    let flipper = {
+        let link = b.rootfs().join("race");
+        let aside = b.rootfs().join("race.old");
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if fs::rename(&link, &aside).is_ok() {
+                    let _ = symlink("/dev", &link);
+                    let _ = fs::remove_file(&link);
+                    let _ = fs::rename(&aside, &link);
+                }
+                std::thread::yield_now();
+            }
+        })
+    };
+    let mut seen = 0;
+    for _ in 0..400 {
+        let out = rt.run(&b, &unique("rorace"));
+        if out.code != 0 {
+            continue;
+        }
+        for line in out.stdout.lines() {
+            seen += 1;
+            assert!(
+                line.ends_with(" ro"),
+                "a writable mount of the volume: {line}"
+            );
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    flipper.join().unwrap();
+    assert!(seen > 0, "no container ever got the volume");
+    assert!(fs::read_dir(vol.path()).unwrap().next().is_none());
+}
