@@ -129,18 +129,82 @@ fn v1_mount_points() -> Result<&'static HashMap<String, PathBuf>, CgroupError> {
         .map_err(|e| CgroupError::Setup(e.clone()))
 }
 
-/// The directories that hold hierarchies rt manages: every supported v1 controller's
-/// mount point (co-mounted controllers share one), or the unified root.
+/// Hierarchies without a controller libcgroups manages, which rt places the container in
+/// itself: named v1 hierarchies (name=systemd) and, on a hybrid host, the cgroup2 mount.
+/// Without a place of its own there the container's cgroup mount would show it the host's
+/// whole tree in them (other tenants' cgroups, host-wide pressure files); runc places its
+/// containers in every mounted hierarchy too. The first mount of each, as for the others.
+fn unmanaged_roots() -> Result<&'static Vec<PathBuf>, CgroupError> {
+    static ROOTS: OnceLock<Result<Vec<PathBuf>, String>> = OnceLock::new();
+    let managed: Vec<PathBuf> = v1_mount_points()?.values().cloned().collect();
+    let hybrid = matches!(setup()?, CgroupSetup::Hybrid);
+    ROOTS
+        .get_or_init(|| {
+            let mounts = procfs::process::Process::myself()
+                .and_then(|p| p.mountinfo())
+                .map_err(|e| format!("reading mountinfo: {e}"))?;
+            let mut seen: Vec<String> = Vec::new();
+            let mut roots = Vec::new();
+            for m in mounts {
+                let key = match m.fs_type.as_str() {
+                    "cgroup2" if hybrid => "cgroup2".to_owned(),
+                    "cgroup" => match m.super_options.get("name") {
+                        Some(Some(name)) => format!("name={name}"),
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                if seen.contains(&key) || managed.contains(&m.mount_point) {
+                    continue;
+                }
+                seen.push(key);
+                roots.push(m.mount_point.clone());
+            }
+            Ok(roots)
+        })
+        .as_ref()
+        .map_err(|e| CgroupError::Setup(e.clone()))
+}
+
+/// The directories that hold the hierarchies the container is placed in: every supported
+/// v1 controller's mount point (co-mounted controllers share one) and the unmanaged ones,
+/// or the unified root.
 fn hierarchy_roots(setup: &CgroupSetup) -> Result<Vec<PathBuf>, CgroupError> {
     match setup {
         CgroupSetup::Unified => Ok(vec![PathBuf::from(DEFAULT_CGROUP_ROOT)]),
         CgroupSetup::Legacy | CgroupSetup::Hybrid => {
             let mut roots: Vec<PathBuf> = v1_mount_points()?.values().cloned().collect();
+            roots.extend(unmanaged_roots()?.iter().cloned());
             roots.sort();
             roots.dedup();
             Ok(roots)
         }
     }
+}
+
+/// The container's directories in the unmanaged hierarchies (see unmanaged_roots).
+fn unmanaged_dirs(record: &CgroupRecord) -> Result<Vec<PathBuf>, CgroupError> {
+    if record.systemd || !matches!(setup()?, CgroupSetup::Legacy | CgroupSetup::Hybrid) {
+        // systemd places its units in every hierarchy itself.
+        return Ok(Vec::new());
+    }
+    let rel = record.path.strip_prefix("/").unwrap_or(&record.path);
+    Ok(unmanaged_roots()?.iter().map(|r| r.join(rel)).collect())
+}
+
+/// Creates the container's directories in the unmanaged hierarchies and, with `pid`,
+/// moves it there. For `exec --cgroup SUB` they are made below the container's own when
+/// missing (the container makes its sub-cgroups only where it has controllers).
+pub fn place_unmanaged(record: &CgroupRecord, pid: Option<i32>) -> Result<(), CgroupError> {
+    for dir in unmanaged_dirs(record)? {
+        fs::create_dir_all(&dir)
+            .map_err(|e| CgroupError::Manager(format!("creating {}: {e}", dir.display())))?;
+        if let Some(pid) = pid {
+            libcgroups::common::write_cgroup_file_str(dir.join("cgroup.procs"), &pid.to_string())
+                .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))?;
+        }
+    }
+    Ok(())
 }
 
 /// The container's directory in the hierarchy of `controller` ("memory", "freezer", ...;
@@ -476,6 +540,7 @@ fn resources_with_devices(spec: &Spec) -> LinuxResources {
 
 /// Creates the cgroup, moves `pid` into it and applies linux.resources.
 pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<(), CgroupError> {
+    place_unmanaged(record, Some(pid))?;
     let m = manager(record, id)?;
     m.add_task(Pid::from_raw(pid))
         .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))?;
@@ -523,6 +588,11 @@ pub fn self_join_files(record: &CgroupRecord) -> Result<Option<Vec<PathBuf>>, Cg
         .keys()
         .map(|c| controller_dir(record, c).map(|d| d.join("tasks")))
         .collect::<Result<Vec<_>, _>>()?;
+    files.extend(
+        unmanaged_dirs(record)?
+            .into_iter()
+            .map(|d| d.join("cgroup.procs")),
+    );
     // Co-mounted controllers (cpu,cpuacct) share one hierarchy.
     files.sort();
     files.dedup();
@@ -532,6 +602,7 @@ pub fn self_join_files(record: &CgroupRecord) -> Result<Option<Vec<PathBuf>>, Cg
 /// Creates the container's v1 cgroups, ready for the init to move itself in with
 /// `join_self`; linux.resources follow with `apply_resources`.
 pub fn create_dirs(record: &CgroupRecord) -> Result<(), CgroupError> {
+    place_unmanaged(record, None)?;
     for controller in v1_mount_points()?.keys() {
         let dir = controller_dir(record, controller)?;
         fs::create_dir_all(&dir)
@@ -872,7 +943,11 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
         systemd: false,
         unit_dir: None,
     };
-    let roots = hierarchy_roots(&setup()?)?;
+    // Where the container can have made it: the hierarchies with controllers.
+    let roots = match setup()? {
+        CgroupSetup::Unified => vec![PathBuf::from(DEFAULT_CGROUP_ROOT)],
+        _ => v1_mount_points()?.values().cloned().collect(),
+    };
     let leaf = sub_record
         .path
         .strip_prefix("/")
@@ -885,6 +960,7 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
 
 /// Moves another process (`rt exec`) into the container's existing cgroup.
 pub fn add_process(record: &CgroupRecord, id: &str, pid: i32) -> Result<(), CgroupError> {
+    place_unmanaged(record, Some(pid))?;
     manager(record, id)?
         .add_task(Pid::from_raw(pid))
         .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))

@@ -195,6 +195,7 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         Some(record) => match cgroups::self_join_files(record)? {
             Some(files) => {
                 cgroups::fill_cpuset(record)?;
+                cgroups::place_unmanaged(record, None)?;
                 files
             }
             None => Vec::new(),

@@ -114,14 +114,16 @@ fn mount_hierarchy(
         )
         .ctx(|| format!("{field}: mounting {} {}", h.fs_type, h.data));
     }
-    let rel = cfg.cgroup_path.unwrap_or(Path::new("/"));
-    let src = h.mount_point.join(super::in_root(rel));
-    // In a hybrid host the container has no cgroup2 directory of its own: show the root.
-    let src = if src.exists() {
-        src
-    } else {
-        h.mount_point.clone()
+    // Only the container's own cgroup is shown: with none (no cgroups, as for a rootless
+    // container without delegation) or none in this hierarchy, the directory stays empty
+    // rather than showing the host's whole tree.
+    let Some(rel) = cfg.cgroup_path else {
+        return Ok(());
     };
+    let src = h.mount_point.join(super::in_root(rel));
+    if !src.exists() {
+        return Ok(());
+    }
     let tree = super::detached_bind(rustix::fs::CWD, &src, true, flags, false, || {
         format!("{field}: binding {}", src.display())
     })?;

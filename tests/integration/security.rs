@@ -1115,3 +1115,77 @@ fn read_only_bind_flags_cannot_be_raced_off() {
     assert!(seen > 0, "no container ever got the volume");
     assert!(fs::read_dir(vol.path()).unwrap().next().is_none());
 }
+
+/// This process's cgroup directory in the hierarchy mounted at `mount` (a v1 `name=`
+/// hierarchy or the cgroup2 one of a hybrid host).
+fn own_dir_in(mount: &str, line_matches: impl Fn(&str) -> bool) -> std::path::PathBuf {
+    let text = fs::read_to_string("/proc/self/cgroup").unwrap();
+    let line = text.lines().find(|l| line_matches(l)).unwrap();
+    let path = line.splitn(3, ':').nth(2).unwrap();
+    std::path::Path::new(mount).join(path.trim_start_matches('/'))
+}
+
+/// Issue 11 item 3: on a hybrid host the container was placed only in the hierarchies with
+/// controllers; in name=systemd and the cgroup2 mount its cgroup mount showed the host's
+/// tree (other tenants' cgroups). It now has a cgroup of its own there too, and sees no
+/// cgroup but its own, with and without a cgroup namespace.
+#[test]
+fn hybrid_hierarchies_show_only_the_containers_cgroup() {
+    if !need_root() {
+        return;
+    }
+    let systemd = std::path::Path::new("/sys/fs/cgroup/systemd");
+    let unified = std::path::Path::new("/sys/fs/cgroup/unified");
+    if !systemd.is_dir() || !unified.join("cgroup.procs").exists() {
+        eprintln!("not a hybrid host with name=systemd: skipped");
+        return;
+    }
+    let tenant = unique("tenant");
+    let dirs = [
+        own_dir_in("/sys/fs/cgroup/systemd", |l| l.contains(":name=systemd:")).join(&tenant),
+        own_dir_in("/sys/fs/cgroup/unified", |l| l.starts_with("0::")).join(&tenant),
+    ];
+    struct Gone<'a>(&'a [std::path::PathBuf]);
+    impl Drop for Gone<'_> {
+        fn drop(&mut self) {
+            for d in self.0 {
+                let _ = fs::remove_dir(d);
+            }
+        }
+    }
+    for d in &dirs {
+        fs::create_dir(d).unwrap();
+    }
+    let _gone = Gone(&dirs);
+    let rt = Rt::new();
+    for cgroupns in [true, false] {
+        let mut b = Bundle::sh(
+            "find /sys/fs/cgroup/systemd /sys/fs/cgroup/unified -mindepth 1 -type d; grep -E ':name=systemd:|^0::' /proc/self/cgroup",
+        );
+        if !cgroupns {
+            b.set_namespaces(json!([{"type": "pid"}, {"type": "mount"}, {"type": "uts"}, {"type": "ipc"}, {"type": "network"}]));
+        }
+        let id = unique("hybrid");
+        let out = rt.run(&b, &id);
+        let text = out.ok();
+        assert!(
+            !text.contains(&tenant),
+            "cgroupns={cgroupns}: another tenant's cgroup is visible:\n{text}"
+        );
+        let dirs: Vec<&str> = text.lines().filter(|l| l.starts_with("/sys/")).collect();
+        assert!(
+            dirs.is_empty(),
+            "cgroupns={cgroupns}: cgroups other than its own:\n{text}"
+        );
+        // Placed in both: its own path there (the namespace root, or the container's path).
+        for line in text.lines().filter(|l| !l.starts_with("/sys/")) {
+            let path = line.splitn(3, ':').nth(2).unwrap();
+            if cgroupns {
+                assert_eq!(path, "/", "{line}");
+            } else {
+                assert!(path.ends_with(&format!("/{id}")), "{line}");
+            }
+        }
+        assert_no_trace(&rt, &id, &b);
+    }
+}
