@@ -109,6 +109,16 @@ pub enum Forked {
 /// no lock can be held by a thread that does not exist in the child; the child only ever
 /// leaves through execve or _exit.
 pub fn clone_process(flags: u64) -> io::Result<Forked> {
+    // The dumpable flag is copied with the memory: made non-dumpable here, the child is
+    // born so, not only from its first step on. Until then a process in the container
+    // (the child may be born into its pid namespace) could ptrace it or read its /proc
+    // files, with rt's memory and fds in them. rt itself has no use for being dumpable.
+    // Not rootless: a non-dumpable child's /proc files belong to root, and an
+    // unprivileged rt must write its uid_map (it runs as the same user as the container's
+    // processes anyway).
+    if namespaces::is_host_root() {
+        nix::sys::prctl::set_dumpable(false)?;
+    }
     let mut pidfd: libc::c_int = -1;
     let mut args = CloneArgs {
         flags: flags | libc::CLONE_PIDFD as u64,

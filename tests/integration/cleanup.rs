@@ -140,6 +140,54 @@ fn delete_cleans_up_after_a_killed_create() {
     assert_eq!(processes_mentioning(&id), Vec::<i32>::new());
 }
 
+/// Issue 11 item 9: `rt run` SIGKILLed at any instant of its setup; afterwards `delete -f`
+/// (the caller's cleanup) leaves no cgroup and no process of the container, whether the
+/// kill came before the state existed or while the init was being set up.
+#[test]
+fn killed_run_leaves_no_cgroup_after_delete() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "30"]);
+    let mut reached_cgroups = 0;
+    for round in 0..40u64 {
+        let id = unique("kill9");
+        let mut child = rt
+            .cmd()
+            .args(["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // From "before anything" to "well into setup": 0 to ~20 ms, in steps.
+        std::thread::sleep(Duration::from_micros((round % 20) * 1000));
+        let _ = child.kill();
+        child.wait().unwrap();
+        if !cgroup_dirs_named(&id).is_empty() {
+            reached_cgroups += 1;
+        }
+        let _ = rt.rt(&["delete", "-f", &id]);
+        for _ in 0..200 {
+            if processes_mentioning(&id).is_empty() && cgroup_dirs_named(&id).is_empty() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(
+            cgroup_dirs_named(&id),
+            Vec::<std::path::PathBuf>::new(),
+            "round {round}"
+        );
+        assert_eq!(
+            processes_mentioning(&id),
+            Vec::<i32>::new(),
+            "round {round}"
+        );
+    }
+    eprintln!("{reached_cgroups}/40 kills came after the cgroups existed");
+}
+
 #[test]
 fn recycled_pid_is_not_the_container() {
     if !need_root() {
