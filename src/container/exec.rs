@@ -205,7 +205,6 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
     let ctx = ExecContext {
         cgroup_self_join: &self_join,
         process: &process,
-        ns: &ns,
         preserve_fds: a.preserve_fds + listen,
         console_socket: console_socket.as_ref().map(|f| f.as_raw_fd()),
         setgroups_allowed: std::fs::read_to_string(format!("/proc/{}/setgroups", init.pid))

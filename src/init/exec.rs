@@ -9,12 +9,10 @@ use oci_spec::runtime::Process;
 
 use super::process;
 use crate::error::{Ctx, StepError};
-use crate::spawn::exec::ContainerNs;
 use crate::spawn::sync::{Channel, Msg};
 
 pub struct ExecContext<'a> {
     pub process: &'a Process,
-    pub ns: &'a ContainerNs,
     pub preserve_fds: u32,
     /// Where the pty master goes when process.terminal is set.
     pub console_socket: Option<RawFd>,
@@ -38,7 +36,14 @@ fn open_terminal(p: &Process, socket: Option<RawFd>) -> Result<OwnedFd, StepErro
     Ok(pty.slave)
 }
 
-fn run(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StepError> {
+/// The exec process, born in every namespace of the container (spawn::exec) but not yet
+/// in its cgroups: `cgroup_files` are the host's cgroup files (tasks, cgroup.procs) the
+/// intermediate opened for it, where it writes itself once rt lets it go on.
+fn run(
+    ctx: &ExecContext,
+    chan: &Channel,
+    cgroup_files: Vec<std::fs::File>,
+) -> Result<Infallible, StepError> {
     // rt's memory (the container's config among it) stays unreadable to the container's
     // processes until execve.
     nix::sys::prctl::set_dumpable(false).ctx(|| "PR_SET_DUMPABLE")?;
@@ -49,11 +54,10 @@ fn run(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StepError> {
         Some(other) => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
     }
     let p = ctx.process;
-    // Before any namespace: the host's cgroup files, with host privileges.
-    crate::cgroups::join_self(ctx.cgroup_self_join)?;
-    // Before joining the mount namespace: /proc is still the host's.
-    process::set_oom_score_adj(p)?;
-    crate::spawn::exec::join(ctx.ns)?;
+    for mut f in cgroup_files {
+        // "0": the writer itself.
+        std::io::Write::write_all(&mut f, b"0").ctx(|| "cgroups: moving the process in")?;
+    }
     let terminal = if p.terminal() == Some(true) {
         Some(open_terminal(p, ctx.console_socket)?)
     } else {
@@ -69,8 +73,8 @@ fn run(ctx: &ExecContext, chan: &Channel) -> Result<Infallible, StepError> {
     )
 }
 
-pub fn main(ctx: &ExecContext, chan: Channel) -> ! {
-    let e = match run(ctx, &chan) {
+pub fn main(ctx: &ExecContext, chan: Channel, cgroup_files: Vec<std::fs::File>) -> ! {
+    let e = match run(ctx, &chan, cgroup_files) {
         Ok(never) => match never {},
         Err(e) => e,
     };

@@ -1,10 +1,9 @@
 //! Building an `rt exec` process, parent side: a clone of `rt exec` that enters every
 //! namespace of the running container and becomes the requested process there.
 //!
-//! The pid and time namespaces only apply to children of the process that joins them, so
-//! the parent joins those two itself just around clone3 (its own pid and time never
-//! change: setns only sets the namespaces for its children) and the child is born inside.
-//! The others — user first, as the rest may belong to it — the child joins itself. All
+//! The pid and time namespaces only apply to children of the process that joins them: an
+//! intermediate child joins the others (user first, as the rest may belong to it), then
+//! those two, and clones the exec process into all of them at once (see `spawn`). All
 //! namespace files are opened up front, while /proc/<init> is still the host's view and
 //! the init has been checked to be the container's.
 
@@ -109,27 +108,20 @@ pub fn join(ns: &ContainerNs) -> Result<(), StepError> {
     Ok(())
 }
 
-/// Sets the namespace this process's children are born in (pid or time), returning the
-/// previous one to restore.
-fn for_children(
-    target: &Option<File>,
-    kind: &str,
-    flag: CloneFlags,
-) -> Result<Option<File>, StepError> {
-    let Some(t) = target else { return Ok(None) };
-    let own = File::open(format!("/proc/self/ns/{kind}"))
-        .ctx(|| format!("opening own {kind} namespace"))?;
-    setns(t.as_fd(), flag).ctx(|| format!("entering the container's {kind} namespace"))?;
-    Ok(Some(own))
-}
-
 pub struct ExecChild {
     pub pid: i32,
     pub pidfd: OwnedFd,
     pub chan: Channel,
 }
 
-/// Clones the exec child into the container's pid and time namespaces; `child` runs in it.
+/// Makes the exec process in two steps, so that nothing of it is in the container's pid
+/// namespace (where a process with CAP_SYS_PTRACE could attach to it, or read
+/// /proc/PID/root, while it still had the host's root, cwd and mounts) before it is in
+/// every other namespace of the container. An intermediate child (still in the host's pid
+/// namespace) joins the user namespace, the others and the root, opens the cgroup files
+/// the process moves itself into, then enters the pid and time namespaces for its children
+/// and clones the process with CLONE_PARENT: born inside, and a child of `rt exec`, which
+/// waits for it. The intermediate reports its pid and exits.
 pub fn spawn(
     ns: &ContainerNs,
     ctx: &crate::init::exec::ExecContext,
@@ -139,57 +131,95 @@ pub fn spawn(
         setns(user.as_fd(), CloneFlags::CLONE_NEWUSER)
             .ctx(|| "joining the container's user namespace")?;
     }
-    let own_pid = for_children(&ns.pid, "pid", CloneFlags::CLONE_NEWPID)?;
-    let own_time = for_children(&ns.time, "time", CloneFlags::from_bits_retain(0x80))?;
-    let forked = clone_process(0);
-    if let Ok(Forked::Child) = forked {
-        // The child is where it belongs; only the parent goes back.
-        drop(parent_end);
-        // Nothing of rt's caller stays open (see init::process::close_inherited).
-        let mut keep = vec![child_end.as_fd().as_raw_fd()];
-        keep.extend(ctx.console_socket);
-        keep.extend(ns.user.iter().map(|f| f.as_raw_fd()));
-        keep.extend(ns.others.iter().map(|(_, f)| f.as_raw_fd()));
-        keep.extend(ns.root.iter().map(|f| f.as_raw_fd()));
-        keep.extend(crate::log::file_fd());
-        if let Err(e) = crate::init::process::close_inherited(ctx.preserve_fds, &keep) {
-            let _ = child_end.send(&Msg::Error(e.to_string()));
-            crate::init::exit(1)
+    let (pid, _pidfd) = match clone_process(0).map_err(SpawnError::Clone)? {
+        Forked::Child => {
+            drop(parent_end);
+            intermediate(ns, ctx, child_end)
         }
-        crate::init::exec::main(ctx, child_end)
-    }
-    // Back to our own namespaces for any later child. A rootless parent, now in the
-    // container's user namespace, cannot go back, and starts no other child.
-    let (own_time, own_pid) = if ns.user_by_parent {
-        (None, None)
-    } else {
-        (own_time, own_pid)
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
-    if let Some(t) = own_time {
-        setns(t.as_fd(), CloneFlags::from_bits_retain(0x80))
-            .ctx(|| "returning to rt's time namespace")?;
-    }
-    if let Some(p) = own_pid {
-        setns(p.as_fd(), CloneFlags::CLONE_NEWPID).ctx(|| "returning to rt's pid namespace")?;
-    }
-    match forked.map_err(SpawnError::Clone)? {
-        Forked::Child => unreachable_child(),
-        Forked::Parent { pid, pidfd } => {
-            drop(child_end);
-            Ok(ExecChild {
-                pid,
-                pidfd,
-                chan: parent_end,
-            })
+    drop(child_end);
+    let reported = parent_end.recv();
+    // The intermediate exits right after it has reported (or failed).
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+    let exec_pid = match reported.map_err(SpawnError::Sync)? {
+        Some(Msg::InitPid(p)) => p,
+        Some(Msg::Error(e)) => return Err(SpawnError::Child(e)),
+        Some(other) => return Err(SpawnError::Protocol(format!("{other:?}"))),
+        None => return Err(SpawnError::ChildDied),
+    };
+    let rpid = rustix::process::Pid::from_raw(exec_pid)
+        .ok_or_else(|| SpawnError::Protocol(format!("InitPid({exec_pid})")))?;
+    let pidfd = rustix::process::pidfd_open(rpid, rustix::process::PidfdFlags::empty())
+        .map_err(|e| SpawnError::Clone(e.into()))?;
+    Ok(ExecChild {
+        pid: exec_pid,
+        pidfd,
+        chan: parent_end,
+    })
+}
+
+/// The intermediate child (see `spawn`).
+fn intermediate(ns: &ContainerNs, ctx: &crate::init::exec::ExecContext, chan: Channel) -> ! {
+    let fail = |chan: &Channel, e: StepError| -> ! {
+        let _ = chan.send(&Msg::Error(e.to_string()));
+        crate::init::exit(1)
+    };
+    let cgroup_files = match enter(ns, ctx, &chan) {
+        Ok(files) => files,
+        Err(e) => fail(&chan, e),
+    };
+    match clone_process(libc::CLONE_PARENT as u64) {
+        Ok(Forked::Child) => crate::init::exec::main(ctx, chan, cgroup_files),
+        Ok(Forked::Parent { pid, .. }) => {
+            let code = chan.send(&Msg::InitPid(pid)).map(|_| 0).unwrap_or(1);
+            crate::init::exit(code)
         }
+        Err(e) => fail(
+            &chan,
+            StepError::msg("creating the process in the container", e.to_string()),
+        ),
     }
 }
 
-/// The child branch was taken above; this keeps the match total without a panic.
-fn unreachable_child() -> Result<ExecChild, SpawnError> {
-    Err(SpawnError::Protocol(
-        "child returned into the parent's code".into(),
-    ))
+/// The intermediate's steps before it clones the process: close what rt inherited, open
+/// the cgroup files (the host's, reachable only now), join every namespace and the root,
+/// and make the pid and time namespaces its children's.
+fn enter(
+    ns: &ContainerNs,
+    ctx: &crate::init::exec::ExecContext,
+    chan: &Channel,
+) -> Result<Vec<File>, StepError> {
+    // Nothing of rt's caller stays open (see init::process::close_inherited).
+    let mut keep = vec![chan.as_fd().as_raw_fd()];
+    keep.extend(ctx.console_socket);
+    keep.extend(ns.user.iter().map(|f| f.as_raw_fd()));
+    keep.extend(ns.others.iter().map(|(_, f)| f.as_raw_fd()));
+    keep.extend(ns.root.iter().map(|f| f.as_raw_fd()));
+    keep.extend(ns.pid.iter().map(|f| f.as_raw_fd()));
+    keep.extend(ns.time.iter().map(|f| f.as_raw_fd()));
+    keep.extend(crate::log::file_fd());
+    crate::init::process::close_inherited(ctx.preserve_fds, &keep)?;
+    let cgroup_files = ctx
+        .cgroup_self_join
+        .iter()
+        .map(|f| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(f)
+                .ctx(|| format!("cgroups: opening {}", f.display()))
+        })
+        .collect::<Result<Vec<File>, StepError>>()?;
+    join(ns)?;
+    if let Some(p) = &ns.pid {
+        setns(p.as_fd(), CloneFlags::CLONE_NEWPID)
+            .ctx(|| "entering the container's pid namespace")?;
+    }
+    if let Some(t) = &ns.time {
+        let flag = CloneFlags::from_bits_retain(super::namespaces::CLONE_NEWTIME as i32);
+        setns(t.as_fd(), flag).ctx(|| "entering the container's time namespace")?;
+    }
+    Ok(cgroup_files)
 }
 
 /// After Go: EOF means the process exec'd; a message carries its error. A seccomp notify

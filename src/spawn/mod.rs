@@ -120,10 +120,17 @@ pub fn clone_process(flags: u64) -> io::Result<Forked> {
         nix::sys::prctl::set_dumpable(false)?;
     }
     let mut pidfd: libc::c_int = -1;
+    // With CLONE_PARENT the child is its grandparent's, with this process's own exit
+    // signal; clone3 wants 0 there then.
+    let exit_signal = if flags & libc::CLONE_PARENT as u64 != 0 {
+        0
+    } else {
+        libc::SIGCHLD as u64
+    };
     let mut args = CloneArgs {
         flags: flags | libc::CLONE_PIDFD as u64,
         pidfd: &mut pidfd as *mut libc::c_int as u64,
-        exit_signal: libc::SIGCHLD as u64,
+        exit_signal,
         ..Default::default()
     };
     // SAFETY: clone3 reads `args` (valid for its full size) and writes the pidfd into

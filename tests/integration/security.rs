@@ -201,6 +201,33 @@ fn cve_2024_21626_cwd_through_leaked_fds_stays_inside() {
     drop(dir);
 }
 
+/// A thread racing rt from inside a rootfs, stopped and joined on drop, so that a failing
+/// test does not leave it recreating files in a bundle that is being removed.
+struct Racer {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Racer {
+    fn start(body: impl FnOnce(Arc<AtomicBool>) + Send + 'static) -> Racer {
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        Racer {
+            stop,
+            thread: Some(std::thread::spawn(move || body(s))),
+        }
+    }
+}
+
+impl Drop for Racer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Flips `link` between a directory and a symlink to `target` until `stop` is set.
 fn flip(
     link: std::path::PathBuf,
@@ -226,8 +253,10 @@ fn flip(
 /// symlink to `host`; afterwards nothing may have been created or mounted in `host`.
 fn race_mounts(b: &Bundle, link: &str, host: &Path, rounds: usize) {
     let rt = Rt::new();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flipper = flip(b.rootfs().join(link), host.to_path_buf(), stop.clone());
+    let (link, target) = (b.rootfs().join(link), host.to_path_buf());
+    let flipper = Racer::start(move |stop| {
+        let _ = flip(link, target, stop).join();
+    });
     let mut ran = 0;
     for _ in 0..rounds {
         let id = unique("race");
@@ -240,8 +269,7 @@ fn race_mounts(b: &Bundle, link: &str, host: &Path, rounds: usize) {
             "a mount landed on the host"
         );
     }
-    stop.store(true, Ordering::Relaxed);
-    flipper.join().unwrap();
+    drop(flipper);
     let entries: Vec<_> = fs::read_dir(host)
         .unwrap()
         .flatten()
@@ -1080,12 +1108,10 @@ fn read_only_bind_flags_cannot_be_raced_off() {
         "awk -v r='{root_of_vol}' '$4 == r {{ split($6, o, \",\"); print $5, o[1] }}' /proc/self/mountinfo"
     ));
     b.add_mount(json!({"destination": "/race/shm", "type": "bind", "source": vol.path(), "options": ["rbind", "ro"]}));
-    let stop = Arc::new(AtomicBool::new(false));
     let flipper = {
         let link = b.rootfs().join("race");
         let aside = b.rootfs().join("race.old");
-        let stop = stop.clone();
-        std::thread::spawn(move || {
+        Racer::start(move |stop| {
             while !stop.load(Ordering::Relaxed) {
                 if fs::rename(&link, &aside).is_ok() {
                     let _ = symlink("/dev", &link);
@@ -1110,8 +1136,7 @@ fn read_only_bind_flags_cannot_be_raced_off() {
             );
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    flipper.join().unwrap();
+    drop(flipper);
     assert!(seen > 0, "no container ever got the volume");
     assert!(fs::read_dir(vol.path()).unwrap().next().is_none());
 }
@@ -1188,4 +1213,51 @@ fn hybrid_hierarchies_show_only_the_containers_cgroup() {
         }
         assert_no_trace(&rt, &id, &b);
     }
+}
+
+/// Issue 11 item 2: the exec process used to be cloned into the container's pid namespace
+/// while it still had the host's mount namespace, root and cwd, until rt let it go on: a
+/// container process with CAP_SYS_PTRACE could reach host files through /proc/PID/root.
+/// It is now born in every namespace of the container at once (an intermediate joins
+/// them first). A scanner in the container tries every process's /proc/PID/root for a
+/// host file while exec after exec starts.
+#[test]
+fn exec_process_is_never_visible_with_the_hosts_root() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let marker = TempDir::new("hostmarker");
+    let secret = marker.path().join("secret");
+    fs::write(&secret, "host\n").unwrap();
+    let mut b = Bundle::new(&["sysprobe", &format!("scan={}", secret.display())]);
+    fs::copy(sysprobe(), b.rootfs().join("bin/sysprobe")).unwrap();
+    let caps = json!(["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH"]);
+    b.edit(|c| {
+        c["process"]["capabilities"] =
+            json!({"bounding": caps, "effective": caps, "permitted": caps})
+    });
+    let id = unique("scanner");
+    let log = b.path().join("out");
+    let mut cmd = rt.cmd();
+    cmd.args(["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .stdout(fs::File::create(&log).unwrap());
+    assert!(cmd.status().unwrap().success());
+    for _ in 0..150 {
+        rt.rt(&["exec", &id, "true"]).ok();
+    }
+    rt.rt(&["exec", &id, "touch", "/tmp/stop"]).ok();
+    let mut text = String::new();
+    for _ in 0..500 {
+        text = fs::read_to_string(&log).unwrap();
+        if text.contains("scan=") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(
+        text.contains("scan=0\n"),
+        "a process in the container reached the host's root:\n{text}"
+    );
+    rt.rt(&["delete", "-f", &id]).ok();
 }

@@ -4,6 +4,7 @@
  * inside a container what the seccomp filter (and the kernel) did with each call.
  * Built static by the integration tests (cc -static), so it runs in a busybox rootfs. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -53,6 +54,33 @@ int main(int argc, char **argv)
 			if (k >= 0)
 				syscall(SYS_keyctl, 5L /* SETPERM */, k, 0x3f3f3f3fL);
 			printf("join=%ld\n", k < 0 ? -(long)errno : k);
+			fflush(stdout);
+			continue;
+		}
+		if (!strncmp(p, "scan=", 5)) {
+			/* until /tmp/stop exists: opens /proc/PID/root<path> for every process it can
+			 * see, printing the pids whose root reaches <path> (a file of the host) */
+			long hits = 0;
+			while (access("/tmp/stop", F_OK) != 0) {
+				DIR *d = opendir("/proc");
+				struct dirent *e;
+				while (d && (e = readdir(d))) {
+					char buf[600];
+					if (e->d_name[0] < '1' || e->d_name[0] > '9')
+						continue;
+					snprintf(buf, sizeof buf, "/proc/%s/root%s", e->d_name, p + 5);
+					int fd = open(buf, O_RDONLY);
+					if (fd >= 0) {
+						close(fd);
+						hits++;
+						printf("leak=%s\n", e->d_name);
+						fflush(stdout);
+					}
+				}
+				if (d)
+					closedir(d);
+			}
+			printf("scan=%ld\n", hits);
 			fflush(stdout);
 			continue;
 		}
