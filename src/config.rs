@@ -86,16 +86,22 @@ pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
         .root()
         .as_ref()
         .ok_or_else(|| err("root", "must be set"))?;
-    let rootfs = dir.join(root.path());
-    match fs::metadata(&rootfs) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
+    // The bundle is trusted: a root.path that is a symlink is followed here, once, so
+    // that everything later works on the real directory.
+    let rootfs = match fs::canonicalize(dir.join(root.path())) {
+        Ok(p) => p,
+        Err(e) => {
             return Err(err(
                 "root.path",
-                format!("{}: not a directory", rootfs.display()),
+                format!("{}: {e}", dir.join(root.path()).display()),
             ));
         }
-        Err(e) => return Err(err("root.path", format!("{}: {e}", rootfs.display()))),
+    };
+    if !rootfs.is_dir() {
+        return Err(err(
+            "root.path",
+            format!("{}: not a directory", rootfs.display()),
+        ));
     }
     check_namespace_paths(&spec)?;
     let mut spec = spec;

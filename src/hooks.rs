@@ -18,11 +18,13 @@ use oci_spec::runtime::Hook;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
-    #[error("hooks.{field}: {path}: {source}")]
+    /// The reason is part of the message, not a `source`: error chains are printed with
+    /// their sources, and the reason would appear twice.
+    #[error("hooks.{field}: {path}: {reason}")]
     Spawn {
         field: String,
         path: String,
-        source: io::Error,
+        reason: io::Error,
     },
     #[error("hooks.{field}: {path}: {status}{output}")]
     Failed {
@@ -141,10 +143,10 @@ fn close_on_exec_from_3() -> std::io::Result<()> {
 
 pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
     let path = hook.path().display().to_string();
-    let spawn_err = |source| HookError::Spawn {
+    let spawn_err = |reason| HookError::Spawn {
         field: field.to_owned(),
         path: path.clone(),
-        source,
+        reason,
     };
     let out = capture_file().map_err(spawn_err)?;
     let mut cmd = Command::new(hook.path());

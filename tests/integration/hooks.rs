@@ -220,3 +220,24 @@ fn failing_poststop_hook_only_warns() {
     );
     assert_no_trace(&rt, &id, &b);
 }
+
+/// A hook binary that does not exist: one line naming the hook, the reason once.
+#[test]
+fn missing_hook_binary_is_one_clear_line() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["hooks"] = json!({"createRuntime": [{"path": "/nonexistent/hook"}]}));
+    let id = unique("nohook");
+    let out = rt.create(&b, &id);
+    out.fails_with("hooks.createRuntime[0]: /nonexistent/hook: No such file or directory");
+    assert_eq!(
+        out.stderr.matches("No such file").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    assert_no_trace(&rt, &id, &b);
+}

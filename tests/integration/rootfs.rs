@@ -163,3 +163,21 @@ fn symlinked_cwd_stays_inside() {
         "cwd resolved to the host: {out}"
     );
 }
+
+/// root.path may be a symlink (the bundle is trusted): it is followed once, up front, and
+/// the container runs on the real directory; a dangling one is refused naming the field.
+#[test]
+fn rootfs_through_a_symlink() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::sh("echo inside");
+    fs::rename(b.rootfs(), b.path().join("real")).unwrap();
+    std::os::unix::fs::symlink("real", b.rootfs()).unwrap();
+    assert_eq!(rt.output(&b), "inside\n");
+    fs::rename(b.path().join("real"), b.path().join("gone")).unwrap();
+    let id = unique("danglingroot");
+    rt.create(&b, &id).fails_with("root.path");
+    assert_no_trace(&rt, &id, &b);
+}
