@@ -136,10 +136,11 @@ fn v1_mount_points() -> Result<&'static HashMap<String, PathBuf>, CgroupError> {
 /// containers in every mounted hierarchy too. The first mount of each, as for the others.
 fn unmanaged_roots() -> Result<&'static Vec<PathBuf>, CgroupError> {
     static ROOTS: OnceLock<Result<Vec<PathBuf>, String>> = OnceLock::new();
-    let managed: Vec<PathBuf> = v1_mount_points()?.values().cloned().collect();
-    let hybrid = matches!(setup()?, CgroupSetup::Hybrid);
     ROOTS
         .get_or_init(|| {
+            let setup = setup().map_err(|e| e.to_string())?;
+            let managed = managed_roots(&setup).map_err(|e| e.to_string())?;
+            let hybrid = matches!(setup, CgroupSetup::Hybrid);
             let mounts = procfs::process::Process::myself()
                 .and_then(|p| p.mountinfo())
                 .map_err(|e| format!("reading mountinfo: {e}"))?;
@@ -170,16 +171,22 @@ fn unmanaged_roots() -> Result<&'static Vec<PathBuf>, CgroupError> {
 /// v1 controller's mount point (co-mounted controllers share one) and the unmanaged ones,
 /// or the unified root.
 fn hierarchy_roots(setup: &CgroupSetup) -> Result<Vec<PathBuf>, CgroupError> {
-    match setup {
-        CgroupSetup::Unified => Ok(vec![PathBuf::from(DEFAULT_CGROUP_ROOT)]),
-        CgroupSetup::Legacy | CgroupSetup::Hybrid => {
-            let mut roots: Vec<PathBuf> = v1_mount_points()?.values().cloned().collect();
-            roots.extend(unmanaged_roots()?.iter().cloned());
-            roots.sort();
-            roots.dedup();
-            Ok(roots)
-        }
+    let mut roots = managed_roots(setup)?;
+    if !matches!(setup, CgroupSetup::Unified) {
+        roots.extend(unmanaged_roots()?.iter().cloned());
     }
+    roots.sort();
+    roots.dedup();
+    Ok(roots)
+}
+
+/// The hierarchies with a controller libcgroups manages (where the container can make
+/// sub-cgroups of its own), or the unified root.
+fn managed_roots(setup: &CgroupSetup) -> Result<Vec<PathBuf>, CgroupError> {
+    Ok(match setup {
+        CgroupSetup::Unified => vec![PathBuf::from(DEFAULT_CGROUP_ROOT)],
+        CgroupSetup::Legacy | CgroupSetup::Hybrid => v1_mount_points()?.values().cloned().collect(),
+    })
 }
 
 /// The container's directories in the unmanaged hierarchies (see unmanaged_roots).
@@ -944,10 +951,7 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
         unit_dir: None,
     };
     // Where the container can have made it: the hierarchies with controllers.
-    let roots = match setup()? {
-        CgroupSetup::Unified => vec![PathBuf::from(DEFAULT_CGROUP_ROOT)],
-        _ => v1_mount_points()?.values().cloned().collect(),
-    };
+    let roots = managed_roots(&setup()?)?;
     let leaf = sub_record
         .path
         .strip_prefix("/")
@@ -1058,26 +1062,15 @@ fn remove_leaves(leaves: &[PathBuf]) -> Result<(), CgroupError> {
 /// SIGKILL for `pid` if it is still in `dir`: checked through a pidfd opened first, so a
 /// pid recycled meanwhile is never signalled.
 fn kill_if_in(dir: &Path, pid: i32) {
-    // SAFETY: pidfd_open takes plain integers; a new fd (or -1) comes back.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
+    let Some(rpid) = rustix::process::Pid::from_raw(pid) else {
         return;
-    }
-    // SAFETY: the kernel just returned this fd and nothing else owns it.
-    let pidfd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(fd as i32) };
-    if !procs_of(dir).contains(&pid) {
-        return;
-    }
-    // SAFETY: pidfd_send_signal reads no memory of ours (NULL siginfo).
-    let _ = unsafe {
-        libc::syscall(
-            libc::SYS_pidfd_send_signal,
-            std::os::fd::AsRawFd::as_raw_fd(&pidfd),
-            libc::SIGKILL,
-            std::ptr::null::<libc::siginfo_t>(),
-            0,
-        )
     };
+    let Ok(pidfd) = rustix::process::pidfd_open(rpid, rustix::process::PidfdFlags::empty()) else {
+        return;
+    };
+    if procs_of(dir).contains(&pid) {
+        let _ = rustix::process::pidfd_send_signal(&pidfd, rustix::process::Signal::KILL);
+    }
 }
 
 /// Removes what rt created: the leaf (after killing what is left in it) and any ancestors

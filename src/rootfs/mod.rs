@@ -289,44 +289,18 @@ fn current_flags(target: &str) -> nix::Result<MsFlags> {
     Ok(flags)
 }
 
-/// Remounts a bind mount with `flags`. The kernel applies per-mount flags only through a
-/// remount, and a remount replaces all of them. With `keep`, the flags the mount already
-/// has are kept and `flags` added; without, `flags` is what the mount gets, except that a
-/// remount refused with EPERM (flags locked by a user namespace cannot be cleared) is
-/// retried keeping the current ones.
-pub fn remount_bind(
-    target: &str,
-    flags: MsFlags,
-    keep: bool,
-    what: impl Fn() -> String,
-) -> Result<(), StepError> {
-    let base = MsFlags::MS_BIND | MsFlags::MS_REMOUNT;
-    let flags = flags & options::PER_MOUNT_FLAGS;
-    let first = if keep {
-        flags | current_flags(target).ctx(&what)?
-    } else {
-        flags
-    };
-    match mount(
+/// Makes the mount at `target` read-only, keeping its other per-mount flags: the kernel
+/// changes them only through a bind remount, which replaces all of them.
+fn remount_read_only(target: &str, what: impl Fn() -> String) -> Result<(), StepError> {
+    let flags = MsFlags::MS_RDONLY | current_flags(target).ctx(&what)?;
+    mount(
         None::<&str>,
         target,
         None::<&str>,
-        base | first,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags,
         None::<&str>,
-    ) {
-        Err(nix::Error::EPERM) if !keep => {
-            let keep = current_flags(target).ctx(&what)?;
-            mount(
-                None::<&str>,
-                target,
-                None::<&str>,
-                base | flags | keep,
-                None::<&str>,
-            )
-            .ctx(what)
-        }
-        other => other.ctx(what),
-    }
+    )
+    .ctx(what)
 }
 
 fn set_propagation(target: &str, opts: &MountOptions, field: &str) -> Result<(), StepError> {
@@ -635,9 +609,7 @@ pub fn finish(spec: &Spec) -> Result<(), StepError> {
         .and_then(|r| r.readonly())
         .unwrap_or(false)
     {
-        remount_bind("/", MsFlags::MS_RDONLY, true, || {
-            "root.readonly: remounting / read-only".to_owned()
-        })?;
+        remount_read_only("/", || "root.readonly: remounting / read-only".to_owned())?;
     }
     Ok(())
 }

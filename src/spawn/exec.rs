@@ -148,13 +148,9 @@ pub fn spawn(
         Some(other) => return Err(SpawnError::Protocol(format!("{other:?}"))),
         None => return Err(SpawnError::ChildDied),
     };
-    let rpid = rustix::process::Pid::from_raw(exec_pid)
-        .ok_or_else(|| SpawnError::Protocol(format!("InitPid({exec_pid})")))?;
-    let pidfd = rustix::process::pidfd_open(rpid, rustix::process::PidfdFlags::empty())
-        .map_err(|e| SpawnError::Clone(e.into()))?;
     Ok(ExecChild {
         pid: exec_pid,
-        pidfd,
+        pidfd: super::pidfd_of_reported(exec_pid)?,
         chan: parent_end,
     })
 }

@@ -103,6 +103,15 @@ pub enum Forked {
     Parent { pid: i32, pidfd: OwnedFd },
 }
 
+/// A pidfd for the process an intermediate made and reported (Msg::InitPid). That process
+/// waits on the channel until it is told to go on, so the pid is still its own here.
+fn pidfd_of_reported(pid: i32) -> Result<OwnedFd, SpawnError> {
+    let rpid = rustix::process::Pid::from_raw(pid)
+        .ok_or_else(|| SpawnError::Protocol(format!("InitPid({pid})")))?;
+    rustix::process::pidfd_open(rpid, rustix::process::PidfdFlags::empty())
+        .map_err(|e| SpawnError::Clone(e.into()))
+}
+
 /// fork(2) with namespace flags and a pidfd for the child.
 ///
 /// The child is a copy of this process (no CLONE_VM) and rt is single-threaded here, so
@@ -440,11 +449,7 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
             }
         };
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-        let rpid = rustix::process::Pid::from_raw(init_pid)
-            .ok_or_else(|| SpawnError::Protocol(format!("InitPid({init_pid})")))?;
-        let fd = rustix::process::pidfd_open(rpid, rustix::process::PidfdFlags::empty())
-            .map_err(|e| SpawnError::Clone(e.into()))?;
-        (init_pid, fd)
+        (init_pid, pidfd_of_reported(init_pid)?)
     } else {
         if plan.new_user() {
             write_id_maps(pid, ctx.spec, ctx.id_maps)?;
