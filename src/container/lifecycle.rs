@@ -100,15 +100,22 @@ struct CreateSupervisor<'a> {
     self_join: bool,
 }
 
-impl Supervisor for CreateSupervisor<'_> {
-    fn init_started(&mut self, pid: i32, _pidfd: &OwnedFd) -> anyhow::Result<()> {
+impl CreateSupervisor<'_> {
+    fn record_init(&mut self, pid: i32) -> anyhow::Result<()> {
         let start = super::proc_start_time(pid)
             .ok_or_else(|| anyhow!("the container process {pid} died during setup"))?;
         let proc_id = ProcId { pid, start };
         self.init = Some(proc_id);
+        self.container.state.init = Some(proc_id);
+        Ok(())
+    }
+}
+
+impl Supervisor for CreateSupervisor<'_> {
+    fn init_started(&mut self, pid: i32, _pidfd: &OwnedFd) -> anyhow::Result<()> {
         // Recorded before anything else is created for it, so that `delete` can clean up
         // even if this process is killed from here on.
-        self.container.state.init = Some(proc_id);
+        self.record_init(pid)?;
         if self.self_join {
             // Recorded with its cgroups in init_going; until then an init whose rt died
             // exits (its channel closes) and nothing of it is on the host.
@@ -153,6 +160,11 @@ impl Supervisor for CreateSupervisor<'_> {
         cgroups::apply_resources(&record, self.spec, &self.container.state.id, build)?;
         let _ = chan.send(&Msg::LimitsSet);
         Ok(())
+    }
+
+    fn init_reborn(&mut self, pid: i32, _pidfd: &OwnedFd) -> anyhow::Result<()> {
+        self.record_init(pid)?;
+        Ok(self.container.save()?)
     }
 
     #[allow(deprecated)]

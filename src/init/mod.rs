@@ -241,6 +241,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         cgroup_ns: ctx.ns.new_cgroup,
         cgroup_path: ctx.cgroup_path,
         idmapped: &ctx.idmapped,
+        defer_proc: ctx.ns.join_pid.is_some(),
         before_cgroup_mount: &enter_cgroups,
         before_devices: &wait_for_limits,
     };
@@ -271,25 +272,35 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         }
         _ => None,
     };
-    let linux = ctx.spec.linux().as_ref();
-    let masked = linux
-        .and_then(|l| l.masked_paths().as_deref())
-        .unwrap_or_default();
-    rootfs::paths::mask(&prepared.root, masked)?;
-    rootfs::paths::make_readonly(
-        &prepared.root,
-        linux
-            .and_then(|l| l.readonly_paths().as_deref())
-            .unwrap_or_default(),
-        masked,
-    )?;
+    let deferred = &prepared.deferred;
+    rootfs::paths::protect(&prepared.root, ctx.spec, rootfs::paths::Null::Open, |p| {
+        !deferred.covers(p)
+    })?;
     let entry = match mount_ns {
         MountNs::Shared => rootfs::pivot::Entry::Chroot,
         _ if ctx.no_pivot => rootfs::pivot::Entry::MoveAndChroot,
         _ => rootfs::pivot::Entry::Pivot,
     };
     rootfs::pivot::enter(&prepared.root, entry)?;
-    drop(prepared);
+    let rootfs::Prepared { root, deferred } = prepared;
+    drop(root);
+    let pid = if ctx.ns.join_pid.is_some() {
+        let pid = born_in_joined_pid_ns(chan)?;
+        let mut trees = ctx.idmapped.clone();
+        trees.extend(deferred.trees.iter().map(|(i, fd)| (*i, fd.as_raw_fd())));
+        let later = RootfsConfig {
+            idmapped: &trees,
+            defer_proc: false,
+            ..rootfs_cfg
+        };
+        let root = rootfs::mount_deferred(&later, &deferred)?;
+        let null = rootfs::paths::Null::Clones(&deferred.nulls);
+        rootfs::paths::protect(&root, ctx.spec, null, |p| deferred.covers(p))?;
+        pid
+    } else {
+        pid
+    };
+    drop(deferred);
     rootfs::finish(ctx.spec)?;
     if !ctx.no_new_keyring {
         join_new_session_keyring()?;
@@ -302,6 +313,40 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         .ok_or_else(|| StepError::msg("process", "must be set"))?;
     let target = process::become_process(process, ctx.id_maps.setgroups_allowed(), ctx.seccomp)?;
     Ok((Exec { target, terminal }, pid))
+}
+
+/// In a pid namespace joined by path (a pod's), rt's process built the container's
+/// rootfs outside of it (its pid_for_children is the pod's, since before any other
+/// namespace was entered, as the kernel requires): until pivot_root it had the host's root
+/// and mounts, and anyone in the pod with CAP_SYS_PTRACE could have reached them through
+/// it. Only now, on the container's root with the host's mounts gone, is the init born
+/// there: CLONE_PARENT makes it rt's child, as the builder's sibling. The builder reports
+/// its host pid to rt, then to the init through a pipe (the init only knows its pid in the
+/// pod's namespace), and exits; the init goes on once it has read it, so rt hears of it
+/// before anything the init says.
+fn born_in_joined_pid_ns(chan: &Channel) -> Result<i32, StepError> {
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "pipe")?;
+    match crate::spawn::clone_process(libc::CLONE_PARENT as u64)
+        .ctx(|| "creating the init in the joined pid namespace")?
+    {
+        crate::spawn::Forked::Child => {
+            drop(w);
+            let mut buf = [0u8; 4];
+            let mut f = std::fs::File::from(r);
+            std::io::Read::read_exact(&mut f, &mut buf)
+                .ctx(|| "waiting for the pid namespace's init to be reported")?;
+            Ok(i32::from_ne_bytes(buf))
+        }
+        crate::spawn::Forked::Parent { pid, .. } => {
+            drop(r);
+            if chan.send(&Msg::InitPid(pid)).is_err() {
+                exit(1)
+            }
+            let mut f = std::fs::File::from(w);
+            let code = std::io::Write::write_all(&mut f, &pid.to_ne_bytes()).map_or(1, |_| 0);
+            exit(code)
+        }
+    }
 }
 
 /// From `start` to execve. `chan` reaches whoever started the container (the `rt start`

@@ -18,6 +18,9 @@
 //! 4. `pivot::enter`: pivot_root (or MS_MOVE + chroot, or only chroot) and detach the old
 //!    root;
 //! 5. `finish`: rootfsPropagation and root.readonly on the new `/`.
+//!
+//! In a pid namespace joined by path, proc mounts and whatever lies below them wait until
+//! after step 4, for the init (`Deferred`, `mount_deferred`).
 
 pub mod cgroupfs;
 pub mod devices;
@@ -113,6 +116,44 @@ pub fn resolve_in_root(root: &Root, path: &Path) -> Result<PathBuf, StepError> {
 
 pub struct Prepared {
     pub root: Root,
+    pub deferred: Deferred,
+}
+
+/// What waits for the container's init when it joins a pid namespace by path (a pod's).
+/// That init is only created after pivot_root (see init::setup), so that nothing in the
+/// pod ever sees a process of rt's with the host's root; but a procfs shows the pid
+/// namespace of the process that creates it. So every proc mount, whatever mounts[] puts
+/// below one after it, and the masked and read-only paths below them are left to the
+/// init. Binds among them are cloned now, while their sources are reachable, and the
+/// host's /dev/null (what masks a file) is opened now.
+#[derive(Default)]
+pub struct Deferred {
+    dirs: Vec<PathBuf>,
+    pub mounts: Vec<usize>,
+    pub trees: Vec<(usize, rustix::fd::OwnedFd)>,
+    /// Detached clones of the host's /dev/null, by index in linux.maskedPaths: a bind
+    /// from it is refused once its mount is no longer in the namespace.
+    pub nulls: Vec<(usize, rustix::fd::OwnedFd)>,
+}
+
+impl Deferred {
+    /// Whether `path` (of the container) lies at or below a deferred proc mount.
+    pub fn covers(&self, path: &Path) -> bool {
+        let rel = in_root(path);
+        self.dirs.iter().any(|d| rel.starts_with(d))
+    }
+
+    /// Takes mounts[i] when it is a proc mount or below one taken before.
+    fn take(&mut self, i: usize, m: &Mount) -> bool {
+        if m.typ().as_deref() == Some("proc") {
+            self.dirs.push(in_root(m.destination()));
+        }
+        let taken = self.covers(m.destination());
+        if taken {
+            self.mounts.push(i);
+        }
+        taken
+    }
 }
 
 /// What the rootfs steps need to know about the container.
@@ -126,8 +167,11 @@ pub struct RootfsConfig<'a> {
     pub own_mount_ns: bool,
     pub cgroup_ns: bool,
     pub cgroup_path: Option<&'a Path>,
-    /// Detached idmapped trees prepared by the parent, by index in mounts[].
+    /// Detached trees prepared beforehand (idmapped ones by the parent, deferred binds),
+    /// by index in mounts[].
     pub idmapped: &'a [(usize, RawFd)],
+    /// The init will join a pid namespace after pivot_root: see Deferred.
+    pub defer_proc: bool,
     /// Called before a cgroup file system is mounted: the container's cgroup must exist
     /// (and, with a cgroup namespace, the init be in it).
     pub before_cgroup_mount: &'a dyn Fn() -> Result<(), StepError>,
@@ -191,8 +235,53 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
     let root =
         Root::open(cfg.rootfs).ctx(|| format!("root.path: opening {}", cfg.rootfs.display()))?;
     let mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
+    let mut deferred = Deferred::default();
     for (i, m) in mounts.iter().enumerate() {
-        mount_entry(&root, cfg, i, m)?;
+        if !(cfg.defer_proc && deferred.take(i, m)) {
+            mount_entry(&root, cfg, i, m)?;
+            continue;
+        }
+        let is_bind = m.typ().as_deref() == Some("bind")
+            || options::parse(m.options().as_deref().unwrap_or_default()).is_bind();
+        if is_bind && !cfg.idmapped.iter().any(|(j, _)| *j == i) {
+            let src = bind_source(cfg, m);
+            let recursive = options::parse(m.options().as_deref().unwrap_or_default())
+                .flags
+                .contains(MsFlags::MS_REC);
+            let tree = detached_bind(
+                rustix::fs::CWD,
+                &src,
+                recursive,
+                MsFlags::empty(),
+                true,
+                || format!("mounts[{i}]: cloning {}", src.display()),
+            )?;
+            deferred.trees.push((i, tree));
+        }
+    }
+    let masked = cfg
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.masked_paths().as_deref())
+        .unwrap_or_default();
+    let mut null = None;
+    for (i, p) in masked.iter().enumerate() {
+        if deferred.covers(Path::new(p)) {
+            let null = match &mut null {
+                Some(f) => f,
+                None => null.insert(paths::open_dev_null()?),
+            };
+            let tree = detached_bind(
+                null.as_fd(),
+                Path::new(""),
+                false,
+                MsFlags::empty(),
+                true,
+                || format!("linux.maskedPaths[{i}]: cloning the host's /dev/null"),
+            )?;
+            deferred.nulls.push((i, tree));
+        }
     }
     let dev_is_bind = mounts.iter().any(|m| {
         in_root(m.destination()) == Path::new("dev")
@@ -218,7 +307,7 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
                 .ctx(|| format!("process.cwd: creating {}", process.cwd().display()))?;
         }
     }
-    Ok(Prepared { root })
+    Ok(Prepared { root, deferred })
 }
 
 /// Source of a bind mount: absolute, or relative to the bundle (as runc resolves it).
@@ -503,8 +592,18 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
     // attributes apply to.
     let target: rustix::fd::OwnedFd = if is_bind {
         let src = bind_source(cfg, m);
-        let meta = fs::metadata(&src).ctx(|| format!("mounts[{i}].source: {}", src.display()))?;
-        let point = make_mount_point(root, &dest, !meta.is_dir(), &field)?;
+        let is_dir = match idmapped {
+            // Prepared elsewhere (the source may not be reachable from here: see Deferred).
+            // SAFETY: the fd was prepared for this mount and stays open for this call.
+            Some(tree) => rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(tree) })
+                .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
+                .map_err(std::io::Error::from)
+                .ctx(|| format!("mounts[{i}].source: the prepared tree"))?,
+            None => fs::metadata(&src)
+                .ctx(|| format!("mounts[{i}].source: {}", src.display()))?
+                .is_dir(),
+        };
+        let point = make_mount_point(root, &dest, !is_dir, &field)?;
         let recursive = opts.flags.contains(MsFlags::MS_REC);
         // A bind mount ignores every flag but MS_BIND|MS_REC; "ro", "nosuid" etc. are set
         // on the detached copy before it is attached.
@@ -541,6 +640,14 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
             format!("{field}: bind-mounting {}", src.display())
         })?;
         tree
+    } else if typ == "proc" {
+        let target = make_mount_point(root, &dest, false, &field)?;
+        let source = m.source().as_ref().map(|s| s.display().to_string());
+        let mnt = new_procfs(source.as_deref().unwrap_or("proc"), &opts, &field)?;
+        attach(mnt.as_fd(), target.as_fd(), || {
+            format!("{field}: mounting proc")
+        })?;
+        mnt
     } else {
         let target = make_mount_point(root, &dest, false, &field)?;
         let source = m
@@ -586,6 +693,58 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         set_recursive_attrs(target.as_fd(), opts.rec_attr_set, opts.rec_attr_clr, &field)?;
     }
     Ok(())
+}
+
+/// The init's half of the rootfs in a joined pid namespace (see Deferred), on the new `/`:
+/// the deferred mounts in mounts[] order. `cfg.idmapped` must hold `deferred.trees`.
+pub fn mount_deferred(cfg: &RootfsConfig, deferred: &Deferred) -> Result<Root, StepError> {
+    let root = Root::open("/").ctx(|| "opening the container's new root")?;
+    let mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
+    for &i in &deferred.mounts {
+        if let Some(m) = mounts.get(i) {
+            mount_entry(&root, cfg, i, m)?;
+        }
+    }
+    Ok(root)
+}
+
+/// A new procfs instance, detached. Made through fsopen rather than mount(2) on a path, so
+/// that no /proc is needed to name the mount point: in a joined pid namespace it is made
+/// after pivot_root, where the container has no /proc yet (see Deferred). A procfs shows
+/// the pid namespace of the process that creates it, whatever its pid_for_children.
+fn new_procfs(
+    source: &str,
+    opts: &MountOptions,
+    field: &str,
+) -> Result<rustix::fd::OwnedFd, StepError> {
+    use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
+    let what = || format!("{field}: mounting proc");
+    let fs = rustix::mount::fsopen("proc", FsOpenFlags::FSOPEN_CLOEXEC)
+        .map_err(std::io::Error::from)
+        .ctx(what)?;
+    // What mountinfo shows as the source (mount(2) takes it as its first argument).
+    rustix::mount::fsconfig_set_string(&fs, "source", source)
+        .map_err(std::io::Error::from)
+        .ctx(|| format!("{field}: source {source:?}"))?;
+    for o in &opts.data {
+        match o.split_once('=') {
+            Some((k, v)) => rustix::mount::fsconfig_set_string(&fs, k, v),
+            None => rustix::mount::fsconfig_set_flag(&fs, o.as_str()),
+        }
+        .map_err(std::io::Error::from)
+        .ctx(|| format!("{field}: proc option {o:?}"))?;
+    }
+    rustix::mount::fsconfig_create(&fs)
+        .map_err(std::io::Error::from)
+        .ctx(what)?;
+    let (set, _) = attrs_of(opts.flags & options::PER_MOUNT_FLAGS);
+    rustix::mount::fsmount(
+        &fs,
+        FsMountFlags::FSMOUNT_CLOEXEC,
+        MountAttrFlags::from_bits_retain(set as u32),
+    )
+    .map_err(std::io::Error::from)
+    .ctx(what)
 }
 
 /// Steps on the new `/`, after pivot_root.

@@ -1,5 +1,6 @@
 //! linux.maskedPaths and linux.readonlyPaths, applied before pivot_root while the host's
-//! own /proc and /dev are still at hand.
+//! own /proc and /dev are still at hand (those below a proc mount deferred for a joined pid
+//! namespace after it, with clones of /dev/null made before: see rootfs::Deferred).
 //!
 //! A masked file gets the host's /dev/null bind-mounted over it, a masked directory an
 //! empty read-only tmpfs; a read-only path is bind-mounted onto itself and remounted
@@ -21,7 +22,7 @@ use pathrs::Root;
 use super::{fd_path, in_root};
 use crate::error::{Ctx, StepError};
 
-fn open_dev_null() -> Result<File, StepError> {
+pub fn open_dev_null() -> Result<File, StepError> {
     let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags_path()
@@ -84,19 +85,56 @@ fn check_procfs(
     ))
 }
 
-pub fn mask(root: &Root, paths: &[String]) -> Result<(), StepError> {
-    if paths.is_empty() {
-        return Ok(());
+/// What masks a file.
+pub enum Null<'a> {
+    /// The host's /dev/null, opened here.
+    Open,
+    /// Detached clones of it made before pivot_root, by index in linux.maskedPaths.
+    Clones(&'a [(usize, rustix::fd::OwnedFd)]),
+}
+
+/// linux.maskedPaths, then linux.readonlyPaths: those `pick` selects (by path in the
+/// container).
+pub fn protect(
+    root: &Root,
+    spec: &oci_spec::runtime::Spec,
+    null: Null,
+    pick: impl Fn(&Path) -> bool,
+) -> Result<(), StepError> {
+    let linux = spec.linux().as_ref();
+    let select = |paths: Option<&Vec<String>>| -> Vec<(usize, String)> {
+        paths
+            .map(|v| v.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| pick(Path::new(p)))
+            .map(|(i, p)| (i, p.clone()))
+            .collect()
+    };
+    let masked = select(linux.and_then(|l| l.masked_paths().as_ref()));
+    let readonly = select(linux.and_then(|l| l.readonly_paths().as_ref()));
+    if !masked.is_empty() {
+        mask(root, &masked, null)?;
     }
-    let null = open_dev_null()?;
-    for (i, p) in paths.iter().enumerate() {
+    let masked: Vec<String> = masked.into_iter().map(|(_, p)| p).collect();
+    make_readonly(root, &readonly, &masked)
+}
+
+fn mask(root: &Root, paths: &[(usize, String)], null: Null) -> Result<(), StepError> {
+    let opened = match null {
+        Null::Open => Some(open_dev_null()?),
+        Null::Clones(_) => None,
+    };
+    for (n, (i, p)) in paths.iter().enumerate() {
         let field = format!("linux.maskedPaths[{i}] ({p})");
         let rel = in_root(Path::new(p));
         let Some(target) = super::inroot::try_resolve(root, &rel) else {
             // Nothing there, nothing to hide.
             continue;
         };
-        check_procfs(p, &target, &paths[..i], &field)?;
+        let before: Vec<String> = paths[..n].iter().map(|(_, p)| p.clone()).collect();
+        check_procfs(p, &target, &before, &field)?;
         let meta = super::inroot::stat(&target).ctx(|| format!("{field}: inspecting"))?;
         let target_path = fd_path(target.as_fd());
         if rustix::fs::FileType::from_raw_mode(meta.st_mode) == rustix::fs::FileType::Directory {
@@ -108,7 +146,16 @@ pub fn mask(root: &Root, paths: &[String]) -> Result<(), StepError> {
                 Some("size=0,mode=0"),
             )
             .ctx(|| format!("{field}: mounting an empty tmpfs"))?;
-        } else {
+        } else if let Null::Clones(clones) = null {
+            let clone = clones
+                .iter()
+                .find(|(j, _)| j == i)
+                .map(|(_, fd)| fd)
+                .ok_or_else(|| StepError::msg(&field, "no /dev/null prepared for it"))?;
+            super::attach(clone.as_fd(), target.as_fd(), || {
+                format!("{field}: mounting /dev/null")
+            })?;
+        } else if let Some(null) = &opened {
             mount(
                 Some(fd_path(null.as_fd()).as_str()),
                 target_path.as_str(),
@@ -122,8 +169,12 @@ pub fn mask(root: &Root, paths: &[String]) -> Result<(), StepError> {
     Ok(())
 }
 
-pub fn make_readonly(root: &Root, paths: &[String], masked: &[String]) -> Result<(), StepError> {
-    for (i, p) in paths.iter().enumerate() {
+fn make_readonly(
+    root: &Root,
+    paths: &[(usize, String)],
+    masked: &[String],
+) -> Result<(), StepError> {
+    for (i, p) in paths {
         let field = format!("linux.readonlyPaths[{i}] ({p})");
         let rel = in_root(Path::new(p));
         let Some(target) = super::inroot::try_resolve(root, &rel) else {

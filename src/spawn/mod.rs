@@ -73,6 +73,9 @@ pub trait Supervisor {
     }
     /// Run the prestart and createRuntime hooks.
     fn runtime_hooks(&mut self, pid: i32) -> anyhow::Result<()>;
+    /// In a joined pid namespace: the init proper exists now, after pivot_root; `pid` so
+    /// far was the process that built the container (see init::born_in_joined_pid_ns).
+    fn init_reborn(&mut self, pid: i32, pidfd: &OwnedFd) -> anyhow::Result<()>;
 }
 
 pub struct Spawned {
@@ -373,10 +376,16 @@ fn enter_namespaces(ctx: &init::Context, chan: &Channel) -> Result<(), SpawnErro
 }
 
 /// The intermediate process: enters the namespaces, forks the init into them, reports its
-/// pid and exits.
+/// pid and exits. With a pid namespace joined by path it builds the container itself
+/// instead, and forks the init only after pivot_root (see init::born_in_joined_pid_ns).
 fn intermediate(ctx: &init::Context, chan: Channel) -> ! {
-    let result =
-        enter_namespaces(ctx, &chan).and_then(|_| clone_process(0).map_err(SpawnError::Clone));
+    let result = enter_namespaces(ctx, &chan).and_then(|_| {
+        if ctx.ns.join_pid.is_some() {
+            Ok(Forked::Child)
+        } else {
+            clone_process(0).map_err(SpawnError::Clone)
+        }
+    });
     let code = match result {
         Ok(Forked::Child) => init::main(ctx, chan),
         Ok(Forked::Parent { pid, .. }) => chan.send(&Msg::InitPid(pid)).map(|_| 0).unwrap_or(1),
@@ -433,7 +442,8 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
     drop(child_end);
     let chan = parent_end;
 
-    let (pid, pidfd) = if plan.intermediate {
+    let builds_itself = plan.join_pid.is_some();
+    let (mut pid, mut pidfd) = if plan.intermediate && !builds_itself {
         let init_pid = loop {
             match expect(&chan) {
                 Ok(Msg::MapIds) => {
@@ -450,6 +460,15 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
         };
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
         (init_pid, pidfd_of_reported(init_pid)?)
+    } else if plan.intermediate {
+        if plan.new_user() {
+            match expect(&chan)? {
+                Msg::MapIds => write_id_maps(pid, ctx.spec, ctx.id_maps)?,
+                other => return Err(SpawnError::Protocol(format!("{other:?}"))),
+            }
+            chan.send(&Msg::Mapped).map_err(SpawnError::Sync)?;
+        }
+        (pid, pidfd)
     } else {
         if plan.new_user() {
             write_id_maps(pid, ctx.spec, ctx.id_maps)?;
@@ -466,6 +485,14 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
             (Msg::RunHooks, _) => {
                 sup.runtime_hooks(pid).map_err(SpawnError::Supervisor)?;
                 chan.send(&Msg::HooksDone).map_err(SpawnError::Sync)?;
+            }
+            (Msg::InitPid(init), _) if builds_itself => {
+                let init_pidfd = pidfd_of_reported(init)?;
+                sup.init_reborn(init, &init_pidfd)
+                    .map_err(SpawnError::Supervisor)?;
+                // The builder exits right after its report.
+                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+                (pid, pidfd) = (init, init_pidfd);
             }
             (Msg::Ready, _) => break,
             (other, _) => return Err(SpawnError::Protocol(format!("{other:?}"))),

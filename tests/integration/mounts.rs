@@ -268,3 +268,60 @@ fn bad_mount_fails_create_cleanly() {
         .fails_with("mounts[8] (/x): mounting nosuchfs");
     assert_no_trace(&rt, &id, &b);
 }
+
+/// procfs is made through fsopen (so that the init of a joined pid namespace can make it
+/// after pivot_root): its source, per-mount flags and data options must still be the
+/// config's, as mount(2) gave them, in a new pid namespace and in a joined one.
+#[test]
+fn proc_mount_keeps_source_flags_and_options() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let script = "cat /proc/self/mountinfo; cat /proc/[0-9]*/comm | grep -c '^sleep$'; true";
+    let holder = Bundle::new(&["sleep", "1000"]);
+    let hid = unique("procholder");
+    rt.rt(&[
+        "run",
+        "-d",
+        "--bundle",
+        holder.path().to_str().unwrap(),
+        &hid,
+    ])
+    .ok();
+    let pid = rt.state(&hid)["pid"].as_i64().unwrap();
+    for joined in [false, true] {
+        let mut b = Bundle::sh(script);
+        b.edit(|c| {
+            c["mounts"][0]["source"] = json!("myproc");
+            c["mounts"][0]["options"] = json!(["nosuid", "nodev", "noexec", "hidepid=invisible"]);
+            if joined {
+                c["linux"]["namespaces"] = json!([
+                    {"type": "mount"}, {"type": "uts"}, {"type": "network"}, {"type": "ipc"},
+                    {"type": "pid", "path": format!("/proc/{pid}/ns/pid")}
+                ]);
+            }
+        });
+        let out = rt.output(&b);
+        let line = mount_line(&out, "/proc");
+        assert_eq!(fs_type(&out, "/proc"), "proc", "{line}");
+        assert!(line.contains(" - proc myproc "), "{line}");
+        let o = opts(&out, "/proc");
+        for f in ["nosuid", "nodev", "noexec"] {
+            assert!(
+                o.iter().any(|x| x == f),
+                "joined={joined}: {f} missing: {line}"
+            );
+        }
+        assert!(line.contains("hidepid=invisible"), "{line}");
+        // The procfs is the container's pid namespace's: the holder's sleep is in it only
+        // when joined.
+        let sleeps: usize = out.lines().last().unwrap().trim().parse().unwrap();
+        assert_eq!(
+            sleeps,
+            if joined { 1 } else { 0 },
+            "joined={joined}:\n{out}"
+        );
+    }
+    rt.rt(&["delete", "-f", &hid]).ok();
+}

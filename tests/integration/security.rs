@@ -1215,49 +1215,109 @@ fn hybrid_hierarchies_show_only_the_containers_cgroup() {
     }
 }
 
+/// A container whose process (with CAP_SYS_PTRACE, as a privileged pod mate or a
+/// debugging sidecar has it) opens /proc/PID/root<host file> for every process it sees,
+/// until /tmp/stop exists.
+struct Scanner {
+    rt: Rt,
+    id: String,
+    log: std::path::PathBuf,
+    _bundle: Bundle,
+    _marker: TempDir,
+}
+
+impl Scanner {
+    fn start() -> Scanner {
+        let rt = Rt::new();
+        let marker = TempDir::new("hostmarker");
+        let secret = marker.path().join("secret");
+        fs::write(&secret, "host\n").unwrap();
+        let mut b = Bundle::new(&["sysprobe", &format!("scan={}", secret.display())]);
+        fs::copy(sysprobe(), b.rootfs().join("bin/sysprobe")).unwrap();
+        let caps = json!(["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH"]);
+        b.edit(|c| {
+            c["process"]["capabilities"] =
+                json!({"bounding": caps, "effective": caps, "permitted": caps})
+        });
+        let id = unique("scanner");
+        let log = b.path().join("out");
+        let mut cmd = rt.cmd();
+        cmd.args(["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+            .stdout(fs::File::create(&log).unwrap());
+        assert!(cmd.status().unwrap().success());
+        Scanner {
+            rt,
+            id,
+            log,
+            _bundle: b,
+            _marker: marker,
+        }
+    }
+
+    /// Stops the scan; asserts that it reached no host file.
+    fn assert_nothing_found(&self) {
+        self.rt.rt(&["exec", &self.id, "touch", "/tmp/stop"]).ok();
+        let mut text = String::new();
+        for _ in 0..500 {
+            text = fs::read_to_string(&self.log).unwrap();
+            if text.contains("scan=") {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(
+            text.contains("scan=0\n"),
+            "a process in the container reached the host's root:\n{text}"
+        );
+    }
+}
+
+impl Drop for Scanner {
+    fn drop(&mut self) {
+        self.rt.rt(&["delete", "-f", &self.id]).ok();
+    }
+}
+
 /// Issue 11 item 2: the exec process used to be cloned into the container's pid namespace
 /// while it still had the host's mount namespace, root and cwd, until rt let it go on: a
 /// container process with CAP_SYS_PTRACE could reach host files through /proc/PID/root.
 /// It is now born in every namespace of the container at once (an intermediate joins
-/// them first). A scanner in the container tries every process's /proc/PID/root for a
-/// host file while exec after exec starts.
+/// them first). The scanner runs while exec after exec starts.
 #[test]
 fn exec_process_is_never_visible_with_the_hosts_root() {
     if !need_root() {
         return;
     }
-    let rt = Rt::new();
-    let marker = TempDir::new("hostmarker");
-    let secret = marker.path().join("secret");
-    fs::write(&secret, "host\n").unwrap();
-    let mut b = Bundle::new(&["sysprobe", &format!("scan={}", secret.display())]);
-    fs::copy(sysprobe(), b.rootfs().join("bin/sysprobe")).unwrap();
-    let caps = json!(["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH"]);
-    b.edit(|c| {
-        c["process"]["capabilities"] =
-            json!({"bounding": caps, "effective": caps, "permitted": caps})
-    });
-    let id = unique("scanner");
-    let log = b.path().join("out");
-    let mut cmd = rt.cmd();
-    cmd.args(["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
-        .stdout(fs::File::create(&log).unwrap());
-    assert!(cmd.status().unwrap().success());
+    let scanner = Scanner::start();
     for _ in 0..150 {
-        rt.rt(&["exec", &id, "true"]).ok();
+        scanner.rt.rt(&["exec", &scanner.id, "true"]).ok();
     }
-    rt.rt(&["exec", &id, "touch", "/tmp/stop"]).ok();
-    let mut text = String::new();
-    for _ in 0..500 {
-        text = fs::read_to_string(&log).unwrap();
-        if text.contains("scan=") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
+    scanner.assert_nothing_found();
+}
+
+/// Issue 11 item 2, pod style: a container joining another's pid namespace by path used to
+/// have its init born there before pivot_root, with the host's root and mounts, through
+/// its whole setup. It is now built outside and born there after pivot_root. The scanner
+/// holds the pid namespace while pod mates start and end.
+#[test]
+fn pod_mate_is_never_visible_with_the_hosts_root() {
+    if !need_root() {
+        return;
     }
-    assert!(
-        text.contains("scan=0\n"),
-        "a process in the container reached the host's root:\n{text}"
-    );
-    rt.rt(&["delete", "-f", &id]).ok();
+    let scanner = Scanner::start();
+    let rt = &scanner.rt;
+    let pid = rt.state(&scanner.id)["pid"].as_i64().unwrap();
+    let mut mate = Bundle::sh("grep -q sysprobe /proc/1/cmdline && test ! -s /proc/kcore");
+    mate.edit(|c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "mount"}, {"type": "uts"}, {"type": "network"}, {"type": "ipc"},
+            {"type": "pid", "path": format!("/proc/{pid}/ns/pid")}
+        ]);
+        c["linux"]["maskedPaths"] = json!(["/proc/kcore"]);
+    });
+    for _ in 0..60 {
+        let out = rt.run(&mate, &unique("podmate"));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    scanner.assert_nothing_found();
 }
