@@ -9,7 +9,9 @@ use std::fmt::Display;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use oci_spec::runtime::{Capabilities, Capability, Hook, Hooks, LinuxNamespaceType, Process, Spec};
+use oci_spec::runtime::{
+    Capabilities, Capability, Hook, Hooks, LinuxNamespaceType, LinuxResources, Process, Spec,
+};
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{field}: {reason}")]
@@ -75,11 +77,58 @@ fn tidy_parse_error(msg: &str) -> String {
     msg.to_owned()
 }
 
+/// runc's rule for linux.resources, which the engines rely on: a limit of 0 means "not
+/// set" (Docker sends `cpu.shares: 0` for every container started without --cpu-shares,
+/// and containerd's `update` sends whole documents with zeros for what it leaves alone).
+/// Taken literally, a memory limit of 0 would kill the container at once and a CPU share
+/// of 0 is out of range. Only fields for which 0 is no meaningful limit are cleared:
+/// swappiness 0 and a hugepage limit of 0 stay what they say.
+pub fn unset_zero_limits(r: &mut LinuxResources) {
+    fn clear<T: PartialEq + Default>(v: Option<T>) -> Option<T> {
+        v.filter(|x| *x != T::default())
+    }
+    if let Some(mut m) = *r.memory() {
+        m.set_limit(clear(m.limit()));
+        m.set_reservation(clear(m.reservation()));
+        m.set_swap(clear(m.swap()));
+        m.set_kernel(clear(m.kernel()));
+        m.set_kernel_tcp(clear(m.kernel_tcp()));
+        r.set_memory(Some(m));
+    }
+    if let Some(mut c) = r.cpu().clone() {
+        c.set_shares(clear(c.shares()));
+        c.set_quota(clear(c.quota()));
+        c.set_period(clear(c.period()));
+        c.set_realtime_runtime(clear(c.realtime_runtime()));
+        c.set_realtime_period(clear(c.realtime_period()));
+        r.set_cpu(Some(c));
+    }
+    if r.pids().is_some_and(|p| p.limit() == 0) {
+        r.set_pids(None);
+    }
+    if let Some(mut b) = r.block_io().clone() {
+        b.set_weight(clear(b.weight()));
+        b.set_leaf_weight(clear(b.leaf_weight()));
+        r.set_block_io(Some(b));
+    }
+    if let Some(mut n) = r.network().clone() {
+        n.set_class_id(clear(n.class_id()));
+        r.set_network(Some(n));
+    }
+}
+
 pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
     let dir = std::path::absolute(bundle).map_err(|e| err("--bundle", e))?;
     let config = dir.join("config.json");
     let text = fs::read(&config).map_err(|e| err(config.display(), e))?;
-    let spec = parse(&text)?;
+    let mut spec = parse(&text)?;
+    if let Some(r) = spec
+        .linux_mut()
+        .as_mut()
+        .and_then(|l| l.resources_mut().as_mut())
+    {
+        unset_zero_limits(r);
+    }
     validate(&spec)?;
     refuse_unsupported(&spec)?;
     let root = spec
@@ -104,7 +153,6 @@ pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
         ));
     }
     check_namespace_paths(&spec)?;
-    let mut spec = spec;
     if let Some(p) = spec.process_mut() {
         drop_ungrantable_caps(p);
         warn_unraisable_ambient(p);
@@ -672,7 +720,27 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use serde_json::json;
+
+    #[test]
+    fn zero_limits_are_unset_and_other_zeros_kept() {
+        let mut r: LinuxResources = serde_json::from_value(json!({
+            "memory": {"limit": 0, "reservation": 0, "swap": 0, "swappiness": 0},
+            "cpu": {"shares": 0, "quota": 50000, "period": 0, "cpus": "0"},
+            "pids": {"limit": 0},
+            "blockIO": {"weight": 0},
+            "hugepageLimits": [{"pageSize": "2MB", "limit": 0}]
+        }))
+        .unwrap();
+        unset_zero_limits(&mut r);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["memory"], json!({"swappiness": 0}));
+        assert_eq!(v["cpu"], json!({"quota": 50000, "cpus": "0"}));
+        assert!(v.get("pids").is_none());
+        assert_eq!(v["blockIO"], json!({}));
+        assert_eq!(v["hugepageLimits"][0]["limit"], 0);
+    }
 
     fn base() -> serde_json::Value {
         json!({

@@ -807,8 +807,9 @@ pub fn validate(spec: &Spec) -> Result<(), CgroupError> {
 
 /// `rt update`: writes new limits to a running container's cgroup.
 pub fn update(record: &CgroupRecord, id: &str, r: &LinuxResources) -> Result<(), CgroupError> {
-    resources::validate(r, mode()?)?;
     let mut r = r.clone();
+    crate::config::unset_zero_limits(&mut r);
+    resources::validate(&r, mode()?)?;
     keep_cpu_quota(record, &mut r);
     let r = &r;
     let m = manager(record, id)?;

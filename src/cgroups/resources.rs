@@ -242,7 +242,7 @@ mod tests {
             validate(&res(json!({"memory": {"limit": -1}})), Mode::V2),
             Ok(())
         );
-        let e = validate(&res(json!({"memory": {"limit": 0}})), Mode::V1).unwrap_err();
+        let e = validate(&res(json!({"memory": {"limit": -5}})), Mode::V1).unwrap_err();
         assert_eq!(
             e.to_string(),
             "linux.resources.memory.limit: must be positive (or -1 for no limit)"
@@ -330,7 +330,7 @@ mod tests {
             "linux.resources.network"
         );
         assert_eq!(
-            field(json!({"pids": {"limit": 0}}), Mode::V2),
+            field(json!({"pids": {"limit": -7}}), Mode::V2),
             "linux.resources.pids.limit"
         );
         assert_eq!(

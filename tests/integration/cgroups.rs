@@ -30,6 +30,18 @@ fn detached(rt: &Rt, b: &Bundle) -> (String, i64) {
     (id, pid)
 }
 
+/// containerd's way of updating: a LinuxResources document on stdin.
+fn update_with_document(rt: &Rt, id: &str, doc: &[u8]) {
+    let mut child = rt
+        .cmd()
+        .args(["update", "--resources", "-", id])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(doc).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
 fn resources(b: &mut Bundle, r: Value) {
     b.edit(|c| {
         for (k, v) in r.as_object().unwrap() {
@@ -262,20 +274,11 @@ fn update_changes_limits_the_container_sees() {
         .ok();
     assert_eq!(read("memory/memory.limit_in_bytes").trim(), "33554432");
     assert_eq!(read("cpu/cpu.shares").trim(), "256");
-    // containerd's way: a LinuxResources document on stdin.
-    let mut child = rt
-        .cmd()
-        .args(["update", "--resources", "-", &id])
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(br#"{"pids": {"limit": 42}, "cpu": {"quota": 20000, "period": 100000}}"#)
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    update_with_document(
+        &rt,
+        &id,
+        br#"{"pids": {"limit": 42}, "cpu": {"quota": 20000, "period": 100000}}"#,
+    );
     assert_eq!(read("pids/pids.max").trim(), "42");
     assert_eq!(read("cpu/cpu.cfs_quota_us").trim(), "20000");
     rt.rt(&["update", "--memory", "lots", &id])
@@ -402,7 +405,7 @@ fn resources_the_host_cannot_honour_are_errors() {
             "linux.resources.unified",
         ),
         (
-            json!({"memory": {"limit": 0}}),
+            json!({"memory": {"limit": -5}}),
             "linux.resources.memory.limit: must be positive",
         ),
         (
@@ -480,4 +483,47 @@ fn memory_and_cpu_settings_are_seen_inside() {
     );
     let out = rt.output(&b);
     assert_eq!(out, "33554432\n10\noom_kill_disable 1\n0\n0\n1000\n1\n");
+}
+
+/// Engines send 0 for limits they leave alone (Docker: `cpu.shares: 0` for every
+/// container; containerd's update: whole documents): runc takes 0 as "not set", and so
+/// must rt, at create and at update. Seen from inside: no limit where 0 was sent, the
+/// real limit where one was.
+#[test]
+fn zero_limits_mean_not_set_as_engines_send_them() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    resources(
+        &mut b,
+        json!({
+            "memory": {"limit": 0, "reservation": 0, "swap": 0, "kernel": 0, "kernelTCP": 0},
+            "cpu": {"shares": 0, "quota": 0, "period": 0, "realtimeRuntime": 0, "realtimePeriod": 0},
+            "pids": {"limit": 0},
+            "blockIO": {"weight": 0, "leafWeight": 0}
+        }),
+    );
+    let (id, pid) = detached(&rt, &b);
+    let read = |f: &str| {
+        fs::read_to_string(format!("/proc/{pid}/root/sys/fs/cgroup/{f}"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    // Unlimited: the kernel's default (a page-aligned maximum), not 0.
+    assert!(read("memory/memory.limit_in_bytes").parse::<u64>().unwrap() > 1 << 60);
+    assert_eq!(read("cpu/cpu.shares"), "1024");
+    assert_eq!(read("cpu/cpu.cfs_quota_us"), "-1");
+    assert_eq!(read("pids/pids.max"), "max");
+    update_with_document(
+        &rt,
+        &id,
+        br#"{"memory": {"limit": 67108864, "swap": 0}, "cpu": {"shares": 0, "quota": 0}, "pids": {"limit": 0}}"#,
+    );
+    assert_eq!(read("memory/memory.limit_in_bytes"), "67108864");
+    assert_eq!(read("cpu/cpu.shares"), "1024");
+    assert_eq!(read("pids/pids.max"), "max");
+    rt.rt(&["delete", "-f", &id]).ok();
 }
