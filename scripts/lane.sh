@@ -39,13 +39,20 @@ enter_lane_cgroup() {
     done < <(hierarchies)
 }
 
-# leave_lane_cgroups: moves this process back and removes the lane's cgroups (which the
-# inner part has emptied: see remove_new_cgroups).
+# leave_lane_cgroups: moves this process back and removes the lane's cgroups, with
+# whatever the inner part left below them when it was killed before its own cleanup
+# (deepest first, killing what is in them: only the lane's processes can be there).
 leave_lane_cgroups() {
-    local dir
+    local dir d p
     for dir in "${lane_cgroups[@]}"; do
         echo $$ >"$(dirname "$dir")/cgroup.procs" 2>/dev/null || true
-        rmdir "$dir" 2>/dev/null || echo "$0: could not remove cgroup $dir" >&2
+        find "$dir" -depth -mindepth 1 -type d 2>/dev/null | while read -r d; do
+            for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+            for _ in $(seq 50); do rmdir "$d" 2>/dev/null && break; sleep 0.1; done
+        done
+        for p in $(cat "$dir/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+        for _ in $(seq 50); do rmdir "$dir" 2>/dev/null && break; sleep 0.1; done
+        [ ! -d "$dir" ] || echo "$0: could not remove cgroup $dir" >&2
     done
 }
 

@@ -2,6 +2,7 @@
 # Installs what the test suite needs and runs all of it: formatting and lint checks, unit
 # tests (no root needed), the integration suite (root, on this host's cgroups), the
 # upstream OCI validation suite (runtime-tools/run, compared with runtime-tools/expected),
+# real engines driving runc and rt (tests/e2e/run),
 # the cgroup v2 VM lane (tests/vm/run: a Debian kernel under qemu) and a short benchmark run
 # (bench/run --short) so that the benchmark does not rot. Fails if any test fails or if a
 # lane ran no test at all.
@@ -39,9 +40,16 @@ trap 'rm -f "$log" "$rtools_log"' EXIT
 runtime-tools/run 2>&1 </dev/null | tee "$rtools_log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "the runtime-tools lane failed"
 
+# Real engines (Docker, containerd, podman) driving runc and rt side by side.
+echo "== end-to-end lane (tests/e2e/run)"
+e2e_log=$(mktemp)
+trap 'rm -f "$log" "$rtools_log" "$e2e_log"' EXIT
+tests/e2e/run 2>&1 </dev/null | tee "$e2e_log"
+[ "${PIPESTATUS[0]}" -eq 0 ] || die "the end-to-end lane failed"
+
 echo "== cgroup v2 VM lane (tests/vm/run)"
 vm_log=$(mktemp)
-trap 'rm -f "$log" "$rtools_log" "$vm_log"' EXIT
+trap 'rm -f "$log" "$rtools_log" "$e2e_log" "$vm_log"' EXIT
 tests/vm/run 2>&1 | tee "$vm_log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || die "the cgroup v2 VM lane failed"
 
@@ -49,13 +57,15 @@ passed=$(grep -E '^test result: ok\.' "$log" | awk '{ n += $4 } END { print n + 
 vm_passed=$(sed -n 's/^\([0-9]*\) passed, 0 failed$/\1/p' "$vm_log" | tail -n 1)
 rtools=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$rtools_log" | tail -n 1)
 rtools_passed=${rtools%% *}
-echo "== $passed cargo tests, ${vm_passed:-0} VM scenarios and ${rtools_passed:-0} runtime-tools validation files passed (runtime-tools: ${rtools:-no result}; the rest are listed in runtime-tools/expected)"
-[ "$passed" -gt 0 ] && [ "${vm_passed:-0}" -gt 0 ] && [ "${rtools_passed:-0}" -gt 0 ] ||
-    die "a lane ran no test: that is a failure"
+e2e=$(grep -E '^[0-9]+ checks: rt passed' "$e2e_log" | tail -n 1)
+e2e_passed=$(sed -n 's/^[0-9]* checks: rt passed \([0-9]*\),.*/\1/p' <<<"$e2e")
+echo "== $passed cargo tests, ${vm_passed:-0} VM scenarios, ${rtools_passed:-0} runtime-tools validation files and ${e2e_passed:-0} engine checks passed (runtime-tools: ${rtools:-no result}; the rest are listed in runtime-tools/expected; engines: ${e2e:-no result})"
+[ "$passed" -gt 0 ] && [ "${vm_passed:-0}" -gt 0 ] && [ "${rtools_passed:-0}" -gt 0 ] &&
+    [ "${e2e_passed:-0}" -gt 0 ] || die "a lane ran no test: that is a failure"
 
 # Results go to a temporary directory: bench/results holds the committed full run.
 echo "== benchmark smoke run (bench/run --short)"
 bench_out=$(mktemp -d)
-trap 'rm -f "$log" "$rtools_log" "$vm_log"; rm -rf "$bench_out"' EXIT
+trap 'rm -f "$log" "$rtools_log" "$e2e_log" "$vm_log"; rm -rf "$bench_out"' EXIT
 bench/run --short --out "$bench_out" </dev/null || die "the benchmark smoke run failed (bench/run --short)"
 echo "== benchmark smoke run passed"

@@ -31,9 +31,25 @@ impl StepError {
     }
 }
 
-/// Human text for an errno without Rust's " (os error N)" suffix.
+/// Text for an errno as runc prints it: the C library's message in lower case (Go's
+/// syscall.Errno strings), without Rust's " (os error N)" suffix. Engines read it: Docker
+/// gives a start that failed with "no such file or directory" exit code 127 and one with
+/// "permission denied" 126, matching only the lower-case text.
 pub fn errno_text(errno: i32) -> String {
-    nix::Error::from_raw(errno).desc().to_owned()
+    let desc = nix::Error::from_raw(errno).desc();
+    let mut chars = desc.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// An io::Error's text, its errno as errno_text gives it.
+pub fn io_text(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(n) => errno_text(n),
+        None => e.to_string(),
+    }
 }
 
 pub trait Ctx<T> {
@@ -44,7 +60,7 @@ impl<T> Ctx<T> for nix::Result<T> {
     fn ctx<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T, StepError> {
         self.map_err(|e| StepError {
             what: what().into(),
-            reason: e.desc().to_owned(),
+            reason: errno_text(e as i32),
         })
     }
 }
@@ -53,10 +69,7 @@ impl<T> Ctx<T> for io::Result<T> {
     fn ctx<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T, StepError> {
         self.map_err(|e| StepError {
             what: what().into(),
-            reason: match e.raw_os_error() {
-                Some(n) => errno_text(n),
-                None => e.to_string(),
-            },
+            reason: io_text(&e),
         })
     }
 }
@@ -80,10 +93,10 @@ mod tests {
         let e = r.ctx(|| "mounts[2]: /dev/shm").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "mounts[2]: /dev/shm: No such file or directory"
+            "mounts[2]: /dev/shm: no such file or directory"
         );
         let r: io::Result<()> = Err(io::Error::from_raw_os_error(libc::EPERM));
         let e = r.ctx(|| "hostname").unwrap_err();
-        assert_eq!(e.to_string(), "hostname: Operation not permitted");
+        assert_eq!(e.to_string(), "hostname: operation not permitted");
     }
 }

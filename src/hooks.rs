@@ -24,7 +24,7 @@ pub enum HookError {
     Spawn {
         field: String,
         path: String,
-        reason: io::Error,
+        reason: String,
     },
     #[error("hooks.{field}: {path}: {status}{output}")]
     Failed {
@@ -143,10 +143,10 @@ fn close_on_exec_from_3() -> std::io::Result<()> {
 
 pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
     let path = hook.path().display().to_string();
-    let spawn_err = |reason| HookError::Spawn {
+    let spawn_err = |reason: io::Error| HookError::Spawn {
         field: field.to_owned(),
         path: path.clone(),
-        reason,
+        reason: crate::error::io_text(&reason),
     };
     let out = capture_file().map_err(spawn_err)?;
     let mut cmd = Command::new(hook.path());

@@ -3,8 +3,11 @@
 //! containerd's shim reads the `--log` file written with `--log-format json` and reports the
 //! last `"level":"error"` object to its caller, so that format is one logrus-style object per
 //! line: `{"level":"error","msg":"...","time":"..."}`. The text format mirrors logrus' too:
-//! `time="..." level=error msg="..."`. Errors and warnings always also go to stderr as one
-//! `rt: ...` line; debug lines only with `--debug`, to the log file if there is one.
+//! `time="..." level=error msg="..."`. An error also goes to stderr as one `rt: ...` line,
+//! as runc's does. Warnings and debug lines (with `--debug`) go to the log file if there is
+//! one, and to stderr only if there is none: an engine gives rt the container's stdio as
+//! its own (containerd's shim passes the container's pipes to `create`, `start` and
+//! `exec`), so a warning on stderr would land in the container's logs.
 //!
 //! Deliberately tiny: start-up cost matters (every `rt` invocation pays it) and nothing here
 //! needs a subscriber framework.
@@ -91,7 +94,7 @@ pub fn log(level: Level, msg: &dyn Display) {
     let msg = msg.to_string();
     let sink = SINK.get();
     let file = sink.and_then(|s| s.file.as_ref());
-    if level != Level::Debug || file.is_none() {
+    if level == Level::Error || file.is_none() {
         let prefix = match level {
             Level::Error => "rt: ",
             Level::Warn => "rt: warning: ",

@@ -25,7 +25,7 @@ pub fn write(base: ProcfsBase, subpath: &str, data: &[u8], what: &str) -> Result
 }
 
 /// The errno's text where there is one (ENOENT for a sysctl the kernel lacks reads as
-/// "No such file or directory"), libpathrs's own account otherwise (a mount crossing or
+/// "no such file or directory"), libpathrs's own account otherwise (a mount crossing or
 /// symlink it refused).
 fn failure(what: &str, e: pathrs::error::Error) -> StepError {
     match e.kind() {

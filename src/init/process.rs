@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::ffi::CString;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -396,6 +396,33 @@ pub fn listen_env(n: u32) -> [String; 2] {
 /// hook, a mount source) would reach the caller's files through it. All are closed but
 /// stdio, the `--preserve-fds` range (the caller's on purpose) and `keep`, the fds this
 /// process itself uses; before anything reads a path from the config.
+/// With process.terminal, the container's stdio will be the pty: the caller's stdio is
+/// let go of at once, replaced by /dev/null until execve. An engine reads `create`'s
+/// output to its end (containerd's go-runc waits for EOF on the pipe it gave as stdout and
+/// stderr), and an init still holding that pipe while it waits for `start` would hang the
+/// engine forever (`docker run -it` did, found by the e2e lane).
+pub fn release_callers_stdio(
+    process: Option<&oci_spec::runtime::Process>,
+) -> Result<(), StepError> {
+    if process.and_then(|p| p.terminal()) != Some(true) {
+        return Ok(());
+    }
+    let null = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .ctx(|| "process.terminal: opening /dev/null for the time before execve")?;
+    for fd in 0..3 {
+        // SAFETY: dup2 onto the stdio numbers; no Rust object owns fds 0-2 here (std's
+        // handles borrow them and stay valid: they now refer to /dev/null).
+        if unsafe { libc::dup2(null.as_raw_fd(), fd) } < 0 {
+            return Err(std::io::Error::last_os_error())
+                .ctx(|| "process.terminal: letting go of the caller's stdio");
+        }
+    }
+    Ok(())
+}
+
 pub fn close_inherited(preserve: u32, keep: &[RawFd]) -> Result<(), StepError> {
     let first = 3u32.saturating_add(preserve);
     let mut keep: Vec<u32> = keep
@@ -668,7 +695,7 @@ mod tests {
             "process.args[0]: \"definitely-not-a-program\": executable file not found in $PATH"
         );
         let e = find_program("/nonexistent/x", &env).unwrap_err();
-        assert!(e.to_string().contains("No such file"), "{e}");
+        assert!(e.to_string().contains("no such file"), "{e}");
         assert!(find_program("/", &env).is_err());
     }
 

@@ -23,6 +23,7 @@
 //! after step 4, for the init (`Deferred`, `mount_deferred`).
 
 pub mod cgroupfs;
+mod copyup;
 pub mod devices;
 pub mod idmap;
 pub mod inroot;
@@ -643,11 +644,13 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
     } else if typ == "proc" {
         let target = make_mount_point(root, &dest, false, &field)?;
         let source = m.source().as_ref().map(|s| s.display().to_string());
-        let mnt = new_procfs(source.as_deref().unwrap_or("proc"), &opts, &field)?;
+        let mnt = new_detached_fs("proc", source.as_deref().unwrap_or("proc"), &opts, &field)?;
         attach(mnt.as_fd(), target.as_fd(), || {
             format!("{field}: mounting proc")
         })?;
         mnt
+    } else if typ == "tmpfs" {
+        mount_tmpfs(root, m, &dest, &opts, &field)?
     } else {
         let target = make_mount_point(root, &dest, false, &field)?;
         let source = m
@@ -708,18 +711,84 @@ pub fn mount_deferred(cfg: &RootfsConfig, deferred: &Deferred) -> Result<Root, S
     Ok(root)
 }
 
-/// A new procfs instance, detached. Made through fsopen rather than mount(2) on a path, so
-/// that no /proc is needed to name the mount point: in a joined pid namespace it is made
-/// after pivot_root, where the container has no /proc yet (see Deferred). A procfs shows
-/// the pid namespace of the process that creates it, whatever its pid_for_children.
-fn new_procfs(
+/// A tmpfs, made detached, filled (tmpcopyup) and given the mode of the directory it
+/// covers (unless the options say "mode="), as runc does, before it is attached: a
+/// container's /tmp stays 1777 under a tmpfs of its own.
+fn mount_tmpfs(
+    root: &Root,
+    m: &Mount,
+    dest: &Path,
+    opts: &MountOptions,
+    field: &str,
+) -> Result<rustix::fd::OwnedFd, StepError> {
+    let existed = resolve_in_root(root, dest)
+        .ok()
+        .and_then(|rel| inroot::try_resolve(root, &rel))
+        .and_then(|h| inroot::stat(&h).ok())
+        .filter(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir());
+    let target = make_mount_point(root, dest, false, field)?;
+    let source = m.source().as_ref().map(|s| s.display().to_string());
+    // Read-only only once it is filled.
+    let mut writable = opts.clone();
+    writable.flags.remove(MsFlags::MS_RDONLY);
+    let mnt = new_detached_fs(
+        "tmpfs",
+        source.as_deref().unwrap_or("tmpfs"),
+        &writable,
+        field,
+    )?;
+    let open_dir = |fd: BorrowedFd<'_>| {
+        rustix::fs::openat(
+            fd,
+            ".",
+            rustix::fs::OFlags::RDONLY
+                | rustix::fs::OFlags::DIRECTORY
+                | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .map_err(std::io::Error::from)
+    };
+    let new_root = open_dir(mnt.as_fd()).ctx(|| format!("{field}: opening the new tmpfs"))?;
+    if opts.tmpcopyup {
+        let old =
+            open_dir(target.as_fd()).ctx(|| format!("{field}: opening what tmpcopyup copies"))?;
+        copyup::copy_contents(old.as_fd(), new_root.as_fd())
+            .ctx(|| format!("{field}: tmpcopyup"))?;
+    }
+    if let Some(st) = existed
+        && !opts.data.iter().any(|d| d.starts_with("mode="))
+    {
+        rustix::fs::fchmod(
+            &new_root,
+            rustix::fs::Mode::from_raw_mode(st.st_mode & 0o7777),
+        )
+        .map_err(std::io::Error::from)
+        .ctx(|| format!("{field}: keeping the mode of the directory it covers"))?;
+    }
+    if opts.flags.contains(MsFlags::MS_RDONLY) {
+        mount_setattr(mnt.as_fd(), false, options::attr::RDONLY, 0, None)
+            .ctx(|| format!("{field}: making the tmpfs read-only"))?;
+    }
+    attach(mnt.as_fd(), target.as_fd(), || {
+        format!("{field}: mounting tmpfs")
+    })?;
+    Ok(mnt)
+}
+
+/// A new file system instance (proc, tmpfs), detached. Made through fsopen rather than
+/// mount(2) on a path, so that no /proc is needed to name the mount point: in a joined
+/// pid namespace a procfs is made after pivot_root, where the container has no /proc yet
+/// (see Deferred); a procfs shows the pid namespace of the process that creates it,
+/// whatever its pid_for_children.
+fn new_detached_fs(
+    typ: &str,
     source: &str,
     opts: &MountOptions,
     field: &str,
 ) -> Result<rustix::fd::OwnedFd, StepError> {
     use rustix::mount::{FsMountFlags, FsOpenFlags, MountAttrFlags};
-    let what = || format!("{field}: mounting proc");
-    let fs = rustix::mount::fsopen("proc", FsOpenFlags::FSOPEN_CLOEXEC)
+    let what = || format!("{field}: mounting {typ}");
+    let fs = rustix::mount::fsopen(typ, FsOpenFlags::FSOPEN_CLOEXEC)
         .map_err(std::io::Error::from)
         .ctx(what)?;
     // What mountinfo shows as the source (mount(2) takes it as its first argument).
@@ -732,7 +801,20 @@ fn new_procfs(
             None => rustix::mount::fsconfig_set_flag(&fs, o.as_str()),
         }
         .map_err(std::io::Error::from)
-        .ctx(|| format!("{field}: proc option {o:?}"))?;
+        .ctx(|| format!("{field}: {typ} option {o:?}"))?;
+    }
+    // Superblock flags mount(2) takes as MS_* bits are fsconfig flags here.
+    for (ms, name) in [
+        (MsFlags::MS_SYNCHRONOUS, "sync"),
+        (MsFlags::MS_DIRSYNC, "dirsync"),
+        (MsFlags::MS_LAZYTIME, "lazytime"),
+        (MsFlags::MS_MANDLOCK, "mand"),
+    ] {
+        if opts.flags.contains(ms) {
+            rustix::mount::fsconfig_set_flag(&fs, name)
+                .map_err(std::io::Error::from)
+                .ctx(|| format!("{field}: {typ} option {name:?}"))?;
+        }
     }
     rustix::mount::fsconfig_create(&fs)
         .map_err(std::io::Error::from)

@@ -31,6 +31,8 @@ pub struct MountOptions {
     pub data: Vec<String>,
     /// "idmap"/"ridmap" were given.
     pub idmap: bool,
+    /// "tmpcopyup" (a runc extension): a tmpfs starts with a copy of what it covers.
+    pub tmpcopyup: bool,
 }
 
 impl Default for MountOptions {
@@ -43,6 +45,7 @@ impl Default for MountOptions {
             rec_attr_clr: 0,
             data: Vec::new(),
             idmap: false,
+            tmpcopyup: false,
         }
     }
 }
@@ -67,6 +70,7 @@ enum Opt {
     /// Recursive atime mode: clears the atime mask then sets the mode.
     RecAtime(u64),
     Idmap,
+    TmpCopyUp,
     Ignore,
 }
 
@@ -131,6 +135,7 @@ const OPTIONS: &[(&str, Opt)] = {
         ("rstrictatime", RecAtime(attr::STRICTATIME)),
         ("idmap", Idmap),
         ("ridmap", Idmap),
+        ("tmpcopyup", TmpCopyUp),
     ]
 };
 
@@ -172,6 +177,7 @@ pub fn parse(options: &[String]) -> MountOptions {
                 out.rec_attr_set = (out.rec_attr_set & !attr::ATIME_MASK) | a;
             }
             Some(Opt::Idmap) => out.idmap = true,
+            Some(Opt::TmpCopyUp) => out.tmpcopyup = true,
             Some(Opt::Ignore) => {}
             None => out.data.push(opt.clone()),
         }

@@ -196,6 +196,7 @@ fn enter(
     keep.extend(ns.time.iter().map(|f| f.as_raw_fd()));
     keep.extend(crate::log::file_fd());
     crate::init::process::close_inherited(ctx.preserve_fds, &keep)?;
+    crate::init::process::release_callers_stdio(Some(ctx.process))?;
     let cgroup_files = ctx
         .cgroup_self_join
         .iter()

@@ -427,7 +427,9 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
             keep.extend(ctx.console_socket);
             keep.extend(ctx.idmapped.iter().map(|(_, fd)| *fd));
             keep.extend(crate::log::file_fd());
-            if let Err(e) = init::process::close_inherited(ctx.preserve_fds, &keep) {
+            if let Err(e) = init::process::close_inherited(ctx.preserve_fds, &keep)
+                .and_then(|_| init::process::release_callers_stdio(ctx.spec.process().as_ref()))
+            {
                 let _ = child_end.send(&Msg::Error(e.to_string()));
                 init::exit(1)
             }

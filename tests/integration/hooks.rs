@@ -199,6 +199,48 @@ fn failing_poststart_hook_only_warns() {
     assert_no_trace(&rt, &id, &b);
 }
 
+/// With --log (as every engine passes it), a warning goes to the log only: rt's stderr is
+/// the container's under containerd's shim, and Docker showed rt's warnings in
+/// `docker logs` (found by the e2e lane).
+#[test]
+fn warnings_go_to_the_log_file_not_the_containers_stderr() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh("echo out; echo err >&2");
+    b.edit(|c| c["hooks"] = json!({"poststart": [hook("exit 5")]}));
+    let log = b.path().join("log.json");
+    let id = unique("wl");
+    let out = capture(rt.cmd().args([
+        "--log",
+        log.to_str().unwrap(),
+        "--log-format",
+        "json",
+        "run",
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &id,
+    ]));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, "out\n");
+    assert_eq!(out.stderr, "err\n");
+    let text = fs::read_to_string(&log).unwrap();
+    let warning = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["level"] == "warning")
+        .unwrap_or_else(|| panic!("no warning in the log:\n{text}"));
+    assert!(
+        warning["msg"]
+            .as_str()
+            .unwrap()
+            .contains("hooks.poststart[0]"),
+        "{warning}"
+    );
+    assert_no_trace(&rt, &id, &b);
+}
+
 #[test]
 fn failing_poststop_hook_only_warns() {
     if !need_root() {
@@ -232,9 +274,9 @@ fn missing_hook_binary_is_one_clear_line() {
     b.edit(|c| c["hooks"] = json!({"createRuntime": [{"path": "/nonexistent/hook"}]}));
     let id = unique("nohook");
     let out = rt.create(&b, &id);
-    out.fails_with("hooks.createRuntime[0]: /nonexistent/hook: No such file or directory");
+    out.fails_with("hooks.createRuntime[0]: /nonexistent/hook: no such file or directory");
     assert_eq!(
-        out.stderr.matches("No such file").count(),
+        out.stderr.matches("no such file").count(),
         1,
         "{}",
         out.stderr

@@ -325,3 +325,39 @@ fn proc_mount_keeps_source_flags_and_options() {
     }
     rt.rt(&["delete", "-f", &hid]).ok();
 }
+
+/// "tmpcopyup" (runc's extension, which podman puts on /tmp, /var/tmp and /run of a
+/// --read-only container; rt refused it until the e2e lane showed): the tmpfs starts with
+/// a copy of what it covers, symlinks copied and not followed, and keeps the covered
+/// directory's mode; a read-only one is filled before it turns read-only. Writes stay in
+/// the tmpfs.
+#[test]
+fn tmpfs_copy_up_fills_the_tmpfs_and_keeps_the_mode() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let mut b = Bundle::sh(
+        "cat /seed/a /seed/sub/b; readlink /seed/link; stat -c %a /seed; \
+         echo new > /seed/new && cat /seed/new; cat /rotmp/f; \
+         (echo x > /rotmp/g) 2>/dev/null || echo ro-refused; \
+         grep -c ' /seed .* - tmpfs ' /proc/self/mountinfo",
+    );
+    let seed = b.rootfs().join("seed");
+    fs::create_dir_all(seed.join("sub")).unwrap();
+    fs::write(seed.join("a"), "a-file\n").unwrap();
+    fs::write(seed.join("sub/b"), "b-file\n").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", seed.join("link")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&seed, fs::Permissions::from_mode(0o1770)).unwrap();
+    fs::create_dir_all(b.rootfs().join("rotmp")).unwrap();
+    fs::write(b.rootfs().join("rotmp/f"), "ro-file\n").unwrap();
+    b.add_mount(json!({"destination": "/seed", "type": "tmpfs", "source": "tmpfs", "options": ["rw", "rprivate", "nosuid", "nodev", "tmpcopyup"]}));
+    b.add_mount(json!({"destination": "/rotmp", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "tmpcopyup"]}));
+    let out = rt.output(&b);
+    assert_eq!(
+        out,
+        "a-file\nb-file\n/etc/passwd\n1770\nnew\nro-file\nro-refused\n1\n"
+    );
+    assert!(!seed.join("new").exists(), "the write reached the image");
+}

@@ -311,7 +311,7 @@ fn missing_program_fails_create() {
     let b = Bundle::new(&["/bin/missing"]);
     let id = unique("noprog");
     let out = rt.run(&b, &id);
-    out.fails_with("process.args[0]: /bin/missing: No such file or directory");
+    out.fails_with("process.args[0]: /bin/missing: no such file or directory");
     assert_no_trace(&rt, &id, &b);
 }
 

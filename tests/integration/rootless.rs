@@ -189,6 +189,13 @@ fn rootless_lifecycle_and_exec() {
     let out = h.rt(&["exec", &id, "sh", "-c", "id -u; echo $$"]);
     assert_eq!(out.ok().lines().next(), Some("0"));
     h.rt(&["kill", &id, "KILL"]).ok();
+    // The signal is sent, not yet delivered: delete without --force needs it stopped.
+    for _ in 0..500 {
+        if h.rt(&["state", &id]).ok().contains("\"stopped\"") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     h.rt(&["delete", &id]).ok();
     assert!(h.state_entries().is_empty());
 }

@@ -182,3 +182,52 @@ fn terminal_misconfigurations_are_errors() {
         .fails_with("--console-socket");
     assert_no_trace(&rt, &id, &b);
 }
+
+/// containerd's go-runc reads what `create` prints to its end (a pipe as stdout and
+/// stderr) before it takes the master from the console socket: an init that kept the pipe
+/// while waiting for `start` hung `docker run -it` for good (found by the e2e lane). With
+/// a terminal the init lets go of its caller's stdio at once.
+#[test]
+fn create_with_a_terminal_keeps_no_pipe_of_the_callers_open() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = terminal_bundle("echo done");
+    let sock = ConsoleSocket::new();
+    let id = unique("ttypipe");
+    let mut child = rt
+        .cmd()
+        .args([
+            "create",
+            "--console-socket",
+            sock.path.to_str().unwrap(),
+            "--bundle",
+            b.path().to_str().unwrap(),
+            &id,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut stdout, &mut text);
+        let _ = tx.send(text);
+    });
+    let eof = rx.recv_timeout(std::time::Duration::from_secs(10));
+    assert!(child.wait().unwrap().success());
+    let master = sock.receive();
+    if eof.is_err() {
+        // Let the reader go before failing: delete ends the init that holds the pipe.
+        rt.rt(&["delete", "-f", &id]).ok();
+        panic!("the container's init kept rt create's stdout open until start");
+    }
+    rt.rt(&["start", &id]).ok();
+    assert!(read_pty(&master, 10).contains("done"));
+    rt.wait_status(&id, "stopped");
+    rt.rt(&["delete", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
