@@ -30,7 +30,7 @@ fn map_text(maps: &[LinuxIdMapping]) -> String {
 /// created in a new user namespace, mapped, its namespace file opened, and the child
 /// let go.
 pub fn userns_fd(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<OwnedFd, StepError> {
-    let (r, w) = nix::unistd::pipe().ctx(|| "idmap: pipe")?;
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).ctx(|| "idmap: pipe")?;
     let forked = clone_process(CloneFlags::CLONE_NEWUSER.bits() as u64)
         .ctx(|| "idmap: creating a user namespace")?;
     let pid = match forked {

@@ -36,6 +36,10 @@ start_daemons() {
         cat <<EOF
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "docker.io/$PAUSE_IMAGE"
+  # The kubelet gives pods a negative oom_score_adj, which needs CAP_SYS_RESOURCE: this
+  # kind of machine runs without it (both runtimes refuse such a pod), so containerd
+  # keeps it no lower than its own.
+  restrict_oom_score_adj = true
 [plugins."io.containerd.grpc.v1.cri".cni]
   conf_dir = "$W/cni"
   bin_dir = "$W/cni"
@@ -48,6 +52,10 @@ EOF
         >"$W/containerd.log" 2>&1 &
     echo $! >"$W/containerd.pid"
     wait_for_socket "$W/containerd.sock" containerd "$W/containerd.log"
+
+    # The lane's CRI client (tests/e2e/cri/cri.py) and its messages.
+    mkdir -p "$W/cri"
+    protoc -I "$e2e/cri" --python_out="$W/cri" "$e2e/cri/cri.proto"
 
     registration daemon.json >"$W/docker/daemon.json"
     # --default-runtime: rt's checks run without --runtime, runc's with --runtime runc.

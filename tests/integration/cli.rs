@@ -231,8 +231,10 @@ fn usage_errors_are_one_line_naming_the_argument() {
 
 #[test]
 fn closed_stdout_ends_rt_quietly() {
-    // `rt --version | true`: the reader is gone before rt writes.
-    let (r, w) = nix::unistd::pipe().unwrap();
+    // `rt --version | true`: the reader is gone before rt writes. Close-on-exec, or a
+    // child another test thread starts meanwhile keeps a copy of the reader alive (and
+    // rt's write succeeds).
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).unwrap();
     drop(r);
     let err = memfd("sigpipe-stderr");
     let status = std::process::Command::new(RT)
