@@ -27,6 +27,72 @@ pub const STATE_FILE: &str = "state.json";
 /// The socket the init listens on while it waits for `start`.
 pub const START_SOCKET: &str = "init.sock";
 
+/// Where `create` builds a container's state directory before it appears under its ID
+/// (one rename, so no reader ever sees half of one). ':' cannot occur in an ID, so
+/// nothing here is ever mistaken for a container, and `list` needs no filtering.
+const STAGING_DIR: &str = ":staging";
+
+/// A staging directory is named after its creator: pid and start time, which together
+/// name one process for the life of the system (a pid alone is reused).
+fn staging_name(pid: i32) -> String {
+    format!("{pid}:{}", proc_start_time(pid).unwrap_or(0))
+}
+
+/// Makes `tmp` inside `staging`, making `staging` too: it exists only while some create
+/// stages (each removes it when it is empty), so another create may remove it between
+/// the two mkdirs; then both are made again.
+fn make_staging_dir(staging: &Path, tmp: &Path) -> Result<(), ContainerError> {
+    let mut attempts = 0;
+    loop {
+        match fs::DirBuilder::new().mode(0o700).create(staging) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(io_err(staging)(e)),
+        }
+        match fs::DirBuilder::new().mode(0o711).create(tmp) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && attempts < 10 => attempts += 1,
+            other => return other.map_err(io_err(tmp)),
+        }
+    }
+}
+
+/// Removes what creators killed before their rename left in `staging` (a SIGKILL in the
+/// first milliseconds of `create`): every directory whose creator is gone. One whose
+/// creator still runs is never touched; two sweepers racing only see ENOENT.
+fn sweep_stale_staging(staging: &Path) {
+    let Ok(entries) = fs::read_dir(staging) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some((pid, start)) = name.to_str().and_then(|n| n.split_once(':')) else {
+            continue;
+        };
+        let (Ok(pid), Ok(start)) = (pid.parse::<i32>(), start.parse::<u64>()) else {
+            continue;
+        };
+        if !is_alive(ProcId { pid, start }) {
+            let _ = fs::remove_dir_all(e.path());
+        }
+    }
+    let _ = fs::remove_dir(staging);
+}
+
+/// Earlier rt staged in `root` itself, as `creating:<pid>:<nanos>`: debris of those is
+/// swept by `list` (whose creator is gone: no such pid, as nanos never match a start).
+fn sweep_legacy_staging(root: &Path, name: &str) {
+    let Some(pid) = name
+        .strip_prefix("creating:")
+        .and_then(|r| r.split(':').next())
+        .and_then(|p| p.parse::<i32>().ok())
+    else {
+        return;
+    };
+    if proc_start_time(pid).is_none() {
+        let _ = fs::remove_dir_all(root.join(name));
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ContainerError {
     #[error("container does not exist: {0}")]
@@ -120,27 +186,21 @@ impl Container {
                 path: root.to_path_buf(),
                 source,
             })?;
-        // ':' cannot occur in an ID, so `list` and other creates never mistake this for one.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let tmp_name = format!("creating:{}:{nanos}", std::process::id());
-        let tmp = root.join(&tmp_name);
-        fs::DirBuilder::new()
-            .mode(0o711)
-            .create(&tmp)
-            .map_err(io_err(&tmp))?;
+        let staging = root.join(STAGING_DIR);
+        sweep_stale_staging(&staging);
+        let tmp_name = staging_name(std::process::id() as i32);
+        let tmp = staging.join(&tmp_name);
+        make_staging_dir(&staging, &tmp)?;
         let result = (|| {
             let dir = open_dir(&tmp).map_err(io_err(&tmp))?;
             let guard = lock(dir, &tmp)?;
             write_state(&tmp, &state)?;
             let root_dir = open_dir(root).map_err(io_err(root))?;
-            let fd = root_dir.as_raw_fd();
+            let staging_dir = open_dir(&staging).map_err(io_err(&staging))?;
             match renameat2(
-                Some(fd),
+                Some(staging_dir.as_raw_fd()),
                 tmp_name.as_str(),
-                Some(fd),
+                Some(root_dir.as_raw_fd()),
                 state.id.as_str(),
                 RenameFlags::RENAME_NOREPLACE,
             ) {
@@ -154,15 +214,20 @@ impl Container {
                 }),
             }
         })();
+        // Another create may be staging: then it stays (ENOTEMPTY), and that one removes it.
+        let cleanup = |result| {
+            let _ = fs::remove_dir(&staging);
+            result
+        };
         match result {
-            Ok(guard) => Ok(Container {
+            Ok(guard) => cleanup(Ok(Container {
                 dir: container_dir(root, &state.id),
                 state,
                 lock: Some(guard),
-            }),
+            })),
             Err(e) => {
                 let _ = fs::remove_dir_all(&tmp);
-                Err(e)
+                cleanup(Err(e))
             }
         }
     }
@@ -269,9 +334,16 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>, ContainerError> {
             });
         }
     };
-    let mut ids: Vec<String> = entries
+    let names: Vec<String> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    sweep_stale_staging(&root.join(STAGING_DIR));
+    for name in &names {
+        sweep_legacy_staging(root, name);
+    }
+    let mut ids: Vec<String> = names
+        .into_iter()
         .filter(|name| id::validate(name).is_ok())
         .collect();
     ids.sort();

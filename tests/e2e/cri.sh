@@ -11,10 +11,14 @@ cri() {
     PYTHONPATH=$W/cri /usr/bin/python3 "$e2e/cri/cri.py" "$@"
 }
 
-# A pod with handler $R; its id in POD. $1: pid namespace mode (container or pod).
+# A pod for runtime $R; its id in POD. $1: pid namespace mode (container or pod). rt's
+# pods name the handler the README's RuntimeClass names, as the kubelet would for a pod
+# with `runtimeClassName: rt`.
 new_pod() {
+    local handler=$R
+    [ "$R" = runc ] || handler=$(sed -n 's/^handler: *//p' "$e2e/config/runtimeclass.yaml")
     mkdir -p "$POD_LOGS"
-    POD=$(cri runp "$N" "$R" "$POD_LOGS" --pid "$1")
+    POD=$(cri runp "$N" "$handler" "$POD_LOGS" --pid "$1")
     echo "$POD" >"$W/pod-$N"
 }
 

@@ -184,6 +184,16 @@ fn killed_run_leaves_no_cgroup_after_delete() {
             Vec::<i32>::new(),
             "round {round}"
         );
+        // Nothing under --root either, not even a staging directory of the killed create
+        // (`list` sweeps those whose creator is gone).
+        rt.rt(&["list", "-q"]).ok();
+        let left: Vec<_> = fs::read_dir(rt.root())
+            .map(|d| d.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        assert!(
+            left.is_empty(),
+            "round {round}: left under --root: {left:?}"
+        );
     }
     eprintln!("{reached_cgroups}/40 kills came after the cgroups existed");
 }
@@ -342,4 +352,57 @@ fn pre_existing_cgroups_are_never_removed() {
         "{:?}",
         cgroup_dirs_named(&parent)
     );
+}
+
+/// Issue 13: `create` SIGKILLed in its first milliseconds left its staging directory
+/// (named after no ID, so `delete -f ID` could not find it) under --root for good. Staging
+/// now happens in `:staging/<creator pid>:<creator start time>`, and `create` and `list`
+/// remove every such directory whose creator is gone — never one whose creator runs.
+/// Debris of the old layout (`creating:<pid>:<nanos>` in the root) goes too.
+#[test]
+fn stale_staging_directories_are_swept() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let staging = rt.root().join(":staging");
+    fs::create_dir_all(&staging).unwrap();
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let dead_dir = staging.join(format!("{dead}:12345"));
+    let me = std::process::id() as i32;
+    let live_dir = staging.join(format!("{me}:{}", start_time(me).unwrap()));
+    let legacy = rt
+        .root()
+        .join(format!("creating:{dead}:1765000000000000000"));
+    for d in [&dead_dir, &live_dir, &legacy] {
+        fs::create_dir_all(d).unwrap();
+        fs::write(d.join("state.json.tmp"), "").unwrap();
+    }
+    assert_eq!(rt.rt(&["list", "-q"]).ok(), "");
+    assert!(
+        !dead_dir.exists(),
+        "a dead creator's staging directory is left"
+    );
+    assert!(!legacy.exists(), "old-layout debris is left");
+    assert!(
+        live_dir.exists(),
+        "a live creator's staging directory was removed"
+    );
+    // create sweeps as well.
+    fs::create_dir_all(&dead_dir).unwrap();
+    let b = Bundle::new(&["true"]);
+    let id = unique("sweep");
+    rt.create(&b, &id).ok();
+    assert!(
+        !dead_dir.exists(),
+        "create left a dead creator's staging directory"
+    );
+    assert!(live_dir.exists());
+    rt.rt(&["delete", "-f", &id]).ok();
+    fs::remove_dir_all(&live_dir).unwrap();
+    // Empty, the staging directory goes too: --root holds only containers.
+    rt.rt(&["list", "-q"]).ok();
+    assert_no_trace(&rt, &id, &b);
 }
