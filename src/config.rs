@@ -117,10 +117,34 @@ pub fn unset_zero_limits(r: &mut LinuxResources) {
     }
 }
 
+/// The largest JSON document rt reads from its caller (config.json, `exec --process`,
+/// `update --resources`): real ones are kilobytes. A 100 MB config cost rt 514 MB of
+/// memory before; a document this big is a mistake or an attack, refused up front.
+/// (Nesting is bounded by serde_json's own limit of 128 levels.)
+pub const JSON_LIMIT: u64 = 16 << 20;
+
+/// Reads a JSON document of at most JSON_LIMIT bytes; `what` names it in errors.
+pub fn read_json_text(reader: impl std::io::Read, what: &str) -> Result<Vec<u8>, ConfigError> {
+    use std::io::Read;
+    let mut text = Vec::new();
+    reader
+        .take(JSON_LIMIT + 1)
+        .read_to_end(&mut text)
+        .map_err(|e| err(what, e))?;
+    if text.len() as u64 > JSON_LIMIT {
+        return Err(err(
+            what,
+            format!("larger than {} MiB; refusing to read it", JSON_LIMIT >> 20),
+        ));
+    }
+    Ok(text)
+}
+
 pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
     let dir = std::path::absolute(bundle).map_err(|e| err("--bundle", e))?;
     let config = dir.join("config.json");
-    let text = fs::read(&config).map_err(|e| err(config.display(), e))?;
+    let file = fs::File::open(&config).map_err(|e| err(config.display(), e))?;
+    let text = read_json_text(file, &config.display().to_string())?;
     let mut spec = parse(&text)?;
     if let Some(r) = spec
         .linux_mut()

@@ -48,8 +48,13 @@ fn capture_file() -> io::Result<File> {
 
 /// The tail of what the hook printed, for the error message (one line).
 fn tail(mut f: &File) -> String {
+    // Only the end: a hook may print without bound, rt reads a few KiB of it.
     let mut out = Vec::new();
-    if f.rewind().is_err() || f.read_to_end(&mut out).is_err() {
+    let from_end = f
+        .seek(io::SeekFrom::End(0))
+        .unwrap_or(0)
+        .saturating_sub(4096);
+    if f.seek(io::SeekFrom::Start(from_end)).is_err() || f.read_to_end(&mut out).is_err() {
         return String::new();
     }
     let text = String::from_utf8_lossy(&out);

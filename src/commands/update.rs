@@ -1,7 +1,6 @@
 //! `rt update`: runc's flags, or a LinuxResources document (`--resources FILE|-`, which is
 //! what containerd sends on stdin); flags override fields of the document.
 
-use std::io::Read;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
@@ -40,14 +39,13 @@ pub fn parse_bytes(flag: &str, s: &str) -> anyhow::Result<i64> {
 }
 
 fn read_document(path: &Path) -> anyhow::Result<LinuxResources> {
-    let mut text = Vec::new();
-    if path == Path::new("-") {
-        std::io::stdin()
-            .read_to_end(&mut text)
-            .context("--resources -: reading stdin")?;
+    let what = format!("--resources {}", path.display());
+    let text = if path == Path::new("-") {
+        crate::config::read_json_text(std::io::stdin(), &what)?
     } else {
-        text = std::fs::read(path).with_context(|| format!("--resources {}", path.display()))?;
-    }
+        let file = std::fs::File::open(path).with_context(|| what.clone())?;
+        crate::config::read_json_text(file, &what)?
+    };
     let de = &mut serde_json::Deserializer::from_slice(&text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let at = e.path().to_string();

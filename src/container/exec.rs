@@ -16,7 +16,9 @@ use crate::spawn::exec as spawn_exec;
 use crate::spawn::sync::Msg;
 
 fn parse_process_file(path: &Path) -> anyhow::Result<Process> {
-    let text = std::fs::read(path).with_context(|| format!("--process {}", path.display()))?;
+    let what = format!("--process {}", path.display());
+    let file = std::fs::File::open(path).with_context(|| what.clone())?;
+    let text = crate::config::read_json_text(file, &what)?;
     let de = &mut serde_json::Deserializer::from_slice(&text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let at = e.path().to_string();

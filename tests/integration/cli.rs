@@ -247,3 +247,69 @@ fn closed_stdout_ends_rt_quietly() {
     assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
     assert_eq!(read_all(err), "");
 }
+
+/// Issue 13: a 100 MB config.json was read whole (514 MB of rt's memory). Documents from
+/// the caller are read up to 16 MiB and refused beyond, naming the document; deep nesting
+/// neither crashes rt nor gives more than one clear line. Nothing is left behind.
+#[test]
+fn oversized_and_deeply_nested_documents_are_refused() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let b = Bundle::new(&["true"]);
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&fs::read(b.path().join("config.json")).unwrap()).unwrap();
+    config["annotations"] = serde_json::json!({"padding": "x".repeat(17 << 20)});
+    fs::write(b.path().join("config.json"), config.to_string()).unwrap();
+    let id = unique("big");
+    let out = rt.create(&b, &id);
+    out.fails_with("config.json: larger than 16 MiB");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert_no_trace(&rt, &id, &b);
+
+    // 200 000 levels in a field rt does not know: skipped without recursing (no stack
+    // overflow); in a known field a type error; serde_json stops at 128 levels anyway.
+    let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+    config["annotations"] = serde_json::json!({});
+    let text = config.to_string();
+    fs::write(
+        b.path().join("config.json"),
+        format!("{{\"x-deep\": {deep}, {}", &text[1..]),
+    )
+    .unwrap();
+    rt.create(&b, &id).ok();
+    rt.rt(&["delete", "-f", &id]).ok();
+    fs::write(
+        b.path().join("config.json"),
+        text.replacen(
+            "\"hostname\"",
+            &format!("\"domainname\": {deep}, \"hostname\""),
+            1,
+        ),
+    )
+    .unwrap();
+    let out = rt.create(&b, &id);
+    out.fails_with("domainname: ");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert_no_trace(&rt, &id, &b);
+
+    let mut child = rt
+        .cmd()
+        .args(["update", "--resources", "-", "nope"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        let _ = std::io::Write::write_all(&mut stdin, &vec![b' '; 17 << 20]);
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = writer.join();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--resources -: larger than 16 MiB"),
+        "{stderr}"
+    );
+}
