@@ -17,14 +17,45 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
 use crate::cli::LogFormat;
 
 static DEBUG: AtomicBool = AtomicBool::new(false);
 static SINK: OnceLock<Sink> = OnceLock::new();
+/// Lines meant for stderr while the container's process runs on the same stderr (see
+/// hold_stderr).
+static HELD: Mutex<Option<Vec<String>>> = Mutex::new(None);
+
+/// From now on, until release_stderr, lines for stderr are kept instead of written: a
+/// foreground `rt run` shares its stderr with the container, and a warning (a failing
+/// poststart hook) printed while the container runs would land between its own lines.
+/// With --log nothing but errors goes to stderr anyway.
+pub fn hold_stderr() {
+    if let Ok(mut held) = HELD.lock() {
+        held.get_or_insert_with(Vec::new);
+    }
+}
+
+/// Writes what hold_stderr kept, after the container's own output.
+pub fn release_stderr() {
+    let lines = HELD.lock().ok().and_then(|mut h| h.take());
+    for line in lines.into_iter().flatten() {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+}
+
+fn to_stderr(line: String) {
+    if let Ok(mut held) = HELD.lock()
+        && let Some(held) = held.as_mut()
+    {
+        held.push(line);
+        return;
+    }
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
 
 /// The --log file's fd, which children of rt keep (they log through it until execve).
 pub fn file_fd() -> Option<std::os::fd::RawFd> {
@@ -100,7 +131,7 @@ pub fn log(level: Level, msg: &dyn Display) {
             Level::Warn => "rt: warning: ",
             Level::Debug => "rt: debug: ",
         };
-        let _ = writeln!(std::io::stderr(), "{prefix}{msg}");
+        to_stderr(format!("{prefix}{msg}"));
     }
     if let (Some(sink), Some(mut f)) = (sink, file) {
         let mut line = format_line(sink.format, level, &msg, SystemTime::now());

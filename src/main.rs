@@ -142,10 +142,12 @@ fn rt_main() {
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
+            log::release_stderr();
             log::error(&format!("{e:#}"));
             1
         }
     };
+    log::release_stderr();
     std::process::exit(code);
 }
 

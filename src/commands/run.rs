@@ -112,6 +112,10 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool, rootless: bool) -> any
 
     let started = lifecycle::wait_started(&container, spawned.pid, &spawned.chan);
     if started.is_ok() {
+        if !a.detach {
+            // The container's process runs on our stderr now: rt's own lines wait.
+            crate::log::hold_stderr();
+        }
         lifecycle::run_poststart(&container);
     }
     // Other commands (kill, delete -f, state) must not wait for this one.

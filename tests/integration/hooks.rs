@@ -190,11 +190,21 @@ fn failing_poststart_hook_only_warns() {
     rt.rt(&["delete", "-f", &id]).ok();
     // rt run: the container runs to its end and its exit code is rt's.
     fs::remove_file(&second).unwrap();
-    b.edit(|c| c["process"]["args"] = json!(["sh", "-c", "exit 3"]));
+    // The warning of the foreground run waits until the container's output is over: it
+    // shares rt's stderr (issue 13: it landed between the container's lines).
+    b.edit(|c| {
+        c["process"]["args"] = json!(["sh", "-c", "echo one >&2; sleep 0.3; echo two >&2; exit 3"])
+    });
     let id = unique("ps");
     let out = rt.run(&b, &id);
     assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(out.stderr.contains("hooks.poststart[0]"), "{}", out.stderr);
+    let warning = out.stderr.find("hooks.poststart[0]");
+    let two = out.stderr.find("two\n");
+    assert!(
+        warning.is_some() && two.is_some() && warning > two,
+        "{}",
+        out.stderr
+    );
     assert!(second.exists(), "the next hook did not run");
     assert_no_trace(&rt, &id, &b);
 }
