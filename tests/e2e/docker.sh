@@ -141,6 +141,9 @@ check_update() {
 check_resource_limits() {
     expect_eq "memory, cpus, pids limits inside" "33554432 50000 20" \
         "$(dk_run --rm -m 32m --memory-swap 64m --cpus 0.5 --pids-limit 20 "$IMAGE" sh -c "$CGROUP_LIMITS" | paste -sd' ')"
+    # --memory-swap is memory plus swap: memsw on v1 (with swap accounting), swap.max on v2.
+    expect_match "--memory-swap inside" '^(67108864|33554432)$' \
+        "$(dk_run --rm -m 32m --memory-swap 64m "$IMAGE" sh -c 'cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.swap.max 2>/dev/null || echo none')"
     # The pids limit holds: 30 more processes cannot all start.
     expect_match "forks beyond --pids-limit fail" 'fork|resource' \
         "$(dk_run --rm --pids-limit 10 "$IMAGE" sh -c 'for i in $(seq 30); do sleep 5 & done; wait' 2>&1)"

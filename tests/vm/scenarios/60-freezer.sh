@@ -11,13 +11,14 @@ rt pause frz || fail "rt pause frz"
 wait_status frz paused
 [ "$(cat $CG/frz/cgroup.freeze)" = 1 ] || fail "cgroup.freeze is not 1 while paused"
 a=$(cat /proc/$pid/root/dev/shm/n)
+# a window in which a running container would count on (only a false pass if slow)
 sleep 1
 b=$(cat /proc/$pid/root/dev/shm/n)
 echo "counter while paused: $a then $b"
 [ "$a" = "$b" ] || fail "the container kept running while paused ($a -> $b)"
 rt resume frz || fail "rt resume frz"
 wait_status frz running
-sleep 1
+wait_change /proc/$pid/root/dev/shm/n "$b"
 c=$(cat /proc/$pid/root/dev/shm/n)
 echo "counter after resume: $c"
 [ "$c" -gt "$b" ] || fail "the container did not resume ($b -> $c)"

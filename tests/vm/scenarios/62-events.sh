@@ -22,7 +22,8 @@ run_detached evoom
 pid=$(state_pid evoom)
 rt events --interval 200ms evoom >/tmp/events.out 2>&1 &
 watcher=$!
-sleep 0.5
+# the watcher is at work once it has printed stats
+wait_count /tmp/events.out '"type":"stats"' 1
 touch /proc/$pid/root/dev/shm/go
 # the stream ends by itself once the container has stopped
 n=0

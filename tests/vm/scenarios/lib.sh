@@ -62,6 +62,27 @@ state_pid() {
     echo "$_st" | sed -n 's/^ *"pid": *\([0-9]*\),*$/\1/p'
 }
 
+# wait_change FILE OLD: wait up to 30 s for FILE to hold something other than OLD (a
+# loaded machine runs the guest slowly: no fixed sleeps)
+wait_change() {
+    _n=0
+    while [ "$(cat "$1" 2>/dev/null)" = "$2" ]; do
+        _n=$((_n + 1))
+        [ $_n -le 300 ] || fail "$1 still holds $2 after 30 s"
+        sleep 0.1
+    done
+}
+
+# wait_count FILE PATTERN N: wait up to 30 s for N lines of FILE to match PATTERN
+wait_count() {
+    _n=0
+    while [ "$(grep -c "$2" "$1" 2>/dev/null)" -lt "$3" ]; do
+        _n=$((_n + 1))
+        [ $_n -le 300 ] || fail "fewer than $3 lines match $2 in $1 after 30 s: $(head -c 300 "$1")"
+        sleep 0.1
+    done
+}
+
 # wait_file PATH: wait up to 10 s for PATH to exist
 wait_file() {
     _n=0
