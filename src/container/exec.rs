@@ -140,6 +140,28 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         ),
         Status::Stopped | Status::Creating => bail!("container not running: {}", a.id),
     }
+    let init = c
+        .state
+        .init
+        .ok_or_else(|| anyhow!("container not running: {}", a.id))?;
+    // A container that stops while rt exec joins it (killed by another caller) makes the
+    // setup fail half-way, with whatever the kernel said then (ENOENT from /proc/<pid>,
+    // EPIPE from the exec child): the answer is runc's, "container not running".
+    exec_in(&c, a, init, status).map_err(|e| {
+        if super::is_ending(init) {
+            anyhow!("container not running: {}", a.id)
+        } else {
+            e
+        }
+    })
+}
+
+fn exec_in(
+    c: &Container,
+    a: &ExecArgs,
+    init: super::ProcId,
+    status: Status,
+) -> anyhow::Result<i32> {
     let mut process = build_process(a, c.state.process.as_ref())?;
     let listen = crate::init::process::listen_fds();
     if listen > 0 {
@@ -159,10 +181,6 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
         (record, None) => record.clone(),
         (Some(record), Some(sub)) => Some(cgroups::sub_cgroup(record, sub)?),
     };
-    let init = c
-        .state
-        .init
-        .ok_or_else(|| anyhow!("container not running: {}", a.id))?;
     let ns = spawn_exec::open_namespaces(init.pid)?;
     // The namespace files must be the container's: check that the pid was not reused
     // while they were opened.

@@ -230,6 +230,14 @@ fn start_socket(dir: &Path) -> std::io::Result<(OwnedFd, nix::sys::socket::UnixA
 /// Waits until the init has exec'd the container's process (its end of `chan` closes) or
 /// reports why it could not; a seccomp notify fd on the way goes to the profile's agent.
 pub fn wait_started(c: &Container, pid: i32, chan: &spawn::sync::Channel) -> anyhow::Result<()> {
+    wait_started_raw(c, pid, chan).map_err(started_error)
+}
+
+fn wait_started_raw(
+    c: &Container,
+    pid: i32,
+    chan: &spawn::sync::Channel,
+) -> Result<(), spawn::SpawnError> {
     let listener = crate::security::seccomp::listener_of(c.state.seccomp.as_ref());
     spawn::exec::wait_exec(chan, |fd| {
         let listener = listener
@@ -238,10 +246,13 @@ pub fn wait_started(c: &Container, pid: i32, chan: &spawn::sync::Channel) -> any
         let state = hook_state(&c.state, Status::Created, pid);
         crate::security::seccomp::send_to_listener(listener, fd, pid, &state)
     })
-    .map_err(|e| match e {
+}
+
+fn started_error(e: spawn::SpawnError) -> anyhow::Error {
+    match e {
         spawn::SpawnError::Child(text) => anyhow!(text),
         other => anyhow::Error::from(other).context("waiting for the container process to start"),
-    })
+    }
 }
 
 pub struct CreateRequest<'a> {
@@ -670,12 +681,25 @@ pub fn start(root: &Path, id: &str) -> anyhow::Result<()> {
             bail!("cannot start an already running container: {id}")
         }
     }
-    let conn = connect_start_socket(&c.dir).context("reaching the container's init")?;
+    // An init killed by another caller since the status was read: runc's answer (but
+    // what the init itself reported, such as a failed startContainer hook, stays).
+    let ending = || c.state.init.is_none_or(super::is_ending);
+    let stopped = || anyhow!("cannot start a container that has stopped: {id}");
+    let conn = match connect_start_socket(&c.dir) {
+        Ok(conn) => conn,
+        Err(_) if ending() => return Err(stopped()),
+        Err(e) => return Err(anyhow::Error::from(e).context("reaching the container's init")),
+    };
     // From here the init proceeds whatever happens to this process; without the socket
     // the container counts as running.
     let _ = fs::remove_file(c.start_socket());
     let pid = c.state.init.map(|p| p.pid).unwrap_or(0);
-    wait_started(&c, pid, &conn)?;
+    match wait_started_raw(&c, pid, &conn) {
+        Ok(()) => {}
+        Err(e @ spawn::SpawnError::Child(_)) => return Err(started_error(e)),
+        Err(_) if ending() => return Err(stopped()),
+        Err(e) => return Err(started_error(e)),
+    }
     run_poststart(&c);
     Ok(())
 }

@@ -101,23 +101,25 @@ pub enum ContainerError {
     Exists(String),
     #[error(transparent)]
     BadId(#[from] id::BadId),
-    #[error("--root {path}: {source}")]
-    Root { path: PathBuf, source: io::Error },
-    #[error("{path}: {source}")]
-    Io { path: PathBuf, source: io::Error },
-    #[error("{path}: corrupt state: {source}")]
+    // The reasons are part of the message, not sources: an error chain prints its sources
+    // again (the text came out twice), and errno text is lower case as runc's.
+    #[error("--root {path}: {}", crate::error::io_text(.reason))]
+    Root { path: PathBuf, reason: io::Error },
+    #[error("{path}: {}", crate::error::io_text(.reason))]
+    Io { path: PathBuf, reason: io::Error },
+    #[error("{path}: corrupt state: {reason}")]
     Corrupt {
         path: PathBuf,
-        source: serde_json::Error,
+        reason: serde_json::Error,
     },
-    #[error("{path}: locking: {source}")]
-    Lock { path: PathBuf, source: nix::Error },
+    #[error("{path}: locking: {}", crate::error::errno_text(*.reason as i32))]
+    Lock { path: PathBuf, reason: nix::Error },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ContainerError + '_ {
-    move |source| ContainerError::Io {
+    move |reason| ContainerError::Io {
         path: path.to_path_buf(),
-        source,
+        reason,
     }
 }
 
@@ -136,16 +138,44 @@ fn open_dir(path: &Path) -> io::Result<File> {
 }
 
 fn lock(dir: File, path: &Path) -> Result<Flock<File>, ContainerError> {
-    Flock::lock(dir, FlockArg::LockExclusive).map_err(|(_, source)| ContainerError::Lock {
+    Flock::lock(dir, FlockArg::LockExclusive).map_err(|(_, reason)| ContainerError::Lock {
         path: path.to_path_buf(),
-        source,
+        reason,
     })
+}
+
+/// Locks the directory now at `dir`. The lock is on the directory opened, which may no
+/// longer be the one at `dir` once the lock is ours: a `delete` that held it removed that
+/// one, and a `create` of the same ID may have put a new one in its place. Acting on the
+/// old lock would then kill and remove the new container under its creator (the
+/// concurrency stress found it), so the lock is taken again on whatever is there now.
+fn lock_current(dir: &Path, id: &str) -> Result<Flock<File>, ContainerError> {
+    use std::os::unix::fs::MetadataExt;
+    loop {
+        let file = match open_dir(dir) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(ContainerError::NotExist(id.to_owned()));
+            }
+            Err(e) => return Err(io_err(dir)(e)),
+        };
+        let guard = lock(file, dir)?;
+        let locked = guard.metadata().map_err(io_err(dir))?;
+        match fs::metadata(dir) {
+            Ok(now) if (now.dev(), now.ino()) == (locked.dev(), locked.ino()) => return Ok(guard),
+            Ok(_) => continue,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(ContainerError::NotExist(id.to_owned()));
+            }
+            Err(e) => return Err(io_err(dir)(e)),
+        }
+    }
 }
 
 fn read_state(dir: &Path) -> Result<State, ContainerError> {
     let path = dir.join(STATE_FILE);
     let text = fs::read(&path).map_err(io_err(&path))?;
-    serde_json::from_slice(&text).map_err(|source| ContainerError::Corrupt { path, source })
+    serde_json::from_slice(&text).map_err(|reason| ContainerError::Corrupt { path, reason })
 }
 
 /// Writes `state` as `dir/state.json` atomically: readers see the old or the new file,
@@ -155,7 +185,7 @@ fn write_state(dir: &Path, state: &State) -> Result<(), ContainerError> {
     let dst = dir.join(STATE_FILE);
     let text = serde_json::to_vec(state).map_err(|e| ContainerError::Io {
         path: dst.clone(),
-        source: io::Error::other(e),
+        reason: io::Error::other(e),
     })?;
     let mut f = fs::OpenOptions::new()
         .write(true)
@@ -182,9 +212,9 @@ impl Container {
             .recursive(true)
             .mode(0o700)
             .create(root)
-            .map_err(|source| ContainerError::Root {
+            .map_err(|reason| ContainerError::Root {
                 path: root.to_path_buf(),
-                source,
+                reason,
             })?;
         let staging = root.join(STAGING_DIR);
         sweep_stale_staging(&staging);
@@ -210,7 +240,7 @@ impl Container {
                 }
                 Err(e) => Err(ContainerError::Io {
                     path: container_dir(root, &state.id),
-                    source: e.into(),
+                    reason: e.into(),
                 }),
             }
         })();
@@ -237,7 +267,7 @@ impl Container {
         id::validate(id)?;
         let dir = container_dir(root, id);
         let state = match read_state(&dir) {
-            Err(ContainerError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            Err(ContainerError::Io { reason, .. }) if reason.kind() == io::ErrorKind::NotFound => {
                 return Err(ContainerError::NotExist(id.to_owned()));
             }
             other => other?,
@@ -254,17 +284,10 @@ impl Container {
     pub fn load_locked(root: &Path, id: &str) -> Result<Container, ContainerError> {
         id::validate(id)?;
         let dir = container_dir(root, id);
-        let file = match open_dir(&dir) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(ContainerError::NotExist(id.to_owned()));
-            }
-            Err(e) => return Err(io_err(&dir)(e)),
-        };
-        let guard = lock(file, &dir)?;
+        let guard = lock_current(&dir, id)?;
         // A concurrent delete may have removed the directory while we waited.
         let state = match read_state(&dir) {
-            Err(ContainerError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            Err(ContainerError::Io { reason, .. }) if reason.kind() == io::ErrorKind::NotFound => {
                 return Err(ContainerError::NotExist(id.to_owned()));
             }
             other => other?,
@@ -327,10 +350,10 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>, ContainerError> {
     let entries = match fs::read_dir(root) {
         Ok(e) => e,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
+        Err(reason) => {
             return Err(ContainerError::Root {
                 path: root.to_path_buf(),
-                source,
+                reason,
             });
         }
     };
@@ -361,6 +384,18 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
 
 pub fn is_alive(p: ProcId) -> bool {
     p.pid > 0 && proc_start_time(p.pid) == Some(p.start)
+}
+
+/// Whether `p` is gone or on its way out (PF_EXITING: its files, root and namespaces are
+/// already released, so /proc/<pid>/root and ns/ fail although it is not a zombie yet).
+pub fn is_ending(p: ProcId) -> bool {
+    const PF_EXITING: u32 = 0x4;
+    if !is_alive(p) {
+        return true;
+    }
+    procfs::process::Process::new(p.pid)
+        .and_then(|proc| proc.stat())
+        .map_or(true, |st| st.flags & PF_EXITING != 0)
 }
 
 /// The user name for a uid, as `list` shows the owner; the number if it has no name.

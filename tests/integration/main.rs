@@ -19,5 +19,6 @@ mod rootfs;
 mod rootless;
 mod seccomp;
 mod security;
+mod stress;
 mod terminal;
 mod userns;
