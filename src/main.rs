@@ -111,6 +111,51 @@ fn parse_args() -> Cli {
     }
 }
 
+/// The error and its causes on one line, as `{:#}` prints them, but with every errno in
+/// runc's words (lower case, without Rust's " (os error N)"): engines match on them.
+fn error_text(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|cause| {
+            if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+                error::io_text(io)
+            } else if let Some(errno) = cause.downcast_ref::<nix::Error>() {
+                error::errno_text(*errno as i32)
+            } else {
+                cause.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// A panic is one line, never a multi-line report with a backtrace in the container's
+/// logs. In a thread other than main, where the join turns it into an error (cgroup
+/// manager), its text is kept for that error instead; with panic=abort (release builds)
+/// nothing is caught, so it is always printed.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" ({}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        let text = format!("{msg}{at}");
+        let caught = cfg!(panic = "unwind") && std::thread::current().name() != Some("main");
+        if caught {
+            if let Ok(mut last) = error::LAST_PANIC.lock() {
+                *last = Some(text);
+            }
+        } else {
+            log::error(&format!("internal error: {text}"));
+        }
+    }));
+}
+
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
@@ -139,11 +184,12 @@ fn rt_main() {
         cli.global.log_format,
         cli.global.debug,
     );
+    install_panic_hook();
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
             log::release_stderr();
-            log::error(&format!("{e:#}"));
+            log::error(&error_text(&e));
             1
         }
     };

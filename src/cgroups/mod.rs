@@ -46,10 +46,10 @@ pub enum CgroupError {
     Field { field: String, reason: String },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
-    #[error("cgroups: removing {path}: {source}")]
+    #[error("cgroups: removing {path}: {}", crate::error::io_text(.reason))]
     Remove {
         path: PathBuf,
-        source: std::io::Error,
+        reason: std::io::Error,
     },
 }
 
@@ -480,9 +480,9 @@ pub fn claim(record: &mut CgroupRecord) -> Result<Option<Registry>, CgroupError>
         let is_leaf = dir.ends_with(&leaf);
         if !dir.exists() {
             if !is_leaf {
-                reg.note(dir).map_err(|source| CgroupError::Remove {
+                reg.note(dir).map_err(|reason| CgroupError::Remove {
                     path: PathBuf::from(registry::REGISTRY),
-                    source,
+                    reason,
                 })?;
             }
             ours.push(dir.clone());
@@ -639,9 +639,10 @@ impl ManagerBuild {
     fn finish(self) -> Result<AnyCgroupManager, CgroupError> {
         match self.0 {
             Ok(handle) => handle.join().unwrap_or_else(|_| {
-                Err(CgroupError::Manager(
-                    "building the cgroup manager failed".into(),
-                ))
+                Err(CgroupError::Manager(format!(
+                    "building the cgroup manager failed: {}",
+                    crate::error::last_panic()
+                )))
             }),
             Err((record, id)) => manager(&record, &id),
         }
@@ -1037,7 +1038,7 @@ fn remove_leaves(leaves: &[PathBuf]) -> Result<(), CgroupError> {
                     Err(e) if matches!(e.raw_os_error(), Some(libc::EBUSY | libc::ENOTEMPTY)) => {
                         left = true;
                     }
-                    Err(source) => return Err(CgroupError::Remove { path: dir, source }),
+                    Err(reason) => return Err(CgroupError::Remove { path: dir, reason }),
                 }
             }
         }
@@ -1056,7 +1057,7 @@ fn remove_leaves(leaves: &[PathBuf]) -> Result<(), CgroupError> {
         .unwrap_or_default();
     Err(CgroupError::Remove {
         path: busy,
-        source: std::io::Error::from_raw_os_error(libc::EBUSY),
+        reason: std::io::Error::from_raw_os_error(libc::EBUSY),
     })
 }
 
@@ -1092,10 +1093,10 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
             // Another container still uses a shared ancestor: it removes it later.
             Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {}
             Err(e) if e.raw_os_error() == Some(libc::ENOTEMPTY) => {}
-            Err(source) => {
+            Err(reason) => {
                 return Err(CgroupError::Remove {
                     path: dir.clone(),
-                    source,
+                    reason,
                 });
             }
         }

@@ -33,9 +33,9 @@ impl Registry {
     }
 
     fn open_at(dir: &Path) -> Result<Registry, CgroupError> {
-        let err = |source| CgroupError::Remove {
+        let err = |reason| CgroupError::Remove {
             path: dir.to_path_buf(),
-            source,
+            reason,
         };
         fs::create_dir_all(dir).map_err(err)?;
         let f = fs::File::open(dir).map_err(err)?;

@@ -102,7 +102,8 @@ struct CreateSupervisor<'a> {
 
 impl CreateSupervisor<'_> {
     fn record_init(&mut self, pid: i32) -> anyhow::Result<()> {
-        let start = super::proc_start_time(pid)
+        let start = super::read_start_time(pid)
+            .map_err(|e| anyhow!("reading the start time of the container process {pid}: {e}"))?
             .ok_or_else(|| anyhow!("the container process {pid} died during setup"))?;
         let proc_id = ProcId { pid, start };
         self.init = Some(proc_id);

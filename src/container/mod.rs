@@ -375,11 +375,21 @@ pub fn list_ids(root: &Path) -> Result<Vec<String>, ContainerError> {
 
 /// Start time of a live, non-zombie process, or None.
 pub fn proc_start_time(pid: i32) -> Option<u64> {
-    let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
-    match stat.state {
+    read_start_time(pid).ok().flatten()
+}
+
+/// Start time of a live, non-zombie process; None if there is none; an error if /proc
+/// could not be read (out of fds, say: that is no answer about the process).
+pub fn read_start_time(pid: i32) -> Result<Option<u64>, procfs::ProcError> {
+    let stat = match procfs::process::Process::new(pid).and_then(|p| p.stat()) {
+        Ok(stat) => stat,
+        Err(procfs::ProcError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(match stat.state {
         'Z' | 'X' | 'x' => None,
         _ => Some(stat.starttime),
-    }
+    })
 }
 
 pub fn is_alive(p: ProcId) -> bool {

@@ -44,9 +44,9 @@ use sync::{Channel, Msg};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
-    #[error("creating the container process: {0}")]
+    #[error("creating the container process: {}", crate::error::io_text(.0))]
     Clone(io::Error),
-    #[error("talking to the container process: {0}")]
+    #[error("talking to the container process: {}", crate::error::io_text(.0))]
     Sync(io::Error),
     /// The container process's own report: already names the field and the reason.
     #[error("{0}")]

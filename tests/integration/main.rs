@@ -9,6 +9,7 @@ mod cleanup;
 mod cli;
 mod devices;
 mod exec;
+mod faults;
 mod features;
 mod hooks;
 mod lifecycle;
