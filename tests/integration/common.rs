@@ -385,8 +385,13 @@ pub fn own_cgroup(controller: &str) -> String {
 
 /// Every cgroup directory (any hierarchy) whose name is `id`.
 pub fn cgroup_dirs_named(id: &str) -> Vec<PathBuf> {
+    cgroup_dirs_where(|name| name == id)
+}
+
+/// Every cgroup directory (any hierarchy) whose name `pick` accepts.
+pub fn cgroup_dirs_where(pick: impl Fn(&str) -> bool) -> Vec<PathBuf> {
     let mut found = Vec::new();
-    fn walk(dir: &Path, id: &str, found: &mut Vec<PathBuf>, depth: usize) {
+    fn walk(dir: &Path, id: &dyn Fn(&str) -> bool, found: &mut Vec<PathBuf>, depth: usize) {
         if depth > 8 {
             return;
         }
@@ -399,13 +404,13 @@ pub fn cgroup_dirs_named(id: &str) -> Vec<PathBuf> {
                 continue;
             }
             let p = e.path();
-            if e.file_name().to_string_lossy() == id {
+            if id(&e.file_name().to_string_lossy()) {
                 found.push(p.clone());
             }
             walk(&p, id, found, depth + 1);
         }
     }
-    walk(Path::new("/sys/fs/cgroup"), id, &mut found, 0);
+    walk(Path::new("/sys/fs/cgroup"), &pick, &mut found, 0);
     found
 }
 

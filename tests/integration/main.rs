@@ -20,6 +20,7 @@ mod rootfs;
 mod rootless;
 mod seccomp;
 mod security;
+mod soak;
 mod stress;
 mod terminal;
 mod userns;
