@@ -742,7 +742,9 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
 pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
     let c = match Container::load_locked(root, id) {
         Ok(c) => c,
-        Err(ContainerError::NotExist(_)) if force => return Ok(()),
+        Err(ContainerError::NotExist(_)) if force => {
+            return Ok(Container::remove_stateless(root, id)?);
+        }
         Err(e) => return Err(e.into()),
     };
     match c.status() {

@@ -299,6 +299,27 @@ impl Container {
         })
     }
 
+    /// Removes what is left of a container directory without a state file: a removal cut
+    /// short (rt killed inside `delete`, or a foreground `rt run` killed while removing its
+    /// container) takes state.json first. No create leaves one (its directory appears
+    /// under the ID with its state, in one rename), so it is debris; under its lock.
+    pub fn remove_stateless(root: &Path, id: &str) -> Result<(), ContainerError> {
+        id::validate(id)?;
+        let dir = container_dir(root, id);
+        let _guard = match lock_current(&dir, id) {
+            Ok(g) => g,
+            Err(ContainerError::NotExist(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if dir.join(STATE_FILE).exists() {
+            return Ok(());
+        }
+        match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(&dir)(e)),
+            _ => Ok(()),
+        }
+    }
+
     /// Releases the lock early, for a command that goes on waiting (rt run) and must not
     /// block others meanwhile.
     pub fn unlock(&mut self) {
