@@ -383,6 +383,17 @@ pub fn own_cgroup(controller: &str) -> String {
     panic!("no {controller} cgroup for this process")
 }
 
+/// A small reproducible random source (xorshift64): `rand(m)` is below `m`. `seed` must
+/// not be 0.
+pub fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {
+    move |m| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % m
+    }
+}
+
 /// Every cgroup directory (any hierarchy) whose name is `id`.
 pub fn cgroup_dirs_named(id: &str) -> Vec<PathBuf> {
     cgroup_dirs_where(|name| name == id)

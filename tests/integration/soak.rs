@@ -22,13 +22,7 @@ fn thousand_lifecycles_with_kills_leak_nothing() {
     let quick = Bundle::new(&["true"]);
     let long = Bundle::new(&["sleep", "1000"]);
     let prefix = format!("soak-{}-", std::process::id());
-    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut rand = move |m: u64| {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed % m
-    };
+    let mut rand = xorshift(0x2545_f491_4f6c_dd1d);
     let (mut kills, mut outcomes) = (0, [0u32; 3]);
     for _ in 0..n {
         let id = unique("soak");

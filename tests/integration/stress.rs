@@ -45,13 +45,8 @@ fn racing_callers_get_runc_answers_and_leave_nothing() {
             );
             std::thread::spawn(move || {
                 let own = unique("solo");
-                let mut seed = w.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-                let mut next = move |n: u64| {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
-                    (seed % n) as usize
-                };
+                let mut rand = xorshift(w.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+                let mut next = move |n: u64| rand(n) as usize;
                 let path = bundle.path().to_str().unwrap().to_owned();
                 while Instant::now() < deadline {
                     let id = if next(4) == 0 {
