@@ -43,38 +43,69 @@ pub fn parse(text: &[u8]) -> Result<Spec, ConfigError> {
     if let Ok(spec) = serde_json::from_slice(text) {
         return Ok(spec);
     }
+    parse_with_path(text, "config.json", "")
+}
+
+/// Deserializes JSON from outside; an error names the field (its JSON path after
+/// `prefix`, or `whole` for the document itself) and the reason, both one short line.
+pub fn parse_with_path<T: serde::de::DeserializeOwned>(
+    text: &[u8],
+    whole: &str,
+    prefix: &str,
+) -> Result<T, ConfigError> {
     let de = &mut serde_json::Deserializer::from_slice(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." {
-            "config.json".to_owned()
+            whole.to_owned()
         } else {
-            path
+            format!("{prefix}{}", one_line(&path))
         };
         err(field, tidy_parse_error(&e.into_inner().to_string()))
     })
 }
 
-/// serde's message, made one short line: without the position (the field names where)
-/// and without the list of every allowed name (one line of 600 characters for an unknown
-/// seccomp architecture).
-fn tidy_parse_error(msg: &str) -> String {
+/// serde's message, made one short line: without the position (the field names where),
+/// without the list of every allowed name (one line of 600 characters for an unknown
+/// seccomp architecture), and with what it quotes from the input escaped and cut short
+/// (serde quotes an unknown name raw, newlines and all).
+pub fn tidy_parse_error(msg: &str) -> String {
     let msg = match msg.rfind(" at line ") {
         Some(i) if msg[i..].contains(" column ") => &msg[..i],
         _ => msg,
     };
-    if let Some(rest) = msg.strip_prefix("unknown variant ")
-        && let Some((value, allowed)) = rest.split_once(", expected one of ")
+    if let Some(rest) = msg.strip_prefix("unknown variant `")
+        && let Some((value, allowed)) = rest.split_once("`, expected ")
     {
         let n = allowed.matches('`').count() / 2;
-        return format!("unknown value {value} (not one of the {n} the runtime spec allows)");
+        return format!(
+            "unknown value {} (not one of the {n} the runtime spec allows)",
+            crate::error::quoted(value)
+        );
     }
     if let Some(rest) = msg.strip_prefix("no variant for ") {
         // oci-spec's capability parser: "no variant for CAP_X (converted to X)".
         let name = rest.split(" (converted").next().unwrap_or(rest);
-        return format!("unknown capability {name}");
+        return one_line(&format!("unknown capability {name}"));
     }
-    msg.to_owned()
+    one_line(msg)
+}
+
+/// Control characters escaped, and at most 300 bytes.
+fn one_line(msg: &str) -> String {
+    let mut out = String::new();
+    for c in msg.chars() {
+        if out.len() >= 300 {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// runc's rule for linux.resources, which the engines rely on: a limit of 0 means "not
@@ -452,7 +483,10 @@ fn c_strings(spec: &Spec) -> Vec<(String, &[u8])> {
         let mut sysctls: Vec<_> = l.sysctl().iter().flatten().collect();
         sysctls.sort();
         for (k, val) in sysctls {
-            v.push((format!("linux.sysctl key {k:?}"), k.as_bytes()));
+            v.push((
+                format!("linux.sysctl key {}", crate::error::quoted(k)),
+                k.as_bytes(),
+            ));
             v.push((format!("linux.sysctl.{k}"), val.as_bytes()));
         }
         list(&mut v, "linux.maskedPaths", l.masked_paths());
@@ -495,7 +529,7 @@ fn check_protected_paths(spec: &Spec) -> Result<(), ConfigError> {
             if !p.starts_with('/') {
                 return Err(err(
                     format!("{field}[{i}]"),
-                    format!("{p:?}: must be an absolute path"),
+                    format!("{}: must be an absolute path", crate::error::quoted(p)),
                 ));
             }
         }
@@ -550,13 +584,19 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
         Some(_) => {
             return Err(err(
                 "ociVersion",
-                format!("{:?}: rt implements runtime-spec 1.x", spec.version()),
+                format!(
+                    "{}: rt implements runtime-spec 1.x",
+                    crate::error::quoted(spec.version())
+                ),
             ));
         }
         None => {
             return Err(err(
                 "ociVersion",
-                format!("{:?}: must be a SemVer 2.0.0 version", spec.version()),
+                format!(
+                    "{}: must be a SemVer 2.0.0 version",
+                    crate::error::quoted(spec.version())
+                ),
             ));
         }
     }
@@ -585,7 +625,10 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
     if !process.cwd().is_absolute() {
         return Err(err(
             "process.cwd",
-            format!("{:?}: must be an absolute path", process.cwd()),
+            format!(
+                "{}: must be an absolute path",
+                crate::error::quoted(&process.cwd().to_string_lossy())
+            ),
         ));
     }
     if process
@@ -710,7 +753,10 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
         {
             return Err(err(
                 "linux.rootfsPropagation",
-                format!("{p:?}: must be shared, slave, private or unbindable"),
+                format!(
+                    "{}: must be shared, slave, private or unbindable",
+                    crate::error::quoted(p)
+                ),
             ));
         }
         for (i, d) in linux.devices().iter().flatten().enumerate() {
@@ -867,7 +913,7 @@ mod tests {
         assert_eq!(e.field, "process.rlimits[0].type");
         assert_eq!(
             e.reason,
-            "unknown value `RLIMIT_TEST` (not one of the 16 the runtime spec allows)"
+            "unknown value \"RLIMIT_TEST\" (not one of the 16 the runtime spec allows)"
         );
         let mut v = base();
         v["linux"]["seccomp"] =
@@ -876,7 +922,7 @@ mod tests {
         assert_eq!(e.field, "linux.seccomp.architectures[0]");
         assert!(
             e.reason
-                .starts_with("unknown value `SCMP_ARCH_FOO` (not one of the "),
+                .starts_with("unknown value \"SCMP_ARCH_FOO\" (not one of the "),
             "{e}"
         );
         assert!(e.to_string().len() < 120, "{e}");

@@ -31,6 +31,40 @@ impl StepError {
     }
 }
 
+/// A value from outside quoted back in an error: escaped as a Rust string literal, and
+/// cut after about 70 characters with its length, so that one bad argument is one short
+/// line (a 1 MB ID or a string of control characters is not echoed back in full).
+pub fn quoted(s: &str) -> String {
+    const MAX: usize = 70;
+    let mut out = String::from("\"");
+    for (i, c) in s.char_indices() {
+        if out.len() > MAX {
+            return format!("{out}…\" ({} bytes, cut at byte {i})", s.len());
+        }
+        // As `{:?}` escapes it (a lone char's escape_debug would also escape ').
+        let piece = format!("{:?}", &s[i..i + c.len_utf8()]);
+        out.push_str(&piece[1..piece.len() - 1]);
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod quoted_tests {
+    use super::quoted;
+
+    #[test]
+    fn quoted_is_debug_text_cut_short() {
+        for s in ["", "a'b\"c", "tab\there", "é\u{7f}\0"] {
+            assert_eq!(quoted(s), format!("{s:?}"));
+        }
+        let long = "\u{7f}".repeat(10_000);
+        let q = quoted(&long);
+        assert!(q.len() < 120, "{q}");
+        assert!(q.ends_with("…\" (10000 bytes, cut at byte 12)"), "{q}");
+    }
+}
+
 /// Text for an errno as runc prints it: the C library's message in lower case (Go's
 /// syscall.Errno strings), without Rust's " (os error N)" suffix. Engines read it: Docker
 /// gives a start that failed with "no such file or directory" exit code 127 and one with

@@ -117,6 +117,15 @@ impl Drop for IgnoreSigpipe {
 /// Marks every fd from 3 on close-on-exec (std's own exec-error pipe already is, so it
 /// keeps working); one fd at a time up to RLIMIT_NOFILE where close_range lacks
 /// CLOSE_RANGE_CLOEXEC (< 5.11).
+/// PR_SET_PDEATHSIG, then a check that rt did not die before it was set.
+fn die_with(rt: nix::unistd::Pid) -> std::io::Result<()> {
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)?;
+    if nix::unistd::getppid() != rt {
+        return Err(std::io::Error::other("rt is gone"));
+    }
+    Ok(())
+}
+
 fn close_on_exec_from_3() -> std::io::Result<()> {
     // SAFETY: plain integer arguments; only fd flags change.
     let ret = unsafe {
@@ -173,6 +182,13 @@ pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError>
     // SAFETY: runs in the forked child before execve and only makes system calls, which
     // are async-signal-safe; no memory is allocated or shared.
     unsafe { cmd.pre_exec(close_on_exec_from_3) };
+    // A hook dies with rt: a killed `rt create` must not leave its hook running on the
+    // host with nobody to wait for it (runc leaves it). Its own process group, so that a
+    // timeout takes what it started along.
+    let rt_pid = nix::unistd::getpid();
+    // SAFETY: as above, system calls only.
+    unsafe { cmd.pre_exec(move || die_with(rt_pid)) };
+    cmd.process_group(0);
     let mut child = cmd.spawn().map_err(spawn_err)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin closes the pipe early: not an error, and
@@ -180,13 +196,15 @@ pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError>
         let _quiet = IgnoreSigpipe::new();
         let _ = stdin.write_all(state_json);
     }
+    crate::fault::point("hook: running");
     let status = match hook.timeout() {
         Some(secs) if secs > 0 => {
             let limit = Duration::from_secs(secs as u64);
             match wait_timeout(&mut child, limit).map_err(spawn_err)? {
                 Some(status) => status,
                 None => {
-                    let _ = child.kill();
+                    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+                    let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
                     let _ = child.wait();
                     return Err(HookError::Timeout {
                         field: field.to_owned(),

@@ -14,6 +14,9 @@ mod config;
 mod console;
 mod container;
 mod error;
+mod fault;
+#[cfg(test)]
+mod fuzz_targets;
 mod hooks;
 mod init;
 mod log;
@@ -51,6 +54,7 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
         return Ok(0);
     };
     check_preserved_fds(&cmd)?;
+    fault::arm();
     if matches!(cmd, Command::Create(_) | Command::Run(_) | Command::Exec(_)) {
         // A no-op when `seal_early` already re-executed rt; this is the check that counts.
         seal::ensure_sealed()?;

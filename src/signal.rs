@@ -6,7 +6,7 @@ use std::str::FromStr;
 use nix::sys::signal::Signal;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("signal {0:?}: not a signal name or number")]
+#[error("signal {}: not a signal name or number", crate::error::quoted(.0))]
 pub struct BadSignal(pub String);
 
 /// Parses a signal given as a number (1..=SIGRTMAX) or a name, case-insensitively, with or

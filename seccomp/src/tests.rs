@@ -1,4 +1,5 @@
 use super::*;
+use fuzz::Rng;
 use serde_json::json;
 use sim::Call;
 
@@ -390,20 +391,33 @@ fn bad_profiles_are_refused_naming_the_field() {
 }
 
 /// xorshift64*: deterministic pseudo-random inputs without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+/// A random call on a random ABI to one of `names`, its first `n` arguments at, just
+/// above or just below one of `values` (or anything).
+fn call_near(
+    rng: &mut Rng,
+    tables: &BTreeMap<Abi, std::collections::HashMap<&'static str, u32>>,
+    names: &[&str],
+    values: &[u64],
+    n: usize,
+) -> Call {
+    let abi = *rng.pick(&[Abi::X86_64, Abi::I386, Abi::X32]);
+    let arch = if abi == Abi::I386 {
+        AUDIT_ARCH_I386
+    } else {
+        AUDIT_ARCH_X86_64
+    };
+    let nr = tables[&abi].get(rng.pick(names)).copied().unwrap_or(1);
+    let mut args = [0u64; 6];
+    for a in args.iter_mut().take(n) {
+        let base = *rng.pick(values);
+        *a = match rng.below(4) {
+            0 => base,
+            1 => base.wrapping_add(1),
+            2 => base.wrapping_sub(1),
+            _ => rng.next_u64(),
+        };
     }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
+    Call::new(arch, nr, args)
 }
 
 /// Random profiles (every action, operator and ABI, repeated indexes, unknown names) and
@@ -451,7 +465,7 @@ fn compiled_programs_agree_with_the_profile_on_random_inputs() {
         u64::MAX,
     ];
     const ARCHES: &[&str] = &["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"];
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut checked = 0;
     let tables: BTreeMap<Abi, _> = [Abi::X86_64, Abi::I386, Abi::X32]
         .into_iter()
@@ -484,25 +498,7 @@ fn compiled_programs_agree_with_the_profile_on_random_inputs() {
         let f = compile(&spec).expect("random profile compiles");
         let (plan, _, _) = plan(&spec).expect("plans");
         for _ in 0..200 {
-            let abi = *rng.pick(&[Abi::X86_64, Abi::I386, Abi::X32]);
-            let arch = if abi == Abi::I386 {
-                AUDIT_ARCH_I386
-            } else {
-                AUDIT_ARCH_X86_64
-            };
-            let name = rng.pick(NAMES);
-            let nr = tables[&abi].get(name).copied().unwrap_or(1);
-            let mut args = [0u64; 6];
-            for a in args.iter_mut().take(3) {
-                let base = *rng.pick(VALUES);
-                *a = match rng.below(4) {
-                    0 => base,
-                    1 => base.wrapping_add(1),
-                    2 => base.wrapping_sub(1),
-                    _ => rng.next(),
-                };
-            }
-            let call = Call::new(arch, nr, args);
+            let call = call_near(&mut rng, &tables, NAMES, VALUES, 3);
             assert_eq!(
                 verdict(&f, call),
                 plan.verdict(&call),
@@ -752,4 +748,51 @@ fn notify_on_sendmsg_is_refused() {
         "syscalls[0]: SCMP_ACT_NOTIFY on sendmsg: the runtime hands the notify fd to its \
          caller with sendmsg, which would wait for an agent that does not have the fd yet"
     );
+}
+
+/// Fuzzing (see fuzz/): profiles as callers write them, mutated. What is refused is
+/// refused in one line; what compiles must give, on calls to its rules' names with values
+/// near its rules' values, exactly the verdict the profile's meaning gives.
+#[test]
+fn fuzzed_profiles_compile_to_their_meaning() {
+    let tables: BTreeMap<Abi, _> = [Abi::X86_64, Abi::I386, Abi::X32]
+        .into_iter()
+        .map(|a| (a, a.table()))
+        .collect();
+    fuzz::run("seccomp", fuzz::Input::Json, |d| {
+        let Ok(spec) = serde_json::from_slice::<LinuxSeccomp>(d) else {
+            return "not a profile".into();
+        };
+        let f = match compile(&spec) {
+            Ok(f) => f,
+            Err(e) => {
+                let text = e.to_string();
+                assert!(!text.contains('\n'), "{text}");
+                return text
+                    .chars()
+                    .take(40)
+                    .filter(|c| !c.is_ascii_digit())
+                    .collect();
+            }
+        };
+        let (plan, _, _) = plan(&spec).expect("a profile that compiles has a plan");
+        let rules = spec.syscalls().as_deref().unwrap_or_default();
+        let names: Vec<&str> = rules
+            .iter()
+            .flat_map(|r| r.names().iter().map(String::as_str))
+            .chain(["read", "clone"])
+            .collect();
+        let values: Vec<u64> = rules
+            .iter()
+            .flat_map(|r| r.args().as_deref().unwrap_or_default())
+            .flat_map(|a| [a.value(), a.value_two().unwrap_or(0)])
+            .chain([0, u64::MAX])
+            .collect();
+        let mut rng = Rng::new(d.len() as u64 * 0x9e37_79b9 + 1);
+        for _ in 0..32 {
+            let call = call_near(&mut rng, &tables, &names, &values, 6);
+            assert_eq!(verdict(&f, call), plan.verdict(&call), "call {call:?}");
+        }
+        "ok".into()
+    });
 }

@@ -933,7 +933,7 @@ pub fn oom_kills(record: &CgroupRecord) -> Option<u64> {
 pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, CgroupError> {
     let bad = |why: &str| CgroupError::Field {
         field: "--cgroup".into(),
-        reason: format!("{sub:?}: {why}"),
+        reason: format!("{}: {why}", crate::error::quoted(sub)),
     };
     if sub.contains(':') {
         return Err(bad(

@@ -88,7 +88,7 @@ pub fn validate(r: &LinuxResources, mode: Mode) -> Result<(), ConfigError> {
             {
                 return Err(err(
                     format!("{P}.cpu.{name}"),
-                    format!("{list:?}: not a list like 0-3,5"),
+                    format!("{}: not a list like 0-3,5", crate::error::quoted(list)),
                 ));
             }
         }

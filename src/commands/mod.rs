@@ -1,12 +1,12 @@
 //! One function per subcommand: parse → call container/… → print.
 
-mod events;
+pub mod events;
 mod features;
 mod list;
 mod ps;
 mod run;
 mod spec;
-mod update;
+pub mod update;
 
 use std::path::{Path, PathBuf};
 

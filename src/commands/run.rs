@@ -110,7 +110,9 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool, rootless: bool) -> any
     } = created;
     let id = container.state.id.clone();
 
+    crate::fault::point("run: created");
     let started = lifecycle::wait_started(&container, spawned.pid, &spawned.chan);
+    crate::fault::point("run: started");
     if started.is_ok() {
         if !a.detach {
             // The container's process runs on our stderr now: rt's own lines wait.
@@ -136,8 +138,10 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool, rootless: bool) -> any
         Some(master) => supervise::wait_with_terminal(spawned.pid, &spawned.pidfd, &set, master)?,
         None => supervise::wait_and_forward(spawned.pid, &spawned.pidfd, &set)?,
     };
+    crate::fault::point("run: container exited");
     if !a.keep {
         remove(root, &id);
+        supervise::reap_adopted(std::time::Duration::from_secs(2));
     }
     Ok(code)
 }

@@ -12,8 +12,12 @@ use crate::container::lifecycle;
 /// A byte count as runc takes it: a number, optionally with a binary suffix k, m, g, t or
 /// p (case-insensitive, an optional trailing b), or -1 for "no limit".
 pub fn parse_bytes(flag: &str, s: &str) -> anyhow::Result<i64> {
-    let bad =
-        || anyhow::anyhow!("{flag}: {s:?}: not a size (bytes, or a number with k, m, g, t or p)");
+    let bad = || {
+        anyhow::anyhow!(
+            "{flag}: {}: not a size (bytes, or a number with k, m, g, t or p)",
+            crate::error::quoted(s)
+        )
+    };
     let t = s.trim().to_ascii_lowercase();
     if t == "-1" {
         return Ok(-1);
@@ -46,11 +50,13 @@ fn read_document(path: &Path) -> anyhow::Result<LinuxResources> {
         let file = std::fs::File::open(path).with_context(|| what.clone())?;
         crate::config::read_json_text(file, &what)?
     };
-    let de = &mut serde_json::Deserializer::from_slice(&text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let at = e.path().to_string();
-        anyhow::anyhow!("--resources: {at}: {}", e.into_inner())
-    })
+    parse_document(&text)
+}
+
+/// An `update --resources` document (runc's: a LinuxResources object).
+pub fn parse_document(text: &[u8]) -> anyhow::Result<LinuxResources> {
+    let r = crate::config::parse_with_path(text, "--resources", "--resources: ")?;
+    Ok(r)
 }
 
 /// The resources `rt update` applies: the document (if any) with the flags on top.

@@ -27,7 +27,12 @@ fn parse_process_file(path: &Path) -> anyhow::Result<Process> {
 }
 
 fn parse_user(s: &str) -> anyhow::Result<(u32, Option<u32>)> {
-    let bad = || anyhow!("--user {s:?}: must be UID or UID:GID (numbers)");
+    let bad = || {
+        anyhow!(
+            "--user {}: must be UID or UID:GID (numbers)",
+            crate::error::quoted(s)
+        )
+    };
     let (u, g) = match s.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (s, None),
@@ -233,10 +238,12 @@ fn exec_in(
         seccomp: seccomp.as_ref(),
     };
     let child = spawn_exec::spawn(&ns, &ctx)?;
+    crate::fault::point("exec: process cloned");
     drop(console_socket);
     let started = (|| -> anyhow::Result<()> {
         if let Some(record) = cgroup.as_ref().filter(|_| self_join.is_empty()) {
             cgroups::add_process(record, &a.id, child.pid)?;
+            crate::fault::point("exec: process placed in the cgroup");
         }
         if let Some(adj) = process.oom_score_adj() {
             std::fs::write(
@@ -249,6 +256,7 @@ fn exec_in(
             .chan
             .send(&Msg::Go(child.pid))
             .context("starting the process")?;
+        crate::fault::point("exec: process let go");
         // In a frozen cgroup the process is frozen as soon as it is placed there: it
         // starts when the container is resumed, and no exec result can be waited for.
         if status != Status::Paused {
@@ -270,6 +278,7 @@ fn exec_in(
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child.pid), None);
         return Err(e);
     }
+    crate::fault::point("exec: process started");
     if let Some(p) = &a.pid_file {
         lifecycle::write_pid_file(p, child.pid)?;
     }

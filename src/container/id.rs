@@ -7,9 +7,9 @@ pub enum BadId {
     Empty,
     #[error("container id: longer than 1024 bytes")]
     TooLong,
-    #[error("container id {0:?}: must not be \".\" or \"..\"")]
+    #[error("container id {}: must not be \".\" or \"..\"", crate::error::quoted(.0))]
     Dots(String),
-    #[error("container id {0:?}: only letters, digits and _ + - . are allowed")]
+    #[error("container id {}: only letters, digits and _ + - . are allowed", crate::error::quoted(.0))]
     Chars(String),
 }
 

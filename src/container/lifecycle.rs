@@ -117,6 +117,7 @@ impl Supervisor for CreateSupervisor<'_> {
         // Recorded before anything else is created for it, so that `delete` can clean up
         // even if this process is killed from here on.
         self.record_init(pid)?;
+        crate::fault::point("create: init cloned");
         if self.self_join {
             // Recorded with its cgroups in init_going; until then an init whose rt died
             // exits (its channel closes) and nothing of it is on the host.
@@ -124,6 +125,7 @@ impl Supervisor for CreateSupervisor<'_> {
         }
         let Some(mut record) = self.container.state.cgroup.clone() else {
             self.container.save()?;
+            crate::fault::point("create: init recorded");
             return Ok(());
         };
         {
@@ -133,8 +135,10 @@ impl Supervisor for CreateSupervisor<'_> {
             let _registry = cgroups::claim(&mut record)?;
             self.container.state.cgroup = Some(record.clone());
             self.container.save()?;
+            crate::fault::point("create: cgroups claimed and recorded");
             cgroups::join(&record, self.spec, &self.container.state.id, pid)?;
         }
+        crate::fault::point("create: init placed in its cgroups");
         Ok(())
     }
 
@@ -155,17 +159,22 @@ impl Supervisor for CreateSupervisor<'_> {
             let _registry = cgroups::claim(&mut record)?;
             self.container.state.cgroup = Some(record.clone());
             self.container.save()?;
+            crate::fault::point("create: cgroups claimed and recorded");
             cgroups::create_dirs(&record)?;
         }
+        crate::fault::point("create: cgroup directories made");
         let _ = chan.send(&Msg::CgroupsReady);
         cgroups::apply_resources(&record, self.spec, &self.container.state.id, build)?;
+        crate::fault::point("create: limits set");
         let _ = chan.send(&Msg::LimitsSet);
         Ok(())
     }
 
     fn init_reborn(&mut self, pid: i32, _pidfd: &OwnedFd) -> anyhow::Result<()> {
         self.record_init(pid)?;
-        Ok(self.container.save()?)
+        self.container.save()?;
+        crate::fault::point("create: reborn init recorded");
+        Ok(())
     }
 
     #[allow(deprecated)]
@@ -415,6 +424,7 @@ fn create_in(
     } else {
         Some(bind_start_socket(&container.dir)?)
     };
+    crate::fault::point("create: start socket bound");
     let idmapped = crate::rootfs::idmap::prepare(&bundle.spec, &bundle.dir)?;
     let state_copy = container.state.clone();
     let cgroup_path = state_copy.cgroup.as_ref().map(|c| c.path.clone());
@@ -472,10 +482,12 @@ fn create_in(
     *init_seen = sup.init;
     let spawned = result?;
     crate::debug!("create {}: init {} is ready", req.id, spawned.pid);
+    crate::fault::point("create: init ready");
     // The init holds its own copy of the listener; ours would only keep the socket alive.
     drop(listener);
     if let Some(p) = &req.opts.pid_file {
         write_pid_file(p, spawned.pid)?;
+        crate::fault::point("create: pid file written");
     }
     if let Some(m) = &mut container.state.shared_mounts {
         let now = shared::mount_id(&bundle.rootfs).context("the rootfs bind")?;
@@ -485,12 +497,14 @@ fn create_in(
     }
     container.state.phase = Phase::Created;
     container.save()?;
+    crate::fault::point("create: saved as created");
     spawned
         .chan
         .send(&Msg::Commit {
             start_now: req.start_now,
         })
         .context("committing the container")?;
+    crate::fault::point("create: committed");
     Ok(spawned)
 }
 
@@ -571,9 +585,11 @@ fn kill_everything(c: &Container) -> anyhow::Result<()> {
     if !c.state.own_pid_ns {
         kill_cgroup(c, libc::SIGKILL);
     }
+    crate::fault::point("delete: cgroup killed");
     if let Some(init) = c.state.init {
         signal_proc(init, libc::SIGKILL).context("killing the container's init")?;
     }
+    crate::fault::point("delete: init killed");
     // A frozen process cannot act on SIGKILL until it is thawed; thawing after the kill is
     // queued means nothing in the container runs another instruction.
     if let Some(record) = &c.state.cgroup
@@ -658,16 +674,20 @@ pub fn destroy(c: &Container) -> anyhow::Result<()> {
     if !c.state.own_pid_ns {
         kill_cgroup(c, libc::SIGKILL);
     }
+    crate::fault::point("delete: destroying");
     detach_shared_mounts(c)?;
+    crate::fault::point("delete: mounts detached");
     if let Some(record) = &c.state.cgroup {
         cgroups::remove(record, &c.state.id)?;
     }
+    crate::fault::point("delete: cgroups removed");
     let state = hook_state(&c.state, Status::Stopped, 0);
     for (i, h) in c.state.hooks.poststop.iter().enumerate() {
         if let Err(e) = hooks::run(&format!("poststop[{i}]"), h, &state) {
             crate::log::warn(&e);
         }
     }
+    crate::fault::point("delete: poststop hooks run");
     c.remove_dir()?;
     Ok(())
 }
@@ -693,7 +713,9 @@ pub fn start(root: &Path, id: &str) -> anyhow::Result<()> {
     };
     // From here the init proceeds whatever happens to this process; without the socket
     // the container counts as running.
+    crate::fault::point("start: connected to the init");
     let _ = fs::remove_file(c.start_socket());
+    crate::fault::point("start: start socket removed");
     let pid = c.state.init.map(|p| p.pid).unwrap_or(0);
     match wait_started_raw(&c, pid, &conn) {
         Ok(()) => {}
@@ -701,6 +723,7 @@ pub fn start(root: &Path, id: &str) -> anyhow::Result<()> {
         Err(_) if ending() => return Err(stopped()),
         Err(e) => return Err(started_error(e)),
     }
+    crate::fault::point("start: started");
     run_poststart(&c);
     Ok(())
 }

@@ -107,7 +107,7 @@ pub enum ContainerError {
     Root { path: PathBuf, reason: io::Error },
     #[error("{path}: {}", crate::error::io_text(.reason))]
     Io { path: PathBuf, reason: io::Error },
-    #[error("{path}: corrupt state: {reason}")]
+    #[error("{path}: corrupt state: {}", crate::config::tidy_parse_error(&.reason.to_string()))]
     Corrupt {
         path: PathBuf,
         reason: serde_json::Error,
@@ -197,6 +197,7 @@ fn write_state(dir: &Path, state: &State) -> Result<(), ContainerError> {
         .map_err(io_err(&tmp))?;
     f.write_all(&text).map_err(io_err(&tmp))?;
     drop(f);
+    crate::fault::point("state: temporary file written");
     fs::rename(&tmp, &dst).map_err(io_err(&dst))
 }
 
@@ -221,10 +222,12 @@ impl Container {
         let tmp_name = staging_name(std::process::id() as i32);
         let tmp = staging.join(&tmp_name);
         make_staging_dir(&staging, &tmp)?;
+        crate::fault::point("create: staging directory made");
         let result = (|| {
             let dir = open_dir(&tmp).map_err(io_err(&tmp))?;
             let guard = lock(dir, &tmp)?;
             write_state(&tmp, &state)?;
+            crate::fault::point("create: state written in staging");
             let root_dir = open_dir(root).map_err(io_err(root))?;
             let staging_dir = open_dir(&staging).map_err(io_err(&staging))?;
             match renameat2(

@@ -66,6 +66,30 @@ fn reap(init: i32) -> anyhow::Result<Option<i32>> {
     }
 }
 
+/// Reaps the orphans this subreaper adopted from a container without a pid namespace of its
+/// own, after the container was destroyed (its cgroup killed and removed): they are dying
+/// or dead, and left unreaped they would be handed on as zombies to whatever reaps above
+/// us, which may be slow to do it. Bounded: a child that will not die is left behind.
+pub fn reap_adopted(within: std::time::Duration) {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match waitpid(
+            Pid::from_raw(-1),
+            Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL),
+        ) {
+            Ok(WaitStatus::StillAlive) => {
+                if std::time::Instant::now() >= deadline {
+                    crate::debug!("children still alive after the container was destroyed");
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Ok(_) | Err(nix::Error::EINTR) => continue,
+            Err(_) => return,
+        }
+    }
+}
+
 /// Waits for `pid` (a child of this process) while forwarding signals to it through
 /// its pidfd; returns its exit code.
 pub fn wait_and_forward(init: i32, pidfd: &OwnedFd, set: &SigSet) -> anyhow::Result<i32> {

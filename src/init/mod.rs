@@ -92,13 +92,14 @@ pub(crate) fn exit(code: i32) -> ! {
 
 fn set_hostname(spec: &Spec) -> Result<(), StepError> {
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-        nix::unistd::sethostname(h).ctx(|| format!("hostname: {h:?}"))?;
+        nix::unistd::sethostname(h).ctx(|| format!("hostname: {}", crate::error::quoted(h)))?;
     }
     if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
         // SAFETY: the pointer and length describe a live byte slice for the whole call.
         let ret = unsafe { libc::setdomainname(d.as_ptr().cast(), d.len()) };
         if ret < 0 {
-            return Err(std::io::Error::last_os_error()).ctx(|| format!("domainname: {d:?}"));
+            return Err(std::io::Error::last_os_error())
+                .ctx(|| format!("domainname: {}", crate::error::quoted(d)));
         }
     }
     Ok(())

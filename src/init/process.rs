@@ -661,8 +661,12 @@ pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<CStr
     items
         .into_iter()
         .map(|s| {
-            CString::new(s)
-                .map_err(|_| StepError::msg("process", format!("{s:?}: contains a NUL byte")))
+            CString::new(s).map_err(|_| {
+                StepError::msg(
+                    "process",
+                    format!("{}: contains a NUL byte", crate::error::quoted(s)),
+                )
+            })
         })
         .collect()
 }

@@ -797,14 +797,14 @@ fn new_detached_fs(
     // What mountinfo shows as the source (mount(2) takes it as its first argument).
     rustix::mount::fsconfig_set_string(&fs, "source", source)
         .map_err(std::io::Error::from)
-        .ctx(|| format!("{field}: source {source:?}"))?;
+        .ctx(|| format!("{field}: source {}", crate::error::quoted(source)))?;
     for o in &opts.data {
         match o.split_once('=') {
             Some((k, v)) => rustix::mount::fsconfig_set_string(&fs, k, v),
             None => rustix::mount::fsconfig_set_flag(&fs, o.as_str()),
         }
         .map_err(std::io::Error::from)
-        .ctx(|| format!("{field}: {typ} option {o:?}"))?;
+        .ctx(|| format!("{field}: {typ} option {}", crate::error::quoted(o)))?;
     }
     // Superblock flags mount(2) takes as MS_* bits are fsconfig flags here.
     for (ms, name) in [

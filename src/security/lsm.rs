@@ -35,18 +35,30 @@ fn set(value: &Option<String>) -> Option<&str> {
 pub fn check_process(p: &Process, apparmor: &str, selinux: &str) -> anyhow::Result<()> {
     if let Some(profile) = set(p.apparmor_profile()) {
         if !apparmor_enabled() {
-            bail!("{apparmor}: {profile:?}: AppArmor is not enabled on this host");
+            bail!(
+                "{apparmor}: {}: AppArmor is not enabled on this host",
+                crate::error::quoted(profile)
+            );
         }
         if profile.contains('\n') {
-            bail!("{apparmor}: {profile:?}: not a profile name");
+            bail!(
+                "{apparmor}: {}: not a profile name",
+                crate::error::quoted(profile)
+            );
         }
     }
     if let Some(label) = set(p.selinux_label()) {
         if !selinux_enabled() {
-            bail!("{selinux}: {label:?}: SELinux is not enabled on this host");
+            bail!(
+                "{selinux}: {}: SELinux is not enabled on this host",
+                crate::error::quoted(label)
+            );
         }
         if label.contains('\n') {
-            bail!("{selinux}: {label:?}: not an SELinux context");
+            bail!(
+                "{selinux}: {}: not an SELinux context",
+                crate::error::quoted(label)
+            );
         }
     }
     Ok(())
@@ -60,7 +72,10 @@ pub fn check(spec: &Spec) -> anyhow::Result<()> {
     if let Some(label) = spec.linux().as_ref().and_then(|l| set(l.mount_label()))
         && !selinux_enabled()
     {
-        bail!("linux.mountLabel: {label:?}: SELinux is not enabled on this host");
+        bail!(
+            "linux.mountLabel: {}: SELinux is not enabled on this host",
+            crate::error::quoted(label)
+        );
     }
     Ok(())
 }
@@ -92,7 +107,10 @@ pub fn set_exec_labels(p: &Process) -> Result<(), StepError> {
         .map_err(|mut e| {
             // The kernel's answer to a profile it has not loaded.
             if e.reason == crate::error::errno_text(libc::ENOENT) {
-                e.reason = format!("{profile:?}: no such profile is loaded");
+                e.reason = format!(
+                    "{}: no such profile is loaded",
+                    crate::error::quoted(profile)
+                );
             }
             e
         })?;

@@ -52,10 +52,12 @@ fn applets() -> &'static Vec<String> {
     })
 }
 
-/// A unique name for this test run: the test process's pid plus a counter.
+/// A unique name for this test run: the test process's pid plus a counter. The counter
+/// has a fixed width: no name is then a part of another (`x-1-13` of `x-1-133`), which
+/// searches by name (processes_mentioning) rely on while other tests run beside.
 pub fn unique(prefix: &str) -> String {
     format!(
-        "{prefix}-{}-{}",
+        "{prefix}-{}-{:06}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     )

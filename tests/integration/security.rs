@@ -1232,7 +1232,9 @@ impl Scanner {
         let marker = TempDir::new("hostmarker");
         let secret = marker.path().join("secret");
         fs::write(&secret, "host\n").unwrap();
-        let mut b = Bundle::new(&["sysprobe", &format!("scan={}", secret.display())]);
+        // "hold" after the scan: the scanner is pid 1 of its namespace, and its exit would
+        // SIGKILL the `touch` that stopped it before that touch could exit by itself.
+        let mut b = Bundle::new(&["sysprobe", &format!("scan={}", secret.display()), "hold"]);
         fs::copy(sysprobe(), b.rootfs().join("bin/sysprobe")).unwrap();
         let caps = json!(["CAP_SYS_PTRACE", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH"]);
         b.edit(|c| {
