@@ -21,8 +21,9 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 echo "== cargo test"
-# The fuzz targets (fuzz/, src/fuzz_targets.rs) run 10 s each here, 2 s by default.
-RT_FUZZ_SECS=10 cargo test --workspace --all-targets 2>&1 </dev/null | tee "$log"
+# The fuzz targets (fuzz/, src/fuzz_targets.rs) run 10 s each here, 2 s by default; the
+# concurrency stress (tests/integration/stress.rs) 32 callers for a minute.
+RT_FUZZ_SECS=10 RT_STRESS_WORKERS=32 RT_STRESS_SECS=60 cargo test --workspace --all-targets 2>&1 </dev/null | tee "$log"
 status=${PIPESTATUS[0]}
 [ "$status" -eq 0 ] || die "tests failed"
 

@@ -108,6 +108,161 @@ fn one_line(msg: &str) -> String {
     out
 }
 
+/// process.scheduler, process.ioPriority and process.execCPUAffinity as the kernel will
+/// take them (sched(7), ioprio_set(2)); for `create` and for an exec's process.
+pub fn check_scheduling(p: &Process) -> Result<(), ConfigError> {
+    use oci_spec::runtime::LinuxSchedulerPolicy as P;
+    if let Some(s) = p.scheduler() {
+        let f = "process.scheduler";
+        if s.nice().is_some_and(|n| !(-20..=19).contains(&n)) {
+            return Err(err(format!("{f}.nice"), "must be between -20 and 19"));
+        }
+        let realtime = matches!(s.policy(), P::SchedFifo | P::SchedRr);
+        match *s.priority() {
+            Some(n) if realtime && !(1..=99).contains(&n) => {
+                return Err(err(format!("{f}.priority"), "must be between 1 and 99"));
+            }
+            Some(n) if !realtime && n != 0 => {
+                return Err(err(
+                    format!("{f}.priority"),
+                    "only SCHED_FIFO and SCHED_RR take a priority",
+                ));
+            }
+            None if realtime => {
+                return Err(err(
+                    format!("{f}.priority"),
+                    "SCHED_FIFO and SCHED_RR need one",
+                ));
+            }
+            _ => {}
+        }
+        let deadline = *s.policy() == P::SchedDeadline;
+        let times = [s.runtime(), s.deadline(), s.period()];
+        if !deadline && times.iter().any(|t| t.is_some()) {
+            return Err(err(
+                f,
+                "runtime, deadline and period are for SCHED_DEADLINE only",
+            ));
+        }
+        if deadline {
+            let runtime = s.runtime().unwrap_or(0);
+            let dl = s.deadline().unwrap_or(0);
+            let period = s.period().unwrap_or(0);
+            let period = if period == 0 { dl } else { period };
+            if runtime == 0 || dl == 0 || runtime > dl || dl > period {
+                return Err(err(
+                    f,
+                    "SCHED_DEADLINE needs 0 < runtime <= deadline <= period (period 0: the deadline)",
+                ));
+            }
+        }
+    }
+    if let Some(io) = p.io_priority()
+        && !(0..=7).contains(&io.priority())
+    {
+        return Err(err(
+            "process.ioPriority.priority",
+            "must be between 0 and 7",
+        ));
+    }
+    if let Some(a) = p.exec_cpu_affinity() {
+        for (name, list) in [("initial", a.initial()), ("final", a.cpu_affinity_final())] {
+            if let Some(list) = list
+                && parse_list(list).is_none()
+            {
+                return Err(err(
+                    format!("process.execCPUAffinity.{name}"),
+                    format!("{}: not a CPU list like 0-3,5", crate::error::quoted(list)),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// linux.personality and linux.memoryPolicy (personality(2), set_mempolicy(2)).
+fn check_personality_and_memory_policy(l: &oci_spec::runtime::Linux) -> Result<(), ConfigError> {
+    use oci_spec::runtime::{MemoryPolicyFlagType as F, MemoryPolicyModeType as M};
+    if let Some(p) = l.personality()
+        && p.flags().as_ref().is_some_and(|f| !f.is_empty())
+    {
+        return Err(err(
+            "linux.personality.flags",
+            "the runtime spec defines no flag (only the domain, LINUX or LINUX32)",
+        ));
+    }
+    if let Some(m) = l.memory_policy() {
+        let f = "linux.memoryPolicy";
+        let nodes = m
+            .nodes()
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty());
+        if let Some(list) = nodes
+            && parse_list(list).is_none()
+        {
+            return Err(err(
+                format!("{f}.nodes"),
+                format!("{}: not a node list like 0-3,5", crate::error::quoted(list)),
+            ));
+        }
+        match (m.mode(), nodes) {
+            (M::MpolDefault | M::MpolLocal, Some(_)) => {
+                return Err(err(
+                    format!("{f}.nodes"),
+                    "must be empty for MPOL_DEFAULT and MPOL_LOCAL",
+                ));
+            }
+            (
+                M::MpolBind | M::MpolInterleave | M::MpolPreferredMany | M::MpolWeightedInterleave,
+                None,
+            ) => {
+                return Err(err(format!("{f}.nodes"), "this mode needs nodes"));
+            }
+            _ => {}
+        }
+        let flags = m.flags().as_deref().unwrap_or_default();
+        if flags.contains(&F::MpolFStaticNodes) && flags.contains(&F::MpolFRelativeNodes) {
+            return Err(err(
+                format!("{f}.flags"),
+                "MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other",
+            ));
+        }
+        if !flags.is_empty() && matches!(m.mode(), M::MpolDefault | M::MpolLocal) {
+            return Err(err(
+                format!("{f}.flags"),
+                "MPOL_DEFAULT and MPOL_LOCAL take no flags",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The kernel's list format for CPUs and memory nodes ("0-3,5,7-8"), expanded; None if
+/// it is not one, or names a number above 65535 (no CPU or node set is that large).
+pub fn parse_list(s: &str) -> Option<Vec<u32>> {
+    const MAX: u32 = 65535;
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut out = Vec::new();
+    for part in s.split(',') {
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?),
+            None => {
+                let n = part.trim().parse::<u32>().ok()?;
+                (n, n)
+            }
+        };
+        if lo > hi || hi > MAX {
+            return None;
+        }
+        out.extend(lo..=hi);
+    }
+    Some(out)
+}
+
 /// runc's rule for linux.resources, which the engines rely on: a limit of 0 means "not
 /// set" (Docker sends `cpu.shares: 0` for every container started without --cpu-shares,
 /// and containerd's `update` sends whole documents with zeros for what it leaves alone).
@@ -161,7 +316,7 @@ pub fn read_json_text(reader: impl std::io::Read, what: &str) -> Result<Vec<u8>,
     reader
         .take(JSON_LIMIT + 1)
         .read_to_end(&mut text)
-        .map_err(|e| err(what, e))?;
+        .map_err(|e| err(what, crate::error::io_text(&e)))?;
     if text.len() as u64 > JSON_LIMIT {
         return Err(err(
             what,
@@ -172,9 +327,11 @@ pub fn read_json_text(reader: impl std::io::Read, what: &str) -> Result<Vec<u8>,
 }
 
 pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
-    let dir = std::path::absolute(bundle).map_err(|e| err("--bundle", e))?;
+    let dir =
+        std::path::absolute(bundle).map_err(|e| err("--bundle", crate::error::io_text(&e)))?;
     let config = dir.join("config.json");
-    let file = fs::File::open(&config).map_err(|e| err(config.display(), e))?;
+    let file =
+        fs::File::open(&config).map_err(|e| err(config.display(), crate::error::io_text(&e)))?;
     let text = read_json_text(file, &config.display().to_string())?;
     let mut spec = parse(&text)?;
     if let Some(r) = spec
@@ -197,7 +354,11 @@ pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
         Err(e) => {
             return Err(err(
                 "root.path",
-                format!("{}: {e}", dir.join(root.path()).display()),
+                format!(
+                    "{}: {}",
+                    dir.join(root.path()).display(),
+                    crate::error::io_text(&e)
+                ),
             ));
         }
     };
@@ -404,26 +565,9 @@ fn check_hooks(field: &str, hooks: &Option<Vec<Hook>>) -> Result<(), ConfigError
 /// how it runs, so a config asking for one is refused rather than run without it.
 pub fn refuse_unsupported(spec: &Spec) -> Result<(), ConfigError> {
     const NOT_YET: &str = "not supported by rt yet";
-    if let Some(p) = spec.process() {
-        if p.io_priority().is_some() {
-            return Err(err("process.ioPriority", NOT_YET));
-        }
-        if p.scheduler().is_some() {
-            return Err(err("process.scheduler", NOT_YET));
-        }
-        if p.exec_cpu_affinity().is_some() {
-            return Err(err("process.execCPUAffinity", NOT_YET));
-        }
-    }
     if let Some(l) = spec.linux() {
         if l.intel_rdt().is_some() {
             return Err(err("linux.intelRdt", NOT_YET));
-        }
-        if l.personality().is_some() {
-            return Err(err("linux.personality", NOT_YET));
-        }
-        if l.memory_policy().is_some() {
-            return Err(err("linux.memoryPolicy", NOT_YET));
         }
         if l.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
             return Err(err("linux.netDevices", NOT_YET));
@@ -649,6 +793,10 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
                 "soft limit exceeds hard limit",
             ));
         }
+    }
+    check_scheduling(process)?;
+    if let Some(l) = spec.linux() {
+        check_personality_and_memory_policy(l)?;
     }
 
     let linux = spec.linux().as_ref();
@@ -906,6 +1054,15 @@ mod tests {
     }
 
     #[test]
+    fn cpu_and_node_lists() {
+        assert_eq!(parse_list("0-2,5, 7"), Some(vec![0, 1, 2, 5, 7]));
+        assert_eq!(parse_list(" 3 "), Some(vec![3]));
+        for bad in ["", "1-0", "a", "1,", "-1", "0-65536", "0-4294967295"] {
+            assert_eq!(parse_list(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn unknown_names_give_one_short_line() {
         let mut v = base();
         v["process"]["rlimits"] = json!([{"type": "RLIMIT_TEST", "soft": 1, "hard": 1}]);
@@ -1089,12 +1246,12 @@ mod tests {
     fn unimplemented_settings_are_refused_not_ignored() {
         let cases = [
             (
-                json!({"process": {"ioPriority": {"class": "IOPRIO_CLASS_IDLE"}}}),
-                "process.ioPriority",
+                json!({"linux": {"intelRdt": {"closID": "g1"}}}),
+                "linux.intelRdt",
             ),
             (
-                json!({"linux": {"personality": {"domain": "LINUX32"}}}),
-                "linux.personality",
+                json!({"linux": {"netDevices": {"eth1": {"name": "eth9"}}}}),
+                "linux.netDevices",
             ),
         ];
         for (patch, field) in cases {

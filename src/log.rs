@@ -47,7 +47,19 @@ pub fn release_stderr() {
     }
 }
 
+/// Set in a created container's init once `create` has returned: its stderr is the
+/// container's (an engine's log pipe), and whatever it would say goes to `rt start`
+/// over the start socket, or to the --log file.
+static MUTED: AtomicBool = AtomicBool::new(false);
+
+pub fn mute_stderr() {
+    MUTED.store(true, Ordering::Relaxed);
+}
+
 fn to_stderr(line: String) {
+    if MUTED.load(Ordering::Relaxed) {
+        return;
+    }
     if let Ok(mut held) = HELD.lock()
         && let Some(held) = held.as_mut()
     {

@@ -168,6 +168,7 @@ fn exec_in(
     status: Status,
 ) -> anyhow::Result<i32> {
     let mut process = build_process(a, c.state.process.as_ref())?;
+    crate::config::check_scheduling(&process)?;
     let listen = crate::init::process::listen_fds();
     if listen > 0 {
         let mut env = process.env().clone().unwrap_or_default();
@@ -236,11 +237,17 @@ fn exec_in(
             .map(|s| s.trim() != "deny")
             .unwrap_or(true),
         seccomp: seccomp.as_ref(),
+        wide: crate::init::sched::ContainerWide {
+            personality: c.state.personality.as_ref(),
+            memory_policy: c.state.memory_policy.as_ref(),
+        },
     };
     let child = spawn_exec::spawn(&ns, &ctx)?;
     crate::fault::point("exec: process cloned");
+    let placed = lifecycle::initial_affinity(Some(&process), child.pid);
     drop(console_socket);
     let started = (|| -> anyhow::Result<()> {
+        placed?;
         if let Some(record) = cgroup.as_ref().filter(|_| self_join.is_empty()) {
             cgroups::add_process(record, &a.id, child.pid)?;
             crate::fault::point("exec: process placed in the cgroup");

@@ -41,6 +41,22 @@ fn self_proc() -> anyhow::Result<ProcId> {
     Ok(ProcId { pid, start })
 }
 
+/// process.execCPUAffinity.initial: set by rt on the new process before it joins its
+/// cgroups (a cpuset cgroup replaces it then, and the process sets `final` itself before
+/// execve), so that it runs where the caller wants while it is set up.
+pub fn initial_affinity(
+    process: Option<&oci_spec::runtime::Process>,
+    pid: i32,
+) -> anyhow::Result<()> {
+    if let Some(list) = process
+        .and_then(|p| p.exec_cpu_affinity().as_ref())
+        .and_then(|a| a.initial().as_deref())
+    {
+        init::sched::set_affinity(pid, list, "process.execCPUAffinity.initial")?;
+    }
+    Ok(())
+}
+
 /// The state JSON hooks get on stdin.
 pub fn hook_state(state: &State, status: Status, pid: i32) -> Vec<u8> {
     let mut s = state.oci(status);
@@ -118,6 +134,7 @@ impl Supervisor for CreateSupervisor<'_> {
         // even if this process is killed from here on.
         self.record_init(pid)?;
         crate::fault::point("create: init cloned");
+        initial_affinity(self.spec.process().as_ref(), pid)?;
         if self.self_join {
             // Recorded with its cgroups in init_going; until then an init whose rt died
             // exits (its channel closes) and nothing of it is on the host.
@@ -364,6 +381,11 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         },
         process: spec.process().clone(),
         seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
+        personality: spec.linux().as_ref().and_then(|l| l.personality().clone()),
+        memory_policy: spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.memory_policy().clone()),
         shared_mounts: match ns.mount_ns() {
             namespaces::MountNs::Shared => Some(SharedMounts {
                 before: shared::mount_id(&bundle.rootfs)

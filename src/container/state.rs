@@ -124,6 +124,11 @@ pub struct State {
     pub seccomp: Option<oci_spec::runtime::LinuxSeccomp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shared_mounts: Option<SharedMounts>,
+    /// linux.personality and linux.memoryPolicy, which every `exec` sets too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub personality: Option<oci_spec::runtime::LinuxPersonality>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_policy: Option<oci_spec::runtime::LinuxMemoryPolicy>,
 }
 
 /// Liveness of the processes a state refers to; kept separate from `State` so that status
@@ -246,6 +251,8 @@ mod tests {
             process: None,
             seccomp: None,
             shared_mounts: None,
+            personality: None,
+            memory_policy: None,
         }
     }
 

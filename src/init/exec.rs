@@ -21,6 +21,8 @@ pub struct ExecContext<'a> {
     pub setgroups_allowed: bool,
     /// The container's linux.seccomp, compiled by the parent.
     pub seccomp: Option<&'a crate::security::seccomp::Filter>,
+    /// The container's linux.personality and linux.memoryPolicy.
+    pub wide: super::sched::ContainerWide<'a>,
     /// The cgroup `tasks` files this process writes itself into on Go (empty: the parent
     /// moves it).
     pub cgroup_self_join: &'a [std::path::PathBuf],
@@ -63,7 +65,7 @@ fn run(
     } else {
         None
     };
-    let target = process::become_process(p, ctx.setgroups_allowed, ctx.seccomp)?;
+    let target = process::become_process(p, ctx.wide, ctx.setgroups_allowed, ctx.seccomp)?;
     process::exec(
         &target,
         ctx.preserve_fds,

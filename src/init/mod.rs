@@ -6,6 +6,7 @@
 
 pub mod exec;
 pub mod process;
+pub mod sched;
 
 use std::convert::Infallible;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -312,7 +313,20 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         .process()
         .as_ref()
         .ok_or_else(|| StepError::msg("process", "must be set"))?;
-    let target = process::become_process(process, ctx.id_maps.setgroups_allowed(), ctx.seccomp)?;
+    let wide = sched::ContainerWide {
+        personality: ctx
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.personality().as_ref()),
+        memory_policy: ctx
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.memory_policy().as_ref()),
+    };
+    let target =
+        process::become_process(process, wide, ctx.id_maps.setgroups_allowed(), ctx.seccomp)?;
     Ok((Exec { target, terminal }, pid))
 }
 
@@ -405,6 +419,9 @@ pub fn main(ctx: &Context, chan: Channel) -> ! {
     let chan = if start_now {
         chan
     } else {
+        // `rt create` returns now: no line of rt's may appear on the container's stderr
+        // from here on (runc's init logs through its parent, which is gone by then).
+        crate::log::mute_stderr();
         drop(chan);
         let Some(listener) = ctx.start_listener else {
             exit(1)

@@ -604,12 +604,15 @@ fn null_terminated(items: &[CString]) -> Vec<*const libc::c_char> {
 /// container. Only `exec` (stdio, signals, fds, the seccomp filter, execve) is left.
 pub fn become_process(
     process: &Process,
+    wide: super::sched::ContainerWide,
     setgroups_allowed: bool,
     seccomp: Option<&crate::security::seccomp::Filter>,
 ) -> Result<Target, StepError> {
     set_rlimits(process)?;
     enter_cwd(process.cwd())?;
     crate::security::lsm::set_exec_labels(process)?;
+    // With the capabilities still held: real-time policies and I/O classes need them.
+    super::sched::apply(process, wide)?;
     let nnp = process.no_new_privileges().unwrap_or(false);
     become_user(process, setgroups_allowed, seccomp.is_some() && !nnp)?;
     set_umask(process);

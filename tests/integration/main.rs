@@ -18,6 +18,7 @@ mod namespaces;
 mod process;
 mod rootfs;
 mod rootless;
+mod scheduling;
 mod seccomp;
 mod security;
 mod soak;

@@ -84,6 +84,34 @@ int main(int argc, char **argv)
 			fflush(stdout);
 			continue;
 		}
+		if (!strcmp(p, "attrs")) {
+			/* what process.scheduler, process.ioPriority, linux.personality and
+			 * linux.memoryPolicy set: sched_getattr, ioprio_get, personality and
+			 * get_mempolicy, as one line of numbers */
+			struct {
+				unsigned int size, policy;
+				unsigned long long flags;
+				int nice;
+				unsigned int priority;
+				unsigned long long runtime, deadline, period;
+				unsigned int util_min, util_max;
+			} a = {0};
+			int mode = -1;
+			unsigned long nodes = 0;
+			long s = syscall(SYS_sched_getattr, 0, &a, sizeof a, 0);
+			long io = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+			long pers = syscall(SYS_personality, 0xffffffffUL);
+			long m = syscall(SYS_get_mempolicy, &mode, &nodes, 64UL, 0UL, 0UL);
+			printf("sched=%ld policy=%u nice=%d priority=%u flags=%llu runtime=%llu "
+			       "deadline=%llu period=%llu ioprio_class=%ld ioprio_level=%ld "
+			       "personality=%#lx mempolicy=%ld mode=%d nodes=%#lx\n",
+			       s < 0 ? (long)errno : 0L, a.policy, a.nice, a.priority, a.flags,
+			       a.runtime, a.deadline, a.period, io < 0 ? -1L : io >> 13,
+			       io < 0 ? (long)errno : io & 0x1fff, pers, m < 0 ? (long)errno : 0L,
+			       mode, nodes);
+			fflush(stdout);
+			continue;
+		}
 		if (!strcmp(p, "hold")) { /* keeps what this process holds (a keyring) alive */
 			sleep(60);
 			continue;
