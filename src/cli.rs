@@ -136,6 +136,9 @@ pub struct ExecArgs {
     /// Unix socket to send the pty master to
     #[arg(long = "console-socket", value_name = "SOCK")]
     pub console_socket: Option<PathBuf>,
+    /// Unix socket to send a pidfd of the process to
+    #[arg(long = "pidfd-socket", value_name = "SOCK")]
+    pub pidfd_socket: Option<PathBuf>,
     /// Return once the process has started
     #[arg(short = 'd', long)]
     pub detach: bool,
@@ -234,6 +237,10 @@ pub struct CreateOpts {
     /// Unix socket to send the pty master to (process.terminal)
     #[arg(long = "console-socket", value_name = "SOCK")]
     pub console_socket: Option<PathBuf>,
+
+    /// Unix socket to send a pidfd of the container's init to
+    #[arg(long = "pidfd-socket", value_name = "SOCK")]
+    pub pidfd_socket: Option<PathBuf>,
 
     /// Do not use pivot_root (MS_MOVE + chroot instead)
     #[arg(long = "no-pivot")]

@@ -512,6 +512,10 @@ fn sysctl_namespace(name: &str) -> Option<LinuxNamespaceType> {
         Some(LinuxNamespaceType::Network)
     } else if name == "kernel.hostname" || name == "kernel.domainname" {
         Some(LinuxNamespaceType::Uts)
+    } else if name.starts_with("user.") {
+        // The ucount limits (user.max_user_namespaces, ...) are per user namespace; root
+        // of a user namespace sets its own (runc allows them since 1.4).
+        Some(LinuxNamespaceType::User)
     } else {
         None
     }
@@ -1229,6 +1233,13 @@ mod tests {
         v["linux"]["sysctl"] = json!({"net.ipv4.ip_forward": "1"});
         assert_eq!(field_of(v.clone()), "linux.sysctl.net.ipv4.ip_forward");
         v["linux"]["namespaces"] = json!([{"type": "network"}]);
+        assert_eq!(check(v.clone()), Ok(()));
+        v["linux"]["sysctl"] = json!({"user.max_user_namespaces": "10"});
+        assert_eq!(
+            check(v.clone()).unwrap_err().reason,
+            "needs a private user namespace"
+        );
+        v["linux"]["namespaces"] = json!([{"type": "user"}]);
         assert_eq!(check(v), Ok(()));
     }
 

@@ -194,6 +194,11 @@ fn exec_in(
         bail!("container not running: {}", a.id);
     }
 
+    let pidfd_socket = a
+        .pidfd_socket
+        .as_deref()
+        .map(super::pidfd::PidfdSocket::connect)
+        .transpose()?;
     let (console_socket, console_ours) = match (terminal, &a.console_socket) {
         (false, _) => (None, None),
         (true, Some(path)) => {
@@ -288,6 +293,9 @@ fn exec_in(
     crate::fault::point("exec: process started");
     if let Some(p) = &a.pid_file {
         lifecycle::write_pid_file(p, child.pid)?;
+    }
+    if let Some(s) = pidfd_socket {
+        s.send(std::os::fd::AsFd::as_fd(&child.pidfd))?;
     }
     if a.detach {
         return Ok(0);

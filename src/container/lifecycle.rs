@@ -396,6 +396,12 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         },
     };
     let (console_socket, console_ours) = console_channel(req, spec)?;
+    let pidfd_socket = req
+        .opts
+        .pidfd_socket
+        .as_deref()
+        .map(super::pidfd::PidfdSocket::connect)
+        .transpose()?;
     let mut container = Container::create(req.root, state)?;
     let mut init_seen = None;
     let console_fd = console_socket.as_ref().map(|f| f.as_raw_fd());
@@ -407,7 +413,14 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         &mut init_seen,
         console_fd,
         seccomp.as_ref(),
-    ) {
+    )
+    .and_then(|spawned| {
+        // Once the init exists; a failure to send fails the create.
+        if let Some(s) = pidfd_socket {
+            s.send(spawned.pidfd.as_fd())?;
+        }
+        Ok(spawned)
+    }) {
         Ok(spawned) => {
             drop(console_socket);
             let console = match console_ours {

@@ -10,6 +10,7 @@
 pub mod exec;
 pub mod id;
 pub mod lifecycle;
+pub mod pidfd;
 pub mod state;
 pub mod supervise;
 

@@ -210,3 +210,26 @@ fn idmapped_mount_with_its_own_mappings() {
         .fails_with("mounts[8] (/data): idmap needs uidMappings");
     assert_no_trace(&rt, &id, &b);
 }
+
+/// user.* sysctls are limits of the user namespace they are set in: allowed with a user
+/// namespace of the container's own (as runc 1.4), seen inside, not changed on the host.
+#[test]
+fn user_sysctls_in_a_user_namespace() {
+    if !need_root() {
+        return;
+    }
+    let rt = Rt::new();
+    let host = fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap();
+    let mut b = Bundle::sh("cat /proc/sys/user/max_user_namespaces");
+    with_userns(
+        &mut b,
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+        json!([{"containerID": 0, "hostID": 100000, "size": 65536}]),
+    );
+    b.edit(|c| c["linux"]["sysctl"] = json!({"user.max_user_namespaces": "7"}));
+    assert_eq!(rt.output(&b), "7\n");
+    assert_eq!(
+        fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap(),
+        host
+    );
+}
