@@ -148,9 +148,10 @@ pub struct ExecArgs {
     /// Pass N extra fds (3..3+N-1) to the process
     #[arg(long = "preserve-fds", value_name = "N", default_value_t = 0)]
     pub preserve_fds: u32,
-    /// Run in this sub-cgroup of the container's cgroup
-    #[arg(long, value_name = "PATH")]
-    pub cgroup: Option<String>,
+    /// Run in this sub-cgroup of the container's cgroup: PATH, or (cgroup v1, repeatable)
+    /// CONTROLLER[,CONTROLLER...]:PATH
+    #[arg(long, value_name = "[CONTROLLER:]PATH")]
+    pub cgroup: Vec<String>,
     /// Allow exec into a paused container
     #[arg(long = "ignore-paused")]
     pub ignore_paused: bool,

@@ -1240,6 +1240,9 @@ mod tests {
             "needs a private user namespace"
         );
         v["linux"]["namespaces"] = json!([{"type": "user"}]);
+        let map = json!([{"containerID": 0, "hostID": 100000, "size": 1}]);
+        v["linux"]["uidMappings"] = map.clone();
+        v["linux"]["gidMappings"] = map;
         assert_eq!(check(v), Ok(()));
     }
 

@@ -935,11 +935,6 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
         field: "--cgroup".into(),
         reason: format!("{}: {why}", crate::error::quoted(sub)),
     };
-    if sub.contains(':') {
-        return Err(bad(
-            "controller:path is not supported; give a path below the container's cgroup",
-        ));
-    }
     let rel = clean_relative(Path::new(sub)).map_err(|_| bad("must not contain .."))?;
     if rel.as_os_str().is_empty() || record.systemd {
         return Err(bad(
@@ -962,6 +957,94 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
         return Err(bad(&format!("{} does not exist", missing.display())));
     }
     Ok(sub_record)
+}
+
+/// `rt exec --cgroup CONTROLLER[,CONTROLLER...]:PATH` (repeatable; a plain PATH among
+/// them is for the other controllers), runc's form for cgroup v1: the `cgroup.procs`
+/// file of each hierarchy the process goes to — the named sub-cgroup below the
+/// container's where a controller of the hierarchy is named, the plain PATH (or the
+/// container's own cgroup) elsewhere. Only existing cgroups: the container makes its
+/// sub-cgroups, rt never does.
+pub fn exec_cgroup_files(
+    record: &CgroupRecord,
+    args: &[String],
+) -> Result<Vec<PathBuf>, CgroupError> {
+    let field = |reason: String| CgroupError::Field {
+        field: "--cgroup".into(),
+        reason,
+    };
+    if record.systemd || mode()? != resources::Mode::V1 {
+        return Err(field(
+            "CONTROLLER:PATH needs cgroup v1 and a container cgroup not managed by systemd;              give one PATH"
+                .into(),
+        ));
+    }
+    let points = v1_mount_points()?;
+    let mut default = PathBuf::new();
+    let mut named: HashMap<&str, PathBuf> = HashMap::new();
+    for arg in args {
+        let (controllers, path) = match arg.split_once(':') {
+            Some((c, p)) => (Some(c), p),
+            None => (None, arg.as_str()),
+        };
+        let rel = clean_relative(Path::new(path)).map_err(|_| {
+            field(format!(
+                "{}: must not contain ..",
+                crate::error::quoted(arg)
+            ))
+        })?;
+        match controllers {
+            None => default = rel,
+            Some(list) => {
+                for c in list.split(',') {
+                    if !points.contains_key(c) {
+                        return Err(field(format!(
+                            "{}: no {} controller on this host",
+                            crate::error::quoted(arg),
+                            crate::error::quoted(c)
+                        )));
+                    }
+                    named.insert(c, rel.clone());
+                }
+            }
+        }
+    }
+    let base = record.path.strip_prefix("/").unwrap_or(&record.path);
+    let mut files = Vec::new();
+    for (controller, mount) in points {
+        // Co-mounted controllers (cpu,cpuacct) share a hierarchy: a name for either counts.
+        let sub = points
+            .iter()
+            .filter(|(c, m)| *m == mount && named.contains_key(c.as_str()))
+            .find_map(|(c, _)| named.get(c.as_str()))
+            .unwrap_or(&default);
+        let dir = mount.join(base).join(sub);
+        if !dir.is_dir() {
+            return Err(field(format!(
+                "{controller}: {} does not exist",
+                dir.display()
+            )));
+        }
+        files.push(dir.join("cgroup.procs"));
+    }
+    files.extend(
+        unmanaged_dirs(record)?
+            .into_iter()
+            .map(|d| d.join("cgroup.procs")),
+    );
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// Moves `pid` into each of `files` (cgroup.procs files, from exec_cgroup_files).
+pub fn add_to_files(files: &[PathBuf], pid: i32) -> Result<(), CgroupError> {
+    for f in files {
+        libcgroups::common::write_cgroup_file_str(f, &pid.to_string()).map_err(|e| {
+            CgroupError::Manager(format!("adding pid {pid} to {}: {e}", f.display()))
+        })?;
+    }
+    Ok(())
 }
 
 /// Moves another process (`rt exec`) into the container's existing cgroup.

@@ -107,6 +107,7 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool, rootless: bool) -> any
         mut container,
         spawned,
         console,
+        notify,
     } = created;
     let id = container.state.id.clone();
 
@@ -131,8 +132,27 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool, rootless: bool) -> any
         }
         return Err(e);
     }
+    let notified = notify
+        .zip(container.state.notify_socket.clone())
+        .zip(container.state.init);
     if a.detach {
+        // As `rt start`: back once the container said READY=1 (or is gone).
+        if let Some(((sock, caller), init)) = notified {
+            crate::container::notify::forward(&sock, &caller, init.pid, || {
+                crate::container::is_alive(init)
+            })?;
+        }
         return Ok(0);
+    }
+    if let Some(((sock, caller), init)) = notified {
+        // The foreground run waits for the container meanwhile; messages after READY=1
+        // are not passed on (as runc).
+        std::thread::spawn(move || {
+            let alive = || crate::container::is_alive(init);
+            if let Err(e) = crate::container::notify::forward(&sock, &caller, init.pid, alive) {
+                crate::log::warn(&format!("{e:#}"));
+            }
+        });
     }
     let code = match &console {
         Some(master) => supervise::wait_with_terminal(spawned.pid, &spawned.pidfd, &set, master)?,

@@ -182,10 +182,15 @@ fn exec_in(
     if !terminal && a.console_socket.is_some() {
         bail!("--console-socket: the process has no terminal (use --tty)");
     }
-    let cgroup = match (&c.state.cgroup, &a.cgroup) {
-        (None, Some(_)) => bail!("--cgroup: the container has no cgroup"),
-        (record, None) => record.clone(),
-        (Some(record), Some(sub)) => Some(cgroups::sub_cgroup(record, sub)?),
+    // One PATH: that sub-cgroup in every hierarchy. CONTROLLER:PATH forms: the files of
+    // the hierarchies' cgroups, which rt writes the process into.
+    let (cgroup, cgroup_files) = match (&c.state.cgroup, a.cgroup.as_slice()) {
+        (None, [_, ..]) => bail!("--cgroup: the container has no cgroup"),
+        (record, []) => (record.clone(), Vec::new()),
+        (Some(record), [sub]) if !sub.contains(':') => {
+            (Some(cgroups::sub_cgroup(record, sub)?), Vec::new())
+        }
+        (Some(record), subs) => (None, cgroups::exec_cgroup_files(record, subs)?),
     };
     let ns = spawn_exec::open_namespaces(init.pid)?;
     // The namespace files must be the container's: check that the pid was not reused
@@ -257,6 +262,7 @@ fn exec_in(
             cgroups::add_process(record, &a.id, child.pid)?;
             crate::fault::point("exec: process placed in the cgroup");
         }
+        cgroups::add_to_files(&cgroup_files, child.pid)?;
         if let Some(adj) = process.oom_score_adj() {
             std::fs::write(
                 format!("/proc/{}/oom_score_adj", child.pid),

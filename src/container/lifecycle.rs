@@ -29,6 +29,9 @@ pub struct Created {
     pub spawned: Spawned,
     /// The pty master, when rt itself proxies the container's terminal.
     pub console: Option<OwnedFd>,
+    /// The container's sd_notify socket, when the caller gave a NOTIFY_SOCKET and the
+    /// container starts at once (rt run).
+    pub notify: Option<std::os::unix::net::UnixDatagram>,
 }
 
 fn now_rfc3339() -> String {
@@ -55,6 +58,23 @@ pub fn initial_affinity(
         init::sched::set_affinity(pid, list, "process.execCPUAffinity.initial")?;
     }
     Ok(())
+}
+
+/// The notify directory the container's mount needs, and for `rt run` its socket, bound
+/// before the init may exec.
+fn notify_prepared(
+    c: &Container,
+    start_now: bool,
+) -> anyhow::Result<Option<std::os::unix::net::UnixDatagram>> {
+    if c.state.notify_socket.is_none() {
+        return Ok(None);
+    }
+    super::notify::make_dir(&c.dir)?;
+    Ok(if start_now {
+        Some(super::notify::bind(&c.dir)?)
+    } else {
+        None
+    })
 }
 
 /// The state JSON hooks get on stdin.
@@ -340,6 +360,10 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         env.extend(init::process::listen_env(listen));
         p.set_env(Some(env));
     }
+    let notify_socket = super::notify::callers_socket();
+    if notify_socket.is_some() {
+        super::notify::add_to_spec(&mut bundle.spec, &super::container_dir(req.root, req.id))?;
+    }
     let spec = &bundle.spec;
     if req.rootless && !ns.in_user_ns() {
         bail!(
@@ -386,6 +410,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
             .linux()
             .as_ref()
             .and_then(|l| l.memory_policy().clone()),
+        notify_socket,
         shared_mounts: match ns.mount_ns() {
             namespaces::MountNs::Shared => Some(SharedMounts {
                 before: shared::mount_id(&bundle.rootfs)
@@ -403,6 +428,13 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         .map(super::pidfd::PidfdSocket::connect)
         .transpose()?;
     let mut container = Container::create(req.root, state)?;
+    let notify = match notify_prepared(&container, req.start_now) {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = destroy_failed(&container, None);
+            return Err(e);
+        }
+    };
     let mut init_seen = None;
     let console_fd = console_socket.as_ref().map(|f| f.as_raw_fd());
     match create_in(
@@ -431,6 +463,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
                 container,
                 spawned,
                 console,
+                notify,
             })
         }
         Err(e) => {
@@ -728,7 +761,7 @@ pub fn destroy(c: &Container) -> anyhow::Result<()> {
 }
 
 pub fn start(root: &Path, id: &str) -> anyhow::Result<()> {
-    let c = Container::load_locked(root, id)?;
+    let mut c = Container::load_locked(root, id)?;
     match c.status() {
         Status::Created => {}
         Status::Stopped => bail!("cannot start a container that has stopped: {id}"),
@@ -741,6 +774,11 @@ pub fn start(root: &Path, id: &str) -> anyhow::Result<()> {
     // what the init itself reported, such as a failed startContainer hook, stays).
     let ending = || c.state.init.is_none_or(super::is_ending);
     let stopped = || anyhow!("cannot start a container that has stopped: {id}");
+    // Bound before the init may exec, so that no early message is lost.
+    let notify = match &c.state.notify_socket {
+        Some(_) => Some(super::notify::bind(&c.dir)?),
+        None => None,
+    };
     let conn = match connect_start_socket(&c.dir) {
         Ok(conn) => conn,
         Err(_) if ending() => return Err(stopped()),
@@ -760,6 +798,10 @@ pub fn start(root: &Path, id: &str) -> anyhow::Result<()> {
     }
     crate::fault::point("start: started");
     run_poststart(&c);
+    c.unlock();
+    if let (Some(sock), Some(caller), Some(init)) = (notify, &c.state.notify_socket, c.state.init) {
+        super::notify::forward(&sock, caller, init.pid, || super::is_alive(init))?;
+    }
     Ok(())
 }
 

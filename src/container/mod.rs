@@ -10,6 +10,7 @@
 pub mod exec;
 pub mod id;
 pub mod lifecycle;
+pub mod notify;
 pub mod pidfd;
 pub mod state;
 pub mod supervise;

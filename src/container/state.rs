@@ -129,6 +129,10 @@ pub struct State {
     pub personality: Option<oci_spec::runtime::LinuxPersonality>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub memory_policy: Option<oci_spec::runtime::LinuxMemoryPolicy>,
+    /// The caller's NOTIFY_SOCKET at create: `start` passes the container's sd_notify
+    /// messages on to it (see notify.rs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_socket: Option<String>,
 }
 
 /// Liveness of the processes a state refers to; kept separate from `State` so that status
@@ -253,6 +257,7 @@ mod tests {
             shared_mounts: None,
             personality: None,
             memory_policy: None,
+            notify_socket: None,
         }
     }
 

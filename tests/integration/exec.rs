@@ -239,7 +239,7 @@ fn exec_into_a_sub_cgroup() {
     // The container makes its sub-cgroup itself (in every hierarchy, through its own
     // cgroup mount, which rt mounts read-only: so make it read-write here).
     let mut b = Bundle::sh(
-        "for d in /sys/fs/cgroup/*/; do mkdir -p $d/sub; done; touch /dev/shm/ready; sleep 1000; true",
+        "for d in /sys/fs/cgroup/*/; do mkdir -p $d/sub $d/other; done; touch /dev/shm/ready; sleep 1000; true",
     );
     b.edit(|c| {
         for m in c["mounts"].as_array_mut().unwrap() {
@@ -268,6 +268,51 @@ fn exec_into_a_sub_cgroup() {
         "/proc/self/cgroup",
     ]);
     assert!(out.ok().trim().ends_with(":/sub"), "{}", out.stdout);
+    // runc's v1 form: CONTROLLER[,CONTROLLER...]:PATH, repeatable; a plain PATH for the
+    // rest. Inside, the container's cgroup namespace shows its own cgroup as "/".
+    let out = rt.rt(&[
+        "exec",
+        "--cgroup",
+        "memory:sub",
+        "--cgroup",
+        "cpu,cpuacct:other",
+        "--cgroup",
+        "sub",
+        &id,
+        "cat",
+        "/proc/self/cgroup",
+    ]);
+    let path = |text: &str, ctrl: &str| {
+        text.lines()
+            .find(|l| {
+                l.split(':')
+                    .nth(1)
+                    .is_some_and(|c| c.split(',').any(|x| x == ctrl))
+            })
+            .and_then(|l| l.rsplit(':').next())
+            .unwrap_or_else(|| panic!("no {ctrl} line: {text}"))
+            .to_owned()
+    };
+    let text = out.ok();
+    assert_eq!(path(text, "memory"), "/sub", "{text}");
+    assert_eq!(path(text, "cpu"), "/other", "{text}");
+    assert_eq!(path(text, "cpuacct"), "/other", "{text}");
+    assert_eq!(path(text, "pids"), "/sub", "{text}");
+    let out = rt.rt(&[
+        "exec",
+        "--cgroup",
+        "memory:other",
+        &id,
+        "cat",
+        "/proc/self/cgroup",
+    ]);
+    let text = out.ok();
+    assert_eq!(path(text, "memory"), "/other", "{text}");
+    assert_eq!(path(text, "pids"), "/", "{text}");
+    rt.rt(&["exec", "--cgroup", "nosuch:sub", &id, "true"])
+        .fails_with("--cgroup: \"nosuch:sub\": no \"nosuch\" controller on this host");
+    rt.rt(&["exec", "--cgroup", "memory:nope", &id, "true"])
+        .fails_with("does not exist");
     rt.rt(&["exec", "--cgroup", "nope", &id, "true"])
         .fails_with("--cgroup: \"nope\"");
     rt.rt(&["exec", "--cgroup", "../x", &id, "true"])

@@ -10,7 +10,10 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* An i386 system call from this x86_64 process: int 0x80 selects the compat ABI, which
@@ -82,6 +85,23 @@ int main(int argc, char **argv)
 			}
 			printf("scan=%ld\n", hits);
 			fflush(stdout);
+			continue;
+		}
+		if (!strncmp(p, "notify=", 7)) {
+			/* sd_notify: sends what follows '=' ('|' for newlines) to $NOTIFY_SOCKET */
+			char msg[512];
+			struct sockaddr_un a = {.sun_family = AF_UNIX};
+			const char *path = getenv("NOTIFY_SOCKET");
+			snprintf(msg, sizeof msg, "%s", p + 7);
+			for (char *c = msg; *c; c++)
+				if (*c == '|')
+					*c = '\n';
+			int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+			snprintf(a.sun_path, sizeof a.sun_path, "%s", path ? path : "");
+			long n = sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&a, sizeof a);
+			printf("notify=%ld\n", n < 0 ? (long)errno : 0L);
+			fflush(stdout);
+			close(fd);
 			continue;
 		}
 		if (!strcmp(p, "attrs")) {
