@@ -591,19 +591,27 @@ pub fn self_join_files(record: &CgroupRecord) -> Result<Option<Vec<PathBuf>>, Cg
     if record.systemd || !nix::unistd::geteuid().is_root() || mode()? != resources::Mode::V1 {
         return Ok(None);
     }
-    let mut files = v1_mount_points()?
+    let files = v1_mount_points()?
         .keys()
         .map(|c| controller_dir(record, c).map(|d| d.join("tasks")))
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(with_unmanaged(record, files)?))
+}
+
+/// `files` of the managed hierarchies plus the container's cgroup.procs in the unmanaged
+/// ones, each once (co-mounted controllers, cpu,cpuacct, share one hierarchy).
+fn with_unmanaged(
+    record: &CgroupRecord,
+    mut files: Vec<PathBuf>,
+) -> Result<Vec<PathBuf>, CgroupError> {
     files.extend(
         unmanaged_dirs(record)?
             .into_iter()
             .map(|d| d.join("cgroup.procs")),
     );
-    // Co-mounted controllers (cpu,cpuacct) share one hierarchy.
     files.sort();
     files.dedup();
-    Ok(Some(files))
+    Ok(files)
 }
 
 /// Creates the container's v1 cgroups, ready for the init to move itself in with
@@ -1027,14 +1035,7 @@ pub fn exec_cgroup_files(
         }
         files.push(dir.join("cgroup.procs"));
     }
-    files.extend(
-        unmanaged_dirs(record)?
-            .into_iter()
-            .map(|d| d.join("cgroup.procs")),
-    );
-    files.sort();
-    files.dedup();
-    Ok(files)
+    with_unmanaged(record, files)
 }
 
 /// Moves `pid` into each of `files` (cgroup.procs files, from exec_cgroup_files).
