@@ -569,13 +569,10 @@ fn check_hooks(field: &str, hooks: &Option<Vec<Hook>>) -> Result<(), ConfigError
 /// how it runs, so a config asking for one is refused rather than run without it.
 pub fn refuse_unsupported(spec: &Spec) -> Result<(), ConfigError> {
     const NOT_YET: &str = "not supported by rt yet";
-    if let Some(l) = spec.linux() {
-        if l.intel_rdt().is_some() {
-            return Err(err("linux.intelRdt", NOT_YET));
-        }
-        if l.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
-            return Err(err("linux.netDevices", NOT_YET));
-        }
+    if let Some(l) = spec.linux()
+        && l.net_devices().as_ref().is_some_and(|d| !d.is_empty())
+    {
+        return Err(err("linux.netDevices", NOT_YET));
     }
     Ok(())
 }
@@ -801,6 +798,10 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
     check_scheduling(process)?;
     if let Some(l) = spec.linux() {
         check_personality_and_memory_policy(l)?;
+        if let Some(r) = l.intel_rdt() {
+            crate::rdt::validate(r)
+                .map_err(|e| err(format!("linux.intelRdt{}", e.field), e.reason))?;
+        }
     }
 
     let linux = spec.linux().as_ref();

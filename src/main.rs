@@ -21,6 +21,7 @@ mod hooks;
 mod init;
 mod log;
 mod procfs;
+mod rdt;
 mod rootfs;
 mod seal;
 mod security;

@@ -263,6 +263,9 @@ fn exec_in(
             crate::fault::point("exec: process placed in the cgroup");
         }
         cgroups::add_to_files(&cgroup_files, child.pid)?;
+        if let Some(r) = &c.state.rdt {
+            crate::rdt::add(r, child.pid)?;
+        }
         if let Some(adj) = process.oom_score_adj() {
             std::fs::write(
                 format!("/proc/{}/oom_score_adj", child.pid),

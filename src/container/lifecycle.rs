@@ -155,6 +155,9 @@ impl Supervisor for CreateSupervisor<'_> {
         self.record_init(pid)?;
         crate::fault::point("create: init cloned");
         initial_affinity(self.spec.process().as_ref(), pid)?;
+        if let Some(r) = &self.container.state.rdt {
+            crate::rdt::add(r, pid)?;
+        }
         if self.self_join {
             // Recorded with its cgroups in init_going; until then an init whose rt died
             // exits (its channel closes) and nothing of it is on the host.
@@ -372,6 +375,12 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     }
     crate::security::lsm::check(spec)?;
     let seccomp = crate::security::seccomp::compile(spec)?;
+    let rdt_config = spec.linux().as_ref().and_then(|l| l.intel_rdt().as_ref());
+    let rdt_root = Path::new(crate::rdt::ROOT);
+    if rdt_config.is_some() {
+        crate::rdt::check_host(rdt_root)?;
+    }
+    let rdt_plan = rdt_config.map(|r| crate::rdt::plan(rdt_root, r, req.id));
     let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup, req.rootless)?;
     crate::debug!(
         "create {}: bundle {}, namespaces {ns:?}, cgroup {cgroup:?}",
@@ -411,6 +420,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
             .as_ref()
             .and_then(|l| l.memory_policy().clone()),
         notify_socket,
+        rdt: rdt_plan,
         shared_mounts: match ns.mount_ns() {
             namespaces::MountNs::Shared => Some(SharedMounts {
                 before: shared::mount_id(&bundle.rootfs)
@@ -428,7 +438,15 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         .map(super::pidfd::PidfdSocket::connect)
         .transpose()?;
     let mut container = Container::create(req.root, state)?;
-    let notify = match notify_prepared(&container, req.start_now) {
+    let prepared = notify_prepared(&container, req.start_now).and_then(|notify| {
+        if let (Some(r), Some(planned)) = (rdt_config, &container.state.rdt) {
+            let made = crate::rdt::make(rdt_root, r, planned)?;
+            container.state.rdt = Some(made);
+            container.save()?;
+        }
+        Ok(notify)
+    });
+    let notify = match prepared {
         Ok(n) => n,
         Err(e) => {
             let _ = destroy_failed(&container, None);
@@ -706,6 +724,9 @@ fn destroy_failed(c: &Container, init: Option<ProcId>) -> anyhow::Result<()> {
     if let Some(record) = &c.state.cgroup {
         cgroups::remove(record, &c.state.id)?;
     }
+    if let Some(r) = &c.state.rdt {
+        crate::rdt::remove(r)?;
+    }
     c.remove_dir()?;
     Ok(())
 }
@@ -749,6 +770,9 @@ pub fn destroy(c: &Container) -> anyhow::Result<()> {
         cgroups::remove(record, &c.state.id)?;
     }
     crate::fault::point("delete: cgroups removed");
+    if let Some(r) = &c.state.rdt {
+        crate::rdt::remove(r)?;
+    }
     let state = hook_state(&c.state, Status::Stopped, 0);
     for (i, h) in c.state.hooks.poststop.iter().enumerate() {
         if let Err(e) = hooks::run(&format!("poststop[{i}]"), h, &state) {

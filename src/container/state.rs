@@ -133,6 +133,9 @@ pub struct State {
     /// messages on to it (see notify.rs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_socket: Option<String>,
+    /// The resctrl group of linux.intelRdt, recorded before it is made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rdt: Option<crate::rdt::RdtRecord>,
 }
 
 /// Liveness of the processes a state refers to; kept separate from `State` so that status
@@ -258,6 +261,7 @@ mod tests {
             personality: None,
             memory_policy: None,
             notify_socket: None,
+            rdt: None,
         }
     }
 

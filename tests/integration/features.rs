@@ -325,17 +325,23 @@ fn features_claims_exactly_what_create_accepts() {
         }
     }
 
-    // Claimed off: refused naming the field.
-    assert_eq!(linux["intelRdt"]["enabled"], false);
+    // Claimed off: refused naming the field. Intel RDT as the host has it (resctrl).
+    let rdt = std::path::Path::new("/sys/fs/resctrl/info").is_dir();
+    assert_eq!(linux["intelRdt"]["enabled"], rdt);
     assert_eq!(linux["netDevices"]["enabled"], false);
     assert_eq!(linux["cgroup"]["rdma"], false);
+    if !rdt {
+        let mut b = Bundle::new(&["true"]);
+        b.edit(|c| c["linux"]["intelRdt"] = json!({"closID": "x"}));
+        let e = try_create(&rt, &b).unwrap_err();
+        assert!(
+            e.contains("linux.intelRdt: this host has no resctrl"),
+            "{e}"
+        );
+    }
     for (edit, field) in [
         (
-            (|c: &mut Value| c["linux"]["intelRdt"] = json!({"closID": "x"})) as fn(&mut Value),
-            "linux.intelRdt",
-        ),
-        (
-            |c| c["linux"]["netDevices"] = json!({"eth9": {}}),
+            (|c: &mut Value| c["linux"]["netDevices"] = json!({"eth9": {}})) as fn(&mut Value),
             "linux.netDevices",
         ),
         (
