@@ -342,7 +342,6 @@ pub fn load(bundle: &Path) -> Result<Bundle, ConfigError> {
         unset_zero_limits(r);
     }
     validate(&spec)?;
-    refuse_unsupported(&spec)?;
     let root = spec
         .root()
         .as_ref()
@@ -561,18 +560,6 @@ fn check_hooks(field: &str, hooks: &Option<Vec<Hook>>) -> Result<(), ConfigError
                 "must be positive",
             ));
         }
-    }
-    Ok(())
-}
-
-/// Settings rt does not implement (yet). Each would change what the container may do or
-/// how it runs, so a config asking for one is refused rather than run without it.
-pub fn refuse_unsupported(spec: &Spec) -> Result<(), ConfigError> {
-    const NOT_YET: &str = "not supported by rt yet";
-    if let Some(l) = spec.linux()
-        && l.net_devices().as_ref().is_some_and(|d| !d.is_empty())
-    {
-        return Err(err("linux.netDevices", NOT_YET));
     }
     Ok(())
 }
@@ -802,6 +789,8 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
             crate::rdt::validate(r)
                 .map_err(|e| err(format!("linux.intelRdt{}", e.field), e.reason))?;
         }
+        crate::netdev::plan(spec)
+            .map_err(|e| err(format!("linux.netDevices{}", e.field), e.reason))?;
     }
 
     let linux = spec.linux().as_ref();
@@ -1258,31 +1247,14 @@ mod tests {
     }
 
     #[test]
-    fn unimplemented_settings_are_refused_not_ignored() {
-        let cases = [
-            (
-                json!({"linux": {"intelRdt": {"closID": "g1"}}}),
-                "linux.intelRdt",
-            ),
-            (
-                json!({"linux": {"netDevices": {"eth1": {"name": "eth9"}}}}),
-                "linux.netDevices",
-            ),
-        ];
-        for (patch, field) in cases {
-            let mut v = base();
-            for (k, val) in patch.as_object().unwrap() {
-                for (k2, val2) in val.as_object().unwrap() {
-                    v[k][k2] = val2.clone();
-                }
-            }
-            let spec = parse(v.to_string().as_bytes()).unwrap();
-            assert_eq!(refuse_unsupported(&spec).unwrap_err().field, field);
-        }
-        assert_eq!(
-            refuse_unsupported(&parse(base().to_string().as_bytes()).unwrap()),
-            Ok(())
-        );
+    fn net_devices_are_checked_with_the_config() {
+        let mut v = base();
+        v["linux"]["netDevices"] = json!({"eth1": {"name": "eth9"}});
+        v["linux"]["namespaces"] = json!([{"type": "mount"}]);
+        assert_eq!(field_of(v.clone()), "linux.netDevices");
+        v["linux"]["namespaces"] = json!([{"type": "network"}]);
+        v["linux"]["netDevices"] = json!({"eth1": {"name": "eth 9"}});
+        assert_eq!(field_of(v), "linux.netDevices.eth1.name");
     }
 
     #[test]

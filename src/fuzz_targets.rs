@@ -77,9 +77,6 @@ fn config_json() {
         if let Err(e) = config::validate(&spec) {
             return refusal("validate", e.to_string(), d);
         }
-        if let Err(e) = config::refuse_unsupported(&spec) {
-            return refusal("unsupported", e.to_string(), d);
-        }
         if let Err(e) = cgroups::validate(&spec) {
             return refusal("cgroups", e.to_string(), d);
         }

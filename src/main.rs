@@ -20,6 +20,7 @@ mod fuzz_targets;
 mod hooks;
 mod init;
 mod log;
+mod netdev;
 mod procfs;
 mod rdt;
 mod rootfs;

@@ -101,12 +101,11 @@ fn build() -> Value {
             // label is refused (security::lsm::check), never run unlabelled.
             "apparmor": {"enabled": crate::security::lsm::apparmor_enabled()},
             "selinux": {"enabled": crate::security::lsm::selinux_enabled()},
-            // Through resctrl (rdt.rs): as the host has it, as runc. netDevices is refused
-            // by config::refuse_unsupported.
+            // Through resctrl (rdt.rs): as the host has it, as runc.
             "intelRdt": {
                 "enabled": crate::rdt::check_host(std::path::Path::new(crate::rdt::ROOT)).is_ok()
             },
-            "netDevices": {"enabled": false},
+            "netDevices": {"enabled": true},
             "mountExtensions": {"idmap": {"enabled": true}}
         },
         "annotations": annotations(),

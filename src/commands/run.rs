@@ -173,8 +173,8 @@ fn reap_blocking(pid: i32) -> nix::Result<WaitStatus> {
 /// Deletes the container after it ran; someone may already have deleted it.
 fn remove(root: &Path, id: &str) {
     match Container::load_locked(root, id) {
-        Ok(c) => {
-            if let Err(e) = lifecycle::destroy(&c) {
+        Ok(mut c) => {
+            if let Err(e) = lifecycle::destroy(&mut c) {
                 crate::log::warn(&format!("deleting {id}: {e:#}"));
             }
         }

@@ -218,7 +218,14 @@ impl Supervisor for CreateSupervisor<'_> {
     }
 
     #[allow(deprecated)]
-    fn runtime_hooks(&mut self, pid: i32) -> anyhow::Result<()> {
+    fn host_steps(&mut self, pid: i32) -> anyhow::Result<()> {
+        if let Some(mut devices) = self.container.state.net_devices.clone() {
+            if devices.netns == crate::netdev::Netns::Held {
+                crate::netdev::hold(pid, &self.container.dir)?;
+                crate::fault::point("create: network namespace held");
+            }
+            crate::netdev::move_in(pid, &mut devices, &mut recorder(self.container))?;
+        }
         let state = hook_state(&self.container.state, Status::Creating, pid);
         let hooks = self.spec.hooks().as_ref();
         hooks::run_all(
@@ -381,6 +388,10 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         crate::rdt::check_host(rdt_root)?;
     }
     let rdt_plan = rdt_config.map(|r| crate::rdt::plan(rdt_root, r, req.id));
+    let net_devices = crate::netdev::plan(spec)?;
+    if let Some(d) = &net_devices {
+        crate::netdev::check_host(d)?;
+    }
     let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup, req.rootless)?;
     crate::debug!(
         "create {}: bundle {}, namespaces {ns:?}, cgroup {cgroup:?}",
@@ -421,6 +432,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
             .and_then(|l| l.memory_policy().clone()),
         notify_socket,
         rdt: rdt_plan,
+        net_devices,
         shared_mounts: match ns.mount_ns() {
             namespaces::MountNs::Shared => Some(SharedMounts {
                 before: shared::mount_id(&bundle.rootfs)
@@ -449,7 +461,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     let notify = match prepared {
         Ok(n) => n,
         Err(e) => {
-            let _ = destroy_failed(&container, None);
+            let _ = destroy_failed(&mut container, None);
             return Err(e);
         }
     };
@@ -485,7 +497,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
             })
         }
         Err(e) => {
-            if let Err(cleanup) = destroy_failed(&container, init_seen) {
+            if let Err(cleanup) = destroy_failed(&mut container, init_seen) {
                 crate::log::warn(&format!("cleaning up after the failed create: {cleanup:#}"));
             }
             if let Some(p) = &req.opts.pid_file {
@@ -704,9 +716,26 @@ fn kill_cgroup(c: &Container, sig: i32) {
     }
 }
 
+/// Saves the container's network devices as netdev records their moves.
+fn recorder(c: &mut Container) -> impl FnMut(&crate::netdev::NetDevRecord) -> anyhow::Result<()> {
+    move |now| {
+        c.state.net_devices = Some(now.clone());
+        Ok(c.save()?)
+    }
+}
+
+/// linux.netDevices back to the host, as far as they are its (see netdev::release).
+fn release_net_devices(c: &mut Container, failed: bool) -> anyhow::Result<()> {
+    let Some(mut devices) = c.state.net_devices.clone() else {
+        return Ok(());
+    };
+    let dir = c.dir.clone();
+    crate::netdev::release(&dir, &mut devices, failed, &mut recorder(c))
+}
+
 /// Undoes a create that failed halfway: the init (if it got that far), the cgroup, the
 /// state directory.
-fn destroy_failed(c: &Container, init: Option<ProcId>) -> anyhow::Result<()> {
+fn destroy_failed(c: &mut Container, init: Option<ProcId>) -> anyhow::Result<()> {
     crate::debug!(
         "create {} failed: removing init {init:?} and what was made for it",
         c.state.id
@@ -727,6 +756,7 @@ fn destroy_failed(c: &Container, init: Option<ProcId>) -> anyhow::Result<()> {
     if let Some(r) = &c.state.rdt {
         crate::rdt::remove(r)?;
     }
+    release_net_devices(c, true)?;
     c.remove_dir()?;
     Ok(())
 }
@@ -758,7 +788,7 @@ fn detach_shared_mounts(c: &Container) -> anyhow::Result<()> {
 
 /// Removes a stopped container: what is left in its cgroup, the cgroup, its state
 /// directory; then the poststop hooks, whose failures are only warnings.
-pub fn destroy(c: &Container) -> anyhow::Result<()> {
+pub fn destroy(c: &mut Container) -> anyhow::Result<()> {
     crate::debug!("destroying {}", c.state.id);
     if !c.state.own_pid_ns {
         kill_cgroup(c, libc::SIGKILL);
@@ -773,6 +803,9 @@ pub fn destroy(c: &Container) -> anyhow::Result<()> {
     if let Some(r) = &c.state.rdt {
         crate::rdt::remove(r)?;
     }
+    // A create that never got to Commit failed, whoever ends it.
+    release_net_devices(c, c.state.phase == Phase::Creating)?;
+    crate::fault::point("delete: network devices back");
     let state = hook_state(&c.state, Status::Stopped, 0);
     for (i, h) in c.state.hooks.poststop.iter().enumerate() {
         if let Err(e) = hooks::run(&format!("poststop[{i}]"), h, &state) {
@@ -864,7 +897,7 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
 }
 
 pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
-    let c = match Container::load_locked(root, id) {
+    let mut c = match Container::load_locked(root, id) {
         Ok(c) => c,
         Err(ContainerError::NotExist(_)) if force => {
             return Ok(Container::remove_stateless(root, id)?);
@@ -882,7 +915,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
             kill_everything(&c)?;
         }
     }
-    destroy(&c)
+    destroy(&mut c)
 }
 
 fn cgroup_of(c: &Container) -> anyhow::Result<&super::state::CgroupRecord> {

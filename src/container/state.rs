@@ -136,6 +136,9 @@ pub struct State {
     /// The resctrl group of linux.intelRdt, recorded before it is made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rdt: Option<crate::rdt::RdtRecord>,
+    /// linux.netDevices and where they went, recorded before any is moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_devices: Option<crate::netdev::NetDevRecord>,
 }
 
 /// Liveness of the processes a state refers to; kept separate from `State` so that status
@@ -262,6 +265,7 @@ mod tests {
             memory_policy: None,
             notify_socket: None,
             rdt: None,
+            net_devices: None,
         }
     }
 

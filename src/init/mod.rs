@@ -72,9 +72,12 @@ fn hooks_of<'a>(
         .unwrap_or_default()
 }
 
+/// Whether the parent has work to do in the container's namespaces (Msg::HostSteps).
 #[allow(deprecated)]
-fn has_runtime_hooks(ctx: &Context) -> bool {
-    !hooks_of(ctx, |h| h.prestart()).is_empty() || !hooks_of(ctx, |h| h.create_runtime()).is_empty()
+fn has_host_steps(ctx: &Context) -> bool {
+    !hooks_of(ctx, |h| h.prestart()).is_empty()
+        || !hooks_of(ctx, |h| h.create_runtime()).is_empty()
+        || ctx.state.net_devices.is_some()
 }
 
 fn wait_for(chan: &Channel, what: &str) -> Result<Msg, StepError> {
@@ -251,16 +254,17 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     // leave the container on the host's root.
     let prepared = rootfs::prepare(&rootfs_cfg)?;
     wait_for_limits()?;
-    set_hostname(ctx.spec)?;
-    set_sysctls(ctx.spec)?;
-
-    if has_runtime_hooks(ctx) {
-        chan.send(&Msg::RunHooks).ctx(|| "sync")?;
+    // Before the sysctls: net.* keys may name a device the parent moves in here. The
+    // prestart and createRuntime hooks see the container before its hostname, as runc's.
+    if has_host_steps(ctx) {
+        chan.send(&Msg::HostSteps).ctx(|| "sync")?;
         match wait_for(chan, "the runtime hooks")? {
-            Msg::HooksDone => {}
+            Msg::HostStepsDone => {}
             other => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
         }
     }
+    set_hostname(ctx.spec)?;
+    set_sysctls(ctx.spec)?;
     hooks::run_all(
         "createContainer",
         hooks_of(ctx, |h| h.create_container()),

@@ -12,9 +12,11 @@
 //!  Go(host pid) first, then)
 //!  cgroup dirs, CgroupsReady       ───────▶ joins its cgroups, cgroupns, cgroup mount
 //!  limits, LimitsSet               ───────▶ devices
-//!                                  ◀─────── RunHooks        (only if hooks exist)
-//!  prestart + createRuntime hooks
-//!  HooksDone                       ───────▶ createContainer hooks, pivot_root, user,
+//!                                  ◀─────── HostSteps  (only for hooks or netDevices)
+//!  netDevices moved in, prestart
+//!  + createRuntime hooks
+//!  HostStepsDone                   ───────▶ hostname, sysctls, createContainer hooks,
+//!                                           pivot_root, user,
 //!                                           capabilities, program lookup
 //!                                  ◀─────── Ready
 //!  pid file, state.json "created"
@@ -71,8 +73,9 @@ pub trait Supervisor {
     fn init_going(&mut self, _pid: i32, _chan: &Channel) -> anyhow::Result<()> {
         Ok(())
     }
-    /// Run the prestart and createRuntime hooks.
-    fn runtime_hooks(&mut self, pid: i32) -> anyhow::Result<()>;
+    /// The init is in its namespaces with its rootfs mounted: move the network devices in,
+    /// run the prestart and createRuntime hooks.
+    fn host_steps(&mut self, pid: i32) -> anyhow::Result<()>;
     /// In a joined pid namespace: the init proper exists now, after pivot_root; `pid` so
     /// far was the process that built the container (see init::born_in_joined_pid_ns).
     fn init_reborn(&mut self, pid: i32, pidfd: &OwnedFd) -> anyhow::Result<()>;
@@ -484,9 +487,9 @@ pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, S
     sup.init_going(pid, &chan).map_err(SpawnError::Supervisor)?;
     loop {
         match expect_with_fd(&chan)? {
-            (Msg::RunHooks, _) => {
-                sup.runtime_hooks(pid).map_err(SpawnError::Supervisor)?;
-                chan.send(&Msg::HooksDone).map_err(SpawnError::Sync)?;
+            (Msg::HostSteps, _) => {
+                sup.host_steps(pid).map_err(SpawnError::Supervisor)?;
+                chan.send(&Msg::HostStepsDone).map_err(SpawnError::Sync)?;
             }
             (Msg::InitPid(init), _) if builds_itself => {
                 let init_pidfd = pidfd_of_reported(init)?;

@@ -33,10 +33,11 @@ pub enum Msg {
     /// parent → init (when the init moved itself into its v1 cgroups): linux.resources,
     /// device rules included, are written; device nodes may be made now.
     LimitsSet,
-    /// init → parent: run the prestart and createRuntime hooks now.
-    RunHooks,
-    /// parent → init: those hooks succeeded.
-    HooksDone,
+    /// init → parent: the init is in its namespaces with its rootfs mounted; the parent's
+    /// turn: move linux.netDevices in, then run the prestart and createRuntime hooks.
+    HostSteps,
+    /// parent → init: those steps succeeded.
+    HostStepsDone,
     /// init → parent: everything is in place; only `start` is missing.
     Ready,
     /// parent → init: the container is recorded as created. With `start_now` (rt run)

@@ -490,6 +490,11 @@ pub fn assert_no_trace(rt: &Rt, id: &str, bundle: &Bundle) {
         Vec::<String>::new(),
         "mounts left behind"
     );
+    assert_eq!(
+        host_mounts_under(rt.root()),
+        Vec::<String>::new(),
+        "mounts left under --root"
+    );
 }
 
 /// The (topmost) mountinfo line of mount point `mp`.

@@ -360,13 +360,15 @@ struct Step<'a> {
 }
 
 /// Runs `step` once for every fault point it passes, with `fault` at that point, and
-/// checks what is left each time. Returns the names of the points.
+/// checks what is left each time (and `check`, with the point's name). Returns the names
+/// of the points.
 fn every_point(
     rt: &Rt,
     b: &Bundle,
     step: &Step,
     fault: Kill,
     rand: &mut dyn FnMut(u64) -> u64,
+    check: &dyn Fn(&str),
 ) -> Vec<String> {
     let mut points = Vec::new();
     for n in 1.. {
@@ -382,6 +384,7 @@ fn every_point(
                 assert_eq!(code, 0, "{}: {:?}", step.name, armed.stderr_text());
                 recover(rt, &id, "the end");
                 assert_nothing_left(rt, &id, b, "the end");
+                check("the end");
                 break;
             }
             Reached::Point(name) => name,
@@ -410,6 +413,7 @@ fn every_point(
         }
         recover(rt, &id, &at);
         assert_nothing_left(rt, &id, b, &at);
+        check(&at);
         points.push(at);
     }
     points
@@ -421,6 +425,10 @@ fn bundle_arg(b: &Bundle) -> String {
 
 /// The whole lifecycle, step by step, each killed at each of its points.
 fn lifecycle_under_faults(b: &Bundle, faults: &[Kill]) {
+    lifecycle_under_faults_checked(b, faults, &|_| {});
+}
+
+fn lifecycle_under_faults_checked(b: &Bundle, faults: &[Kill], check: &dyn Fn(&str)) {
     let rt = Rt::new();
     let dir = bundle_arg(b);
     let none = |_: &Rt, _: &str| {};
@@ -484,7 +492,7 @@ fn lifecycle_under_faults(b: &Bundle, faults: &[Kill]) {
             {
                 continue;
             }
-            let points = every_point(&rt, b, step, *fault, &mut rand);
+            let points = every_point(&rt, b, step, *fault, &mut rand, check);
             eprintln!(
                 "{} ({fault:?}): {} points: {points:?}",
                 step.name,
@@ -650,4 +658,26 @@ fn the_callers_death_mid_create_changes_nothing() {
         }
     }
     assert!(points > 10, "only {points} points");
+}
+
+/// linux.netDevices: wherever rt is killed, the device is back on the host under its own
+/// name after `delete -f` (never destroyed with the container's namespace), with its MTU,
+/// MAC and addresses, even when rt died between moving it and copying its addresses.
+#[test]
+fn killed_at_every_step_gives_network_devices_back() {
+    if !need_root() {
+        return;
+    }
+    let veth = crate::netdev::Dummy::new();
+    let b = marked(|c| c["linux"]["netDevices"] = json!({ &veth.name: {"name": "ctr0"} }));
+    lifecycle_under_faults_checked(&b, &[Kill::Rt, Kill::RtSoon, Kill::Init], &|at| {
+        let shown = veth
+            .on_host()
+            .unwrap_or_else(|| panic!("{at}: {} is not back on the host", veth.name));
+        assert!(shown.contains("mtu 1789"), "{at}: {shown}");
+        assert!(shown.contains("02:11:22:33:44:55"), "{at}: {shown}");
+        assert!(shown.contains("inet 169.254.77.1/32"), "{at}: {shown}");
+        assert!(shown.contains("inet6 fd00:77::1/64"), "{at}: {shown}");
+        assert!(shown.contains(",UP"), "{at}: {shown}");
+    });
 }

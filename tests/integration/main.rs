@@ -15,6 +15,7 @@ mod hooks;
 mod lifecycle;
 mod mounts;
 mod namespaces;
+mod netdev;
 mod notify;
 mod pidfd;
 mod process;

@@ -265,5 +265,15 @@ fn rootless_refusals_are_clear() {
     });
     h.rt(&["run", &unique("rlr")])
         .fails_with("linux.uidMappings: newuidmap");
+    // Moving a device out of the host's network namespace is root's.
+    h.spec("true", |c| {
+        c["linux"]["netDevices"] = json!({"lo": {"name": "eth0"}});
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "network"}));
+    });
+    h.rt(&["run", &unique("rlr")])
+        .fails_with("linux.netDevices: moving a host's network device needs root on the host");
     assert!(h.state_entries().is_empty(), "{:?}", h.state_entries());
 }
