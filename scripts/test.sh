@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/common.sh
 
-apt_install busybox-static uidmap iproute2 "${BUILD_DEPS[@]}"
+apt_install busybox-static uidmap iproute2 criu "${BUILD_DEPS[@]}"
 ensure_cargo
 
 echo "== cargo fmt --check"

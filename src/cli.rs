@@ -99,6 +99,89 @@ pub enum Command {
     Ps(PsArgs),
     /// Run a new process in a running container
     Exec(ExecArgs),
+    /// Checkpoint a running container with CRIU
+    Checkpoint(CheckpointArgs),
+    /// Restore a container from a CRIU checkpoint
+    Restore(RestoreArgs),
+}
+
+/// What checkpoint and restore both pass to CRIU.
+#[derive(Args, Debug)]
+pub struct CriuArgs {
+    /// Directory of CRIU's image files
+    #[arg(long = "image-path", value_name = "DIR", default_value = "checkpoint")]
+    pub image_path: PathBuf,
+    /// Directory for CRIU's work files and log (default: the image directory)
+    #[arg(long = "work-path", value_name = "DIR")]
+    pub work_path: Option<PathBuf>,
+    /// Allow open TCP connections
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// Allow external unix sockets
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    /// Allow shell jobs (a terminal from outside)
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    /// Handle file locks
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// CRIU's cgroup mode: soft, full, strict or ignore (default: rt places the
+    /// container's processes in its cgroup, CRIU leaves cgroups alone)
+    #[arg(long = "manage-cgroups-mode", value_name = "MODE")]
+    pub manage_cgroups_mode: Option<String>,
+    /// Create this namespace, but do not restore its properties (network)
+    #[arg(long = "empty-ns", value_name = "NS")]
+    pub empty_ns: Vec<String>,
+    /// Deduplicate memory pages against the parent images
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+    /// Use userfaultfd to fetch memory pages lazily
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckpointArgs {
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    /// Images of a previous (pre-)dump, relative to the image directory
+    #[arg(long = "parent-path", value_name = "DIR")]
+    pub parent_path: Option<PathBuf>,
+    /// Leave the container running after the checkpoint
+    #[arg(long = "leave-running")]
+    pub leave_running: bool,
+    /// Dump memory only, leaving the container running (for a later dump's --parent-path)
+    #[arg(long = "pre-dump")]
+    pub pre_dump: bool,
+    /// Container ID
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub criu: CriuArgs,
+    /// Path to the bundle directory
+    #[arg(short = 'b', long, value_name = "DIR")]
+    pub bundle: Option<PathBuf>,
+    /// Return once the container is restored
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Write the container's init pid to FILE
+    #[arg(long = "pid-file", value_name = "FILE")]
+    pub pid_file: Option<PathBuf>,
+    /// Unix socket to send the pty master to (process.terminal)
+    #[arg(long = "console-socket", value_name = "SOCK")]
+    pub console_socket: Option<PathBuf>,
+    /// Accepted for runc's sake: CRIU sets up the root itself
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not reap processes re-parented to rt while it waits in the foreground
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+    /// Container ID
+    pub id: String,
 }
 
 #[derive(Args, Debug)]

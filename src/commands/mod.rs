@@ -1,5 +1,6 @@
 //! One function per subcommand: parse → call container/… → print.
 
+mod checkpoint;
 pub mod events;
 mod features;
 mod list;
@@ -84,5 +85,7 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
         Command::Events(a) => events::events(&root, &a).map(|_| 0),
         Command::Ps(a) => ps::ps(&root, &a).map(|_| 0),
         Command::Exec(a) => crate::container::exec::exec(&root, &a),
+        Command::Checkpoint(a) => checkpoint::checkpoint(&root, a).map(|_| 0),
+        Command::Restore(a) => checkpoint::restore(&root, a, global.systemd_cgroup, rootless),
     }
 }

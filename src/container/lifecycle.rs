@@ -360,6 +360,60 @@ pub fn load_bundle(req: &CreateRequest) -> anyhow::Result<(Bundle, namespaces::N
     Ok((bundle, ns))
 }
 
+/// A new container's state as recorded before anything is made for it.
+fn initial_state(
+    req: &CreateRequest,
+    bundle: &Bundle,
+    ns: &namespaces::NsPlan,
+    cgroup: Option<super::state::CgroupRecord>,
+) -> anyhow::Result<State> {
+    let spec = &bundle.spec;
+    let hooks = spec.hooks().as_ref();
+    Ok(State {
+        oci_version: spec.version().clone(),
+        id: req.id.to_owned(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: now_rfc3339(),
+        owner: super::owner_name(nix::unistd::geteuid().as_raw()),
+        annotations: spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        phase: Phase::Creating,
+        creator: self_proc()?,
+        init: None,
+        own_pid_ns: ns.new_pid(),
+        cgroup,
+        hooks: LaterHooks {
+            poststart: hooks
+                .and_then(|h| h.poststart().clone())
+                .unwrap_or_default(),
+            poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
+        },
+        process: spec.process().clone(),
+        seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
+        personality: spec.linux().as_ref().and_then(|l| l.personality().clone()),
+        memory_policy: spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.memory_policy().clone()),
+        notify_socket: None,
+        rdt: None,
+        net_devices: None,
+        shared_mounts: match ns.mount_ns() {
+            namespaces::MountNs::Shared => Some(SharedMounts {
+                before: shared::mount_id(&bundle.rootfs)
+                    .with_context(|| format!("root.path {}", bundle.rootfs.display()))?,
+                bind: None,
+            }),
+            _ => None,
+        },
+    })
+}
+
 pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     let (mut bundle, ns) = load_bundle(req)?;
     let listen = init::process::listen_fds();
@@ -398,50 +452,10 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         req.id,
         bundle.dir.display(),
     );
-    let hooks = spec.hooks().as_ref();
-    let state = State {
-        oci_version: spec.version().clone(),
-        id: req.id.to_owned(),
-        bundle: bundle.dir.clone(),
-        rootfs: bundle.rootfs.clone(),
-        created: now_rfc3339(),
-        owner: super::owner_name(nix::unistd::geteuid().as_raw()),
-        annotations: spec
-            .annotations()
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
-        phase: Phase::Creating,
-        creator: self_proc()?,
-        init: None,
-        own_pid_ns: ns.new_pid(),
-        cgroup,
-        hooks: LaterHooks {
-            poststart: hooks
-                .and_then(|h| h.poststart().clone())
-                .unwrap_or_default(),
-            poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
-        },
-        process: spec.process().clone(),
-        seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
-        personality: spec.linux().as_ref().and_then(|l| l.personality().clone()),
-        memory_policy: spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.memory_policy().clone()),
-        notify_socket,
-        rdt: rdt_plan,
-        net_devices,
-        shared_mounts: match ns.mount_ns() {
-            namespaces::MountNs::Shared => Some(SharedMounts {
-                before: shared::mount_id(&bundle.rootfs)
-                    .with_context(|| format!("root.path {}", bundle.rootfs.display()))?,
-                bind: None,
-            }),
-            _ => None,
-        },
-    };
+    let mut state = initial_state(req, &bundle, &ns, cgroup)?;
+    state.notify_socket = notify_socket;
+    state.rdt = rdt_plan;
+    state.net_devices = net_devices;
     let (console_socket, console_ours) = console_channel(req, spec)?;
     let pidfd_socket = req
         .opts
@@ -714,6 +728,94 @@ fn kill_cgroup(c: &Container, sig: i32) {
             let _ = unsafe { libc::kill(pid, sig) };
         }
     }
+}
+
+/// A container brought back by `restore`: its init is this process's child (CRIU
+/// restores it as a sibling of itself).
+pub struct Restored {
+    pub container: Container,
+    pub pid: i32,
+}
+
+/// `rt restore`: a new container from the bundle, its process tree from CRIU's images
+/// (see criu.rs). Recorded like a created container whose init has started; on failure
+/// everything made for it is removed, as after a failed create.
+pub fn restore(req: &CreateRequest, opts: &super::criu::CriuOpts) -> anyhow::Result<Restored> {
+    let (bundle, ns) = load_bundle(req)?;
+    let spec = &bundle.spec;
+    if req.rootless {
+        bail!("restore: CRIU restores only as root of the host");
+    }
+    if spec.process().as_ref().and_then(|p| p.terminal()) == Some(true) {
+        bail!("process.terminal: restoring a container with a terminal is not supported by rt yet");
+    }
+    if let Some(l) = spec.linux() {
+        if l.intel_rdt().is_some() {
+            bail!("linux.intelRdt: not supported by rt's restore yet");
+        }
+        if l.net_devices().as_ref().is_some_and(|d| !d.is_empty()) {
+            bail!(
+                "linux.netDevices: not supported by rt's restore yet (CRIU restores the namespace's own devices)"
+            );
+        }
+    }
+    super::criu::binary()?;
+    let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup, req.rootless)?;
+    let state = initial_state(req, &bundle, &ns, cgroup)?;
+    let mut container = Container::create(req.root, state)?;
+    match restore_in(&mut container, &bundle, opts) {
+        Ok(pid) => {
+            if let Some(p) = &req.opts.pid_file {
+                write_pid_file(p, pid)?;
+            }
+            Ok(Restored { container, pid })
+        }
+        Err(e) => {
+            let init = container.state.init;
+            if let Err(cleanup) = destroy_failed(&mut container, init) {
+                crate::log::warn(&format!(
+                    "cleaning up after the failed restore: {cleanup:#}"
+                ));
+            }
+            Err(e)
+        }
+    }
+}
+
+fn restore_in(
+    c: &mut Container,
+    bundle: &Bundle,
+    opts: &super::criu::CriuOpts,
+) -> anyhow::Result<i32> {
+    let root = c.dir.join(super::criu::ROOT_DIR);
+    let pidfile = c.dir.join("criu.pid");
+    super::criu::bind_root(&bundle.rootfs, &root)?;
+    let restored = (|| {
+        let held = super::criu::hold_restore(opts, &bundle.spec, &bundle.dir, &root, &pidfile)?;
+        if let Some(mut record) = c.state.cgroup.clone() {
+            let _registry = cgroups::claim(&mut record)?;
+            c.state.cgroup = Some(record.clone());
+            c.save()?;
+            cgroups::join(&record, &bundle.spec, &c.state.id, held.pid)?;
+        }
+        held.run(&opts.work_dir().join("restore.log"))?;
+        let text = fs::read_to_string(&pidfile)
+            .with_context(|| format!("{}: criu's pid file", pidfile.display()))?;
+        let pid: i32 = text
+            .trim()
+            .parse()
+            .map_err(|_| anyhow!("criu's pid file says {}", crate::error::quoted(&text)))?;
+        let start = super::read_start_time(pid)
+            .map_err(|e| anyhow!("reading the start time of the restored process {pid}: {e}"))?
+            .ok_or_else(|| anyhow!("the restored process {pid} is gone"))?;
+        c.state.init = Some(ProcId { pid, start });
+        c.state.phase = Phase::Created;
+        c.save()?;
+        Ok(pid)
+    })();
+    super::criu::unbind_root(&root);
+    let _ = fs::remove_file(&pidfile);
+    restored
 }
 
 /// Saves the container's network devices as netdev records their moves.

@@ -7,6 +7,7 @@
 //! ever sees a container directory without a state. Every command that changes a container
 //! holds an exclusive flock on its directory.
 
+pub mod criu;
 pub mod exec;
 pub mod id;
 pub mod lifecycle;
@@ -203,6 +204,35 @@ fn write_state(dir: &Path, state: &State) -> Result<(), ContainerError> {
     fs::rename(&tmp, &dst).map_err(io_err(&dst))
 }
 
+/// Mounts rt makes in a state directory: a held network namespace (netdev.rs) and the
+/// root CRIU restores into (criu.rs), a bind of the bundle's rootfs.
+const MOUNTS_INSIDE: [&str; 2] = [crate::netdev::HELD, criu::ROOT_DIR];
+
+/// Removes a state directory, after detaching what rt may have mounted in it (left there
+/// by an rt killed in between). Never through a mount: removing the entries of the
+/// restore root would remove the bundle's rootfs.
+fn remove_tree(dir: &Path) -> Result<(), ContainerError> {
+    use std::os::unix::fs::MetadataExt;
+    for m in MOUNTS_INSIDE {
+        let _ = nix::mount::umount2(&dir.join(m), nix::mount::MntFlags::MNT_DETACH);
+    }
+    let dev = match fs::symlink_metadata(dir) {
+        Ok(md) => md.dev(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_err(dir)(e)),
+    };
+    for entry in fs::read_dir(dir).map_err(io_err(dir))?.flatten() {
+        let path = entry.path();
+        if fs::symlink_metadata(&path).is_ok_and(|md| md.dev() != dev) {
+            return Err(io_err(&path)(io::Error::from_raw_os_error(libc::EBUSY)));
+        }
+    }
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(dir)(e)),
+        _ => Ok(()),
+    }
+}
+
 pub fn container_dir(root: &Path, id: &str) -> PathBuf {
     root.join(id)
 }
@@ -319,10 +349,7 @@ impl Container {
         if dir.join(STATE_FILE).exists() {
             return Ok(());
         }
-        match fs::remove_dir_all(&dir) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(&dir)(e)),
-            _ => Ok(()),
-        }
+        remove_tree(&dir)
     }
 
     /// Releases the lock early, for a command that goes on waiting (rt run) and must not
@@ -364,10 +391,7 @@ impl Container {
 
     /// Removes the state directory. The lock (if held) dies with the handle.
     pub fn remove_dir(&self) -> Result<(), ContainerError> {
-        match fs::remove_dir_all(&self.dir) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(&self.dir)(e)),
-            _ => Ok(()),
-        }
+        remove_tree(&self.dir)
     }
 }
 

@@ -638,8 +638,16 @@ pub fn exec(
     seccomp: Option<&crate::security::seccomp::Filter>,
     hand_over: impl FnOnce(std::os::fd::OwnedFd) -> std::io::Result<()>,
 ) -> Result<std::convert::Infallible, StepError> {
-    if let Some(slave) = terminal {
-        crate::console::become_terminal_process(slave)?;
+    match terminal {
+        Some(slave) => crate::console::become_terminal_process(slave)?,
+        // A session of its own without a terminal too, as runc's processes get: nothing
+        // sent to the caller's terminal's process group reaches it, and CRIU can dump the
+        // container (it refuses a tree whose session leader is outside it). EPERM: it
+        // leads a process group already, which is as good.
+        None => match nix::unistd::setsid() {
+            Ok(_) | Err(nix::errno::Errno::EPERM) => {}
+            Err(e) => return Err(e).ctx(|| "setsid"),
+        },
     }
     reset_signals();
     seal_fds(preserve_fds)?;

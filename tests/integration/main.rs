@@ -5,6 +5,7 @@
 mod common;
 
 mod cgroups;
+mod checkpoint;
 mod cleanup;
 mod cli;
 mod devices;
