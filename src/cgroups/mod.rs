@@ -736,6 +736,7 @@ fn apply_all(
     m: &AnyCgroupManager,
     r: &LinuxResources,
 ) -> Result<(), CgroupError> {
+    apply_rdma(record, r)?;
     let Some(dir) = record.unit_dir.as_ref().filter(|_| record.systemd) else {
         return apply(m, r);
     };
@@ -749,6 +750,71 @@ fn apply_all(
         apply(&fs, &direct)?;
     }
     Ok(())
+}
+
+/// linux.resources.rdma, which libcgroups has no controller for: each device's limits go
+/// to the container's rdma.max through libcgroups' file helper, one device per write as
+/// the kernel takes them ("NAME hca_handle=N hca_object=M"; a limit not given is "max").
+/// The kernel refuses a device it does not know (ENODEV), naming it here.
+fn apply_rdma(record: &CgroupRecord, r: &LinuxResources) -> Result<(), CgroupError> {
+    let Some(devices) = r.rdma().as_ref().filter(|d| !d.is_empty()) else {
+        return Ok(());
+    };
+    let path = record.unit_dir.as_ref().unwrap_or(&record.path);
+    let file = rdma_dir(path.strip_prefix("/").unwrap_or(path))
+        .map_err(|reason| CgroupError::Field {
+            field: "linux.resources.rdma".into(),
+            reason,
+        })?
+        .join("rdma.max");
+    let mut names: Vec<&String> = devices.keys().collect();
+    names.sort();
+    for name in names {
+        let d = &devices[name];
+        let limit = |n: Option<u32>| n.map_or_else(|| "max".to_owned(), |n| n.to_string());
+        let line = format!(
+            "{name} hca_handle={} hca_object={}",
+            limit(d.hca_handles()),
+            limit(d.hca_objects())
+        );
+        libcgroups::common::write_cgroup_file_str(&file, &line).map_err(|e| {
+            // The kernel's answer in runc's words (ENODEV: no such device).
+            let why = crate::error::io_text(e.inner());
+            CgroupError::Field {
+                field: format!("linux.resources.rdma.{name}"),
+                reason: format!("this host refused it: {why}"),
+            }
+        })?;
+    }
+    Ok(())
+}
+
+/// Directory `rel` in the hierarchy of the rdma controller: the unified one where it is
+/// enabled there, else the v1 hierarchy mounted with it.
+fn rdma_dir(rel: &Path) -> Result<PathBuf, String> {
+    let missing = || "this host has no rdma cgroup controller".to_owned();
+    if matches!(setup(), Ok(CgroupSetup::Unified)) {
+        let root = Path::new(DEFAULT_CGROUP_ROOT);
+        let controllers = libcgroups::common::read_cgroup_file(root.join("cgroup.controllers"))
+            .map_err(|e| e.to_string())?;
+        if !controllers.split_whitespace().any(|c| c == "rdma") {
+            return Err(missing());
+        }
+        return Ok(root.join(rel));
+    }
+    let mounts = procfs::process::Process::myself()
+        .and_then(|p| p.mountinfo())
+        .map_err(|e| format!("reading mountinfo: {e}"))?;
+    mounts
+        .into_iter()
+        .find(|m| m.fs_type == "cgroup" && m.super_options.contains_key("rdma"))
+        .map(|m| m.mount_point.join(rel))
+        .ok_or_else(missing)
+}
+
+/// Whether linux.resources.rdma can be honoured here (`rt features`).
+pub fn rdma_available() -> bool {
+    rdma_dir(Path::new("")).is_ok()
 }
 
 /// systemd enables only the controllers it manages, and hugetlb is not one: without it in
@@ -810,6 +876,14 @@ fn apply(m: &AnyCgroupManager, r: &LinuxResources) -> Result<(), CgroupError> {
 pub fn validate(spec: &Spec) -> Result<(), CgroupError> {
     if let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
         resources::validate(r, mode()?)?;
+        if r.rdma().as_ref().is_some_and(|d| !d.is_empty())
+            && let Err(reason) = rdma_dir(Path::new(""))
+        {
+            return Err(CgroupError::Field {
+                field: "linux.resources.rdma".into(),
+                reason,
+            });
+        }
     }
     Ok(())
 }

@@ -102,12 +102,14 @@ pub fn validate(r: &LinuxResources, mode: Mode) -> Result<(), ConfigError> {
     {
         return Err(err(format!("{P}.blockIO.weight"), "must be 10..1000"));
     }
-    if r.rdma().as_ref().is_some_and(|m| !m.is_empty()) {
-        // libcgroups has no rdma controller: the limits would be silently dropped.
-        return Err(err(
-            format!("{P}.rdma"),
-            "not supported by rt's cgroup library (libcgroups)",
-        ));
+    for name in r.rdma().iter().flat_map(|m| m.keys()) {
+        // One line of rdma.max per device: "NAME hca_handle=N hca_object=M".
+        if name.is_empty() || name.len() > 64 || name.contains(|c: char| c.is_whitespace()) {
+            return Err(err(
+                format!("{P}.rdma"),
+                format!("{}: not an RDMA device name", crate::error::quoted(name)),
+            ));
+        }
     }
     if mode == Mode::V1 {
         if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
@@ -338,7 +340,7 @@ mod tests {
             "linux.resources.blockIO.weight"
         );
         assert_eq!(
-            field(json!({"rdma": {"mlx5_0": {"hcaHandles": 3}}}), Mode::V2),
+            field(json!({"rdma": {"mlx5 0": {"hcaHandles": 3}}}), Mode::V2),
             "linux.resources.rdma"
         );
     }

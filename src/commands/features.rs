@@ -91,10 +91,10 @@ fn build() -> Value {
                 "v1": true,
                 "v2": true,
                 "systemd": true,
-                // --systemd-cgroup with a rootless container and linux.resources.rdma are
-                // refused (cgroups::plan, cgroups::resources).
+                // --systemd-cgroup with a rootless container is refused (cgroups::plan);
+                // rdma limits where the host has the controller (cgroups::apply_rdma).
                 "systemdUser": false,
-                "rdma": false
+                "rdma": crate::cgroups::rdma_available()
             },
             "seccomp": seccomp(),
             // As runc: whether the host has them. Where it does not, a config asking for a

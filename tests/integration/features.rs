@@ -329,7 +329,13 @@ fn features_claims_exactly_what_create_accepts() {
     let rdt = std::path::Path::new("/sys/fs/resctrl/info").is_dir();
     assert_eq!(linux["intelRdt"]["enabled"], rdt);
     assert_eq!(linux["netDevices"]["enabled"], true);
-    assert_eq!(linux["cgroup"]["rdma"], false);
+    let rdma = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.contains(" - cgroup ") && l.split(',').any(|o| o == "rdma"))
+        || fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+            .is_ok_and(|c| c.split_whitespace().any(|x| x == "rdma"));
+    assert_eq!(linux["cgroup"]["rdma"], rdma);
     if !rdt {
         let mut b = Bundle::new(&["true"]);
         b.edit(|c| c["linux"]["intelRdt"] = json!({"closID": "x"}));
@@ -342,7 +348,13 @@ fn features_claims_exactly_what_create_accepts() {
     let mut b = Bundle::new(&["true"]);
     b.edit(|c| c["linux"]["resources"]["rdma"] = json!({"mlx5_0": {"hcaHandles": 1}}));
     let e = try_create(&rt, &b).unwrap_err();
-    assert!(e.contains("linux.resources.rdma"), "{e}");
+    // Without the controller: refused saying so; with it: the kernel knows no such device.
+    let why = if rdma {
+        "linux.resources.rdma.mlx5_0: this host refused it"
+    } else {
+        "linux.resources.rdma: this host has no rdma cgroup controller"
+    };
+    assert!(e.contains(why), "{e}");
     // AppArmor as the host has it: claimed only if a profile can be applied.
     let apparmor = linux["apparmor"]["enabled"] == true;
     let mut b = Bundle::new(&["true"]);
