@@ -43,13 +43,15 @@ pub fn state_root(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
 }
 
 pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
-    let root = state_root(global)?;
+    // Worked out only by the commands that have a container: an ordinary user without
+    // XDG_RUNTIME_DIR can still write a spec or read the features.
+    let root = || state_root(global);
     let rootless = rootless(global);
     match cmd {
         Command::Create(a) => {
             let bundle = a.opts.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
             lifecycle::create(&lifecycle::CreateRequest {
-                root: &root,
+                root: &root()?,
                 id: &a.id,
                 bundle: &bundle,
                 opts: &a.opts,
@@ -60,9 +62,9 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
             })?;
             Ok(0)
         }
-        Command::Start(a) => lifecycle::start(&root, &a.id).map(|_| 0),
+        Command::Start(a) => lifecycle::start(&root()?, &a.id).map(|_| 0),
         Command::State(a) => {
-            let c = Container::load(&root, &a.id)?;
+            let c = Container::load(&root()?, &a.id)?;
             let text = serde_json::to_string_pretty(&c.oci_state()).context("formatting state")?;
             println!("{text}");
             Ok(0)
@@ -72,20 +74,20 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
                 Some(s) => crate::signal::parse(s)?,
                 None => libc::SIGTERM,
             };
-            lifecycle::kill(&root, &a.id, sig, a.all).map(|_| 0)
+            lifecycle::kill(&root()?, &a.id, sig, a.all).map(|_| 0)
         }
-        Command::Delete(a) => lifecycle::delete(&root, &a.id, a.force).map(|_| 0),
-        Command::Run(a) => run::run(&root, a, global.systemd_cgroup, rootless),
-        Command::List(a) => list::list(&root, &a).map(|_| 0),
+        Command::Delete(a) => lifecycle::delete(&root()?, &a.id, a.force).map(|_| 0),
+        Command::Run(a) => run::run(&root()?, a, global.systemd_cgroup, rootless),
+        Command::List(a) => list::list(&root()?, &a).map(|_| 0),
         Command::Spec(a) => spec::spec(&a).map(|_| 0),
         Command::Features => features::features().map(|_| 0),
-        Command::Pause(a) => lifecycle::pause(&root, &a.id).map(|_| 0),
-        Command::Resume(a) => lifecycle::resume(&root, &a.id).map(|_| 0),
-        Command::Update(a) => update::update(&root, &a).map(|_| 0),
-        Command::Events(a) => events::events(&root, &a).map(|_| 0),
-        Command::Ps(a) => ps::ps(&root, &a).map(|_| 0),
-        Command::Exec(a) => crate::container::exec::exec(&root, &a),
-        Command::Checkpoint(a) => checkpoint::checkpoint(&root, a).map(|_| 0),
-        Command::Restore(a) => checkpoint::restore(&root, a, global.systemd_cgroup, rootless),
+        Command::Pause(a) => lifecycle::pause(&root()?, &a.id).map(|_| 0),
+        Command::Resume(a) => lifecycle::resume(&root()?, &a.id).map(|_| 0),
+        Command::Update(a) => update::update(&root()?, &a).map(|_| 0),
+        Command::Events(a) => events::events(&root()?, &a).map(|_| 0),
+        Command::Ps(a) => ps::ps(&root()?, &a).map(|_| 0),
+        Command::Exec(a) => crate::container::exec::exec(&root()?, &a),
+        Command::Checkpoint(a) => checkpoint::checkpoint(&root()?, a).map(|_| 0),
+        Command::Restore(a) => checkpoint::restore(&root()?, a, global.systemd_cgroup, rootless),
     }
 }

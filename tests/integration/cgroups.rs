@@ -51,10 +51,9 @@ fn resources(b: &mut Bundle, r: Value) {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn memory_limit_oom_kills_and_events_report_it() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // Waits for the go signal in /dev/shm, then holds ~200 MB in a shell variable.
     let mut b = Bundle::sh(
@@ -102,10 +101,9 @@ fn memory_limit_oom_kills_and_events_report_it() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn oom_kill_ends_run_with_sigkill_status() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh("x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived");
     resources(
@@ -124,10 +122,9 @@ fn oom_kill_ends_run_with_sigkill_status() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn pids_limit_stops_a_fork_loop() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // The loop runs in a subshell: a failed fork aborts a shell. After it, only shell
     // builtins (read, echo) are used: nothing else could fork any more.
@@ -148,10 +145,9 @@ fn pids_limit_stops_a_fork_loop() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cpu_quota_throttles() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh(
         "timeout 1 sh -c 'while :; do :; done'; grep -E '^nr_(periods|throttled) ' /sys/fs/cgroup/cpu/cpu.stat; \
@@ -178,10 +174,9 @@ fn cpu_quota_throttles() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn denied_device_cannot_be_opened() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let script = "echo rt-device-test > /root/kmsg && echo opened || echo refused";
     // A /dev/kmsg node (1:11) placed in the image, outside /dev: the device cgroup, not the
@@ -222,10 +217,9 @@ fn denied_device_cannot_be_opened() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn pause_freezes_and_resume_thaws() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh(
         "i=0; while :; do i=$((i+1)); echo $i > /dev/shm/n.tmp; mv /dev/shm/n.tmp /dev/shm/n; sleep 0.02; done",
@@ -257,10 +251,9 @@ fn pause_freezes_and_resume_thaws() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn update_changes_limits_the_container_sees() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::new(&["sleep", "1000"]);
     resources(
@@ -290,10 +283,9 @@ fn update_changes_limits_the_container_sees() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn update_check_before_update_refuses_a_limit_below_usage() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh(
         "x=$(head -c 20000000 /dev/zero | tr '\\0' a); touch /dev/shm/ready; sleep 1000; true",
@@ -313,10 +305,9 @@ fn update_check_before_update_refuses_a_limit_below_usage() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn events_stats_report_real_usage() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // `; true`: otherwise the shell execs its last command and frees what it holds.
     let mut b = Bundle::sh(
@@ -351,10 +342,9 @@ fn events_stats_report_real_usage() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn ps_lists_the_containers_processes() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh("sleep 1000 & touch /dev/shm/ready; wait");
     let (id, pid) = detached(&rt, &b);
@@ -394,10 +384,9 @@ fn ps_lists_the_containers_processes() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn resources_the_host_cannot_honour_are_errors() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let cases = [
         (
@@ -428,10 +417,9 @@ fn resources_the_host_cannot_honour_are_errors() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn block_io_throttle_and_weight_are_seen_inside() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // The device of the file system the test runs on.
     use std::os::unix::fs::MetadataExt;
@@ -464,10 +452,9 @@ fn block_io_throttle_and_weight_are_seen_inside() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn memory_and_cpu_settings_are_seen_inside() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh(
         "cd /sys/fs/cgroup; cat memory/memory.soft_limit_in_bytes memory/memory.swappiness; \
@@ -490,10 +477,9 @@ fn memory_and_cpu_settings_are_seen_inside() {
 /// must rt, at create and at update. Seen from inside: no limit where 0 was sent, the
 /// real limit where one was.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn zero_limits_mean_not_set_as_engines_send_them() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::new(&["sleep", "1000"]);
     resources(

@@ -43,10 +43,9 @@ fn wait_count_above(pid: i64, above: u64) -> u64 {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn where_criu_cannot_work_both_commands_fail_cleanly() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let Some(works) = criu_works() else {
         eprintln!("no criu here: checkpoint/restore are tested in the VM lane only");
         return;
@@ -93,10 +92,9 @@ fn where_criu_cannot_work_both_commands_fail_cleanly() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn checkpoint_and_restore_refusals_name_the_reason() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = counter();
     let dir = b.path().to_str().unwrap();
@@ -144,10 +142,9 @@ fn checkpoint_and_restore_refusals_name_the_reason() {
 /// As runc's: the container's init and every exec process lead their own session, with
 /// or without a terminal (CRIU also refuses a tree whose session leader is outside it).
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn container_processes_lead_their_own_session() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // Field 6 of /proc/self/stat is the session; `exec cut` keeps the pid the shell's.
     let b = Bundle::sh("cut -d' ' -f6 /proc/self/stat >/dev/shm/sid; exec sleep 100");

@@ -9,10 +9,9 @@ use serde_json::json;
 use crate::common::*;
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn invalid_config_field_leaves_nothing() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::new(&["true"]);
     b.edit(|c| c["process"]["rlimits"] = json!([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]));
@@ -25,10 +24,9 @@ fn invalid_config_field_leaves_nothing() {
 /// hostname "ab"); relative masked/read-only paths were read from "/": both are refused,
 /// naming the field, before anything exists.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn nul_bytes_and_relative_protected_paths_are_refused() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     type Edit = fn(&mut serde_json::Value);
     let cases: [(Edit, &str); 5] = [
@@ -63,10 +61,9 @@ fn nul_bytes_and_relative_protected_paths_are_refused() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn failure_inside_the_container_setup_leaves_nothing() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // Fails late: after namespaces, cgroup and mounts exist.
     let mut b = Bundle::new(&["true"]);
@@ -87,10 +84,9 @@ fn failure_inside_the_container_setup_leaves_nothing() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn delete_cleans_up_after_a_killed_create() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::new(&["true"]);
     let hook_pid = b.path().join("hook.pid");
@@ -144,10 +140,9 @@ fn delete_cleans_up_after_a_killed_create() {
 /// (the caller's cleanup) leaves no cgroup and no process of the container, whether the
 /// kill came before the state existed or while the init was being set up.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn killed_run_leaves_no_cgroup_after_delete() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "30"]);
     let mut reached_cgroups = 0;
@@ -199,10 +194,9 @@ fn killed_run_leaves_no_cgroup_after_delete() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn recycled_pid_is_not_the_container() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("recycle");
@@ -234,10 +228,9 @@ fn recycled_pid_is_not_the_container() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cgroup_is_below_our_own_and_removed() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("cg");
@@ -256,10 +249,9 @@ fn cgroup_is_below_our_own_and_removed() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cgroups_path_relative_and_absolute() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let rel = unique("relgroup");
     let mut b = Bundle::sh("true");
@@ -292,10 +284,9 @@ fn cgroups_path_relative_and_absolute() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn shared_parent_cgroup_goes_with_the_last_container() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let parent = unique("sharedparent");
     let own = own_cgroup("memory");
@@ -325,10 +316,9 @@ fn shared_parent_cgroup_goes_with_the_last_container() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn pre_existing_cgroups_are_never_removed() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let parent = unique("preexisting");
     let own = own_cgroup("memory");
@@ -360,10 +350,9 @@ fn pre_existing_cgroups_are_never_removed() {
 /// remove every such directory whose creator is gone — never one whose creator runs.
 /// Debris of the old layout (`creating:<pid>:<nanos>` in the root) goes too.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn stale_staging_directories_are_swept() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let staging = rt.root().join(":staging");
     fs::create_dir_all(&staging).unwrap();

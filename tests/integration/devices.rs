@@ -5,10 +5,9 @@ use serde_json::json;
 use crate::common::*;
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn default_devices_exist_and_work() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh(
         "for d in null zero full random urandom tty; do stat -c '%n %F %t:%T %a' /dev/$d; done; \
@@ -33,10 +32,9 @@ fn default_devices_exist_and_work() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn configured_devices_with_mode_and_owner() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh("stat -c '%n %F %t:%T %a %u:%g' /dev/mynull /dev/sub/myfifo /dev/loopx");
     b.edit(|c| {
@@ -59,10 +57,9 @@ fn configured_devices_with_mode_and_owner() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn configured_device_is_usable_through_the_device_cgroup() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // The default resources deny every device; listed devices are allowed anyway.
     let mut b = Bundle::sh("head -c 3 /dev/myzero | od -An -tx1");
@@ -74,10 +71,9 @@ fn configured_device_is_usable_through_the_device_cgroup() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn device_links() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh(
         "for l in fd stdin stdout stderr ptmx; do echo $l=$(readlink /dev/$l); done; ls /dev/fd/ | head -1",
@@ -95,10 +91,9 @@ fn device_links() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn pty_allocation_uses_the_containers_devpts() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // Opening /dev/ptmx allocates pty 0 in the container's private devpts instance.
     let b = Bundle::sh("exec 3<>/dev/ptmx; ls /dev/pts");
@@ -108,10 +103,9 @@ fn pty_allocation_uses_the_containers_devpts() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn devices_in_a_user_namespace_are_bind_mounted() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh(
         "echo x > /dev/null && echo null-ok; head -c 2 /dev/zero | od -An -tx1; stat -c '%t:%T' /dev/zero",

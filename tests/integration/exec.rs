@@ -23,10 +23,9 @@ fn ns(pid: i64, kind: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_joins_every_namespace_and_the_cgroup() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::new(&["sleep", "1000"]);
     b.edit(|c| {
@@ -65,10 +64,9 @@ fn exec_joins_every_namespace_and_the_cgroup() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_exit_codes_and_errors() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let (id, _) = running(&rt, &b);
@@ -90,10 +88,9 @@ fn exec_exit_codes_and_errors() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_user_env_cwd_and_capabilities() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let (id, _) = running(&rt, &b);
@@ -137,10 +134,9 @@ fn exec_user_env_cwd_and_capabilities() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_with_process_json_detached_and_pid_file() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let (id, pid) = running(&rt, &b);
@@ -189,10 +185,9 @@ fn exec_with_process_json_detached_and_pid_file() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_into_paused_container_needs_ignore_paused() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let (id, _) = running(&rt, &b);
@@ -204,10 +199,9 @@ fn exec_into_paused_container_needs_ignore_paused() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2024_21626_exec_sees_no_host_fd() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let (id, _) = running(&rt, &b);
@@ -231,10 +225,9 @@ fn cve_2024_21626_exec_sees_no_host_fd() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_into_a_sub_cgroup() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // The container makes its sub-cgroup itself (in every hierarchy, through its own
     // cgroup mount, which rt mounts read-only: so make it read-write here).

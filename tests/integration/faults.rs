@@ -47,10 +47,9 @@ fn assert_nothing_of(id: &str, bundle: &Bundle) {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn full_state_directory_fails_cleanly() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let root = SmallTmpfs::new("64k");
     // Full to the last block.
     let _ = fs::write(root.0.path().join("filler"), vec![0u8; 1 << 20]);
@@ -79,10 +78,9 @@ fn full_state_directory_fails_cleanly() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn too_few_file_descriptors_fail_cleanly() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["true"]);
     // Each limit runs out at a different step of create. Around 8 or 9, libpathrs (a
@@ -523,10 +521,9 @@ fn marked(edit: impl FnOnce(&mut serde_json::Value)) -> Bundle {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn killed_at_every_step_leaves_nothing() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let b = marked(|_| {});
     lifecycle_under_faults(&b, &[Kill::Rt, Kill::RtSoon, Kill::Init]);
 }
@@ -534,10 +531,9 @@ fn killed_at_every_step_leaves_nothing() {
 /// In a user namespace the parent places the init in its cgroups (it cannot move itself);
 /// without a pid namespace the container's processes are killed through its cgroup.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn killed_at_every_step_leaves_nothing_in_other_namespace_layouts() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let userns = marked(|c| {
         let ns = c["linux"]["namespaces"].as_array_mut().unwrap();
         ns.push(json!({"type": "user"}));
@@ -560,10 +556,9 @@ fn proc_state(pid: i32) -> Option<char> {
 /// A hook still running when rt is killed dies with it (runc leaves it running). What the
 /// hook started itself is not rt's to end: here, a short sleep.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn a_running_hook_dies_with_rt() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::new(&["true"]);
     let marker = bundle_arg(&b);
@@ -600,10 +595,9 @@ fn a_running_hook_dies_with_rt() {
 /// rt's caller (a shim, a shell) dying while rt creates changes nothing: rt finishes and
 /// the container runs. At every point of `run -d`.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn the_callers_death_mid_create_changes_nothing() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = marked(|_| {});
     let dir = bundle_arg(&b);
@@ -664,10 +658,9 @@ fn the_callers_death_mid_create_changes_nothing() {
 /// name after `delete -f` (never destroyed with the container's namespace), with its MTU,
 /// MAC and addresses, even when rt died between moving it and copying its addresses.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn killed_at_every_step_gives_network_devices_back() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let veth = crate::netdev::Dummy::new();
     let b = marked(|c| c["linux"]["netDevices"] = json!({ &veth.name: {"name": "ctr0"} }));
     lifecycle_under_faults_checked(&b, &[Kill::Rt, Kill::RtSoon, Kill::Init], &|at| {

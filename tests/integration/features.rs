@@ -70,10 +70,9 @@ fn check_vocabulary(
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn features_claims_exactly_what_create_accepts() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let f = features();
     let linux = &f["linux"];
     let rt = Rt::new();

@@ -6,10 +6,9 @@ use std::time::Duration;
 use crate::common::*;
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn containerd_flow_create_start_kill_delete() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("cd");
@@ -57,10 +56,9 @@ fn containerd_flow_create_start_kill_delete() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn relative_pid_file_is_relative_to_cwd() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["true"]);
     let id = unique("pf");
@@ -83,10 +81,9 @@ fn relative_pid_file_is_relative_to_cwd() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn run_propagates_exit_codes() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh("exit 7");
     assert_eq!(rt.run(&b, &unique("ex")).code, 7);
@@ -105,10 +102,9 @@ fn run_propagates_exit_codes() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn run_shows_container_output_and_deletes() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh("echo hello from $$; echo oops >&2");
     let id = unique("out");
@@ -119,10 +115,9 @@ fn run_shows_container_output_and_deletes() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn run_keep_leaves_stopped_container() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh("exit 3");
     let id = unique("keep");
@@ -134,10 +129,9 @@ fn run_keep_leaves_stopped_container() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn run_detach_returns_while_container_runs() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("det");
@@ -150,10 +144,9 @@ fn run_detach_returns_while_container_runs() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn run_forwards_signals_to_the_container() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let dir = TempDir::new("sig");
     let b =
@@ -181,10 +174,9 @@ fn run_forwards_signals_to_the_container() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn start_output_goes_to_the_fds_create_was_given() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh("echo to-stdout; echo to-stderr >&2");
     let id = unique("stdio");
@@ -212,10 +204,9 @@ fn start_output_goes_to_the_fds_create_was_given() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn start_twice_and_start_stopped_fail() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("st2");
@@ -231,10 +222,9 @@ fn start_twice_and_start_stopped_fail() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn delete_created_container_without_force() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["true"]);
     let id = unique("dc");
@@ -252,10 +242,9 @@ fn delete_created_container_without_force() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn kill_accepts_names_and_numbers() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh(
         "trap 'echo usr1 >> /dev/shm/log' USR1; trap 'echo hup >> /dev/shm/log' HUP; echo ready > /dev/shm/ready; while :; do sleep 0.05; done",
@@ -289,10 +278,9 @@ fn kill_accepts_names_and_numbers() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn kill_all_signals_every_process() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // Host pid namespace: killing init alone would leave the background sleep behind.
     let mut b = Bundle::sh("sleep 1000 & sleep 1000");
@@ -328,10 +316,9 @@ fn kill_all_signals_every_process() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn list_shows_containers() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let a = unique("la");
@@ -376,10 +363,9 @@ fn list_shows_containers() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn concurrent_creates_of_one_id_have_one_winner() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("race");
@@ -412,10 +398,9 @@ fn concurrent_creates_of_one_id_have_one_winner() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn run_bundle_directory_derives_an_id() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let dir = b.path().to_str().unwrap().to_owned() + "/";
@@ -434,10 +419,9 @@ fn run_bundle_directory_derives_an_id() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn run_without_pid_namespace_leaves_no_orphans() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // The init exits while a child it started keeps running: without a pid namespace the
     // kernel does not kill it; rt reaps it as subreaper and kills it with the container.
@@ -464,10 +448,9 @@ fn run_without_pid_namespace_leaves_no_orphans() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn kill_all_delivers_real_time_signals() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh(
         "trap 'echo rt >> /dev/shm/got' 35; touch /dev/shm/ready; while :; do sleep 0.05; done",

@@ -25,10 +25,9 @@ fn fs_type<'a>(mountinfo: &'a str, mp: &str) -> &'a str {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn read_only_bind_mount() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host = TempDir::new("bindro");
     fs::write(host.path().join("file"), "from host\n").unwrap();
@@ -50,10 +49,9 @@ fn read_only_bind_mount() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn bind_mount_flags() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host = TempDir::new("bindfl");
     fs::copy("/bin/busybox", host.path().join("bb")).unwrap();
@@ -74,10 +72,9 @@ fn bind_mount_flags() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn bind_versus_rbind() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host = TempDir::new("rbind");
     fs::create_dir(host.path().join("sub")).unwrap();
@@ -107,10 +104,9 @@ fn bind_versus_rbind() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn bind_mount_of_a_file_and_relative_source() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh("cat /etc/injected.conf");
     fs::write(b.path().join("injected.conf"), "relative to bundle\n").unwrap();
@@ -119,10 +115,9 @@ fn bind_mount_of_a_file_and_relative_source() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn mount_propagation_option() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host = TempDir::new("prop");
     let mut b = Bundle::sh("cat /proc/self/mountinfo");
@@ -135,10 +130,9 @@ fn mount_propagation_option() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn tmpfs_size_and_mode() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh(
         "stat -c %a /scratch; df -k /scratch | tail -1 | awk '{print $2}'; cat /proc/self/mountinfo",
@@ -153,10 +147,9 @@ fn tmpfs_size_and_mode() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn special_file_systems() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh(
         "cat /proc/self/mountinfo; echo ---; stat -c '%a %g' /dev/pts/ptmx; ls /sys/kernel >/dev/null && echo sysfs-ok",
@@ -181,10 +174,9 @@ fn special_file_systems() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cgroup_mount_shows_the_containers_cgroup() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh(
         "cat /sys/fs/cgroup/pids/cgroup.procs | wc -l; touch /sys/fs/cgroup/x 2>&1; ls /sys/fs/cgroup",
@@ -199,10 +191,9 @@ fn cgroup_mount_shows_the_containers_cgroup() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn destinations_are_created_inside_the_rootfs() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host_target = TempDir::new("victim");
     let src = TempDir::new("src");
@@ -221,10 +212,9 @@ fn destinations_are_created_inside_the_rootfs() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn recursive_read_only() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host = TempDir::new("rro");
     fs::create_dir(host.path().join("sub")).unwrap();
@@ -251,10 +241,9 @@ fn recursive_read_only() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn bad_mount_fails_create_cleanly() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::new(&["true"]);
     b.add_mount(json!({"destination": "/data", "type": "bind", "source": "/nonexistent/source", "options": ["bind"]}));
@@ -273,10 +262,9 @@ fn bad_mount_fails_create_cleanly() {
 /// after pivot_root): its source, per-mount flags and data options must still be the
 /// config's, as mount(2) gave them, in a new pid namespace and in a joined one.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn proc_mount_keeps_source_flags_and_options() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let script = "cat /proc/self/mountinfo; cat /proc/[0-9]*/comm | grep -c '^sleep$'; true";
     let holder = Bundle::new(&["sleep", "1000"]);
@@ -332,10 +320,9 @@ fn proc_mount_keeps_source_flags_and_options() {
 /// directory's mode; a read-only one is filled before it turns read-only. Writes stay in
 /// the tmpfs.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn tmpfs_copy_up_fills_the_tmpfs_and_keeps_the_mode() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh(
         "cat /seed/a /seed/sub/b; readlink /seed/link; stat -c %a /seed; \

@@ -14,10 +14,9 @@ fn host_ns(kind: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn new_namespaces_are_private() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh(
         "echo me=$$; for n in net ipc uts mnt cgroup pid; do echo $n=$(readlink /proc/self/ns/$n); done; \
@@ -41,10 +40,9 @@ fn new_namespaces_are_private() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cgroup_namespace_shows_own_cgroup_as_root() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh("cat /proc/self/cgroup");
     let out = rt.output(&b);
@@ -69,10 +67,9 @@ fn cgroup_namespace_shows_own_cgroup_as_root() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn host_namespaces_when_not_listed() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh("readlink /proc/self/ns/net; readlink /proc/self/ns/ipc");
     b.set_namespaces(json!([{"type": "mount"}, {"type": "pid"}, {"type": "uts"}]));
@@ -81,10 +78,9 @@ fn host_namespaces_when_not_listed() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn user_namespace_with_mappings() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh(
         "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c '%u %g' /bin/busybox /dev/null",
@@ -136,10 +132,9 @@ fn sleeper(rt: &Rt) -> (Bundle, String, i64) {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn join_namespaces_by_path() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let (_tb, tid, pid) = sleeper(&rt);
     let target = |n: &str| {
@@ -172,10 +167,9 @@ fn join_namespaces_by_path() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn join_pid_namespace_by_path() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let (_tb, tid, pid) = sleeper(&rt);
     let mut b =
@@ -197,10 +191,9 @@ fn join_pid_namespace_by_path() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn join_user_namespace_by_path() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // A container with its own user namespace to join.
     let mut tb = Bundle::new(&["sleep", "1000"]);
@@ -239,10 +232,9 @@ fn join_user_namespace_by_path() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn new_user_namespace_with_joined_network() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let (_tb, tid, pid) = sleeper(&rt);
     let mut b = Bundle::sh("readlink /proc/self/ns/net; cat /proc/self/uid_map");
@@ -310,10 +302,9 @@ const ROOT_PROBE: &str = "test -x /bin/busybox && echo rootfs; test -e /etc/debi
 /// mounts, maskedPaths, readonlyPaths, pivot_root), as runc does; the host's mount table
 /// is not touched.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn joined_mount_namespace_gets_the_containers_rootfs() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let holder = MountNsHolder::new();
     let mut b = Bundle::sh(ROOT_PROBE);
@@ -337,10 +328,9 @@ fn joined_mount_namespace_gets_the_containers_rootfs() {
 /// says and runc does. The container still gets its rootfs (chroot), its mounts and
 /// masks; they are made on the host's table below the rootfs and gone after delete.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn no_mount_namespace_runs_chrooted_and_delete_unmounts() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh(&format!("{ROOT_PROBE}; sleep 600"));
     b.set_namespaces(json!([{"type": "pid"}, {"type": "uts"}, {"type": "ipc"}]));

@@ -121,10 +121,9 @@ fn with_devices(args: &[&str], devices: serde_json::Value) -> Bundle {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn a_device_moves_in_renamed_whole_and_comes_back_on_delete() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let d = Dummy::new();
     let b = with_devices(&["sleep", "100"], json!({ &d.name: {"name": "ctr0"} }));
@@ -148,10 +147,9 @@ fn a_device_moves_in_renamed_whole_and_comes_back_on_delete() {
 /// The container's process ends by itself: the namespace rt holds keeps the (virtual)
 /// device from being destroyed with it, until `rt run` deletes the container.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn a_container_that_ends_by_itself_gives_it_back() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let d = Dummy::new();
     let b = with_devices(&["ip", "-o", "link", "show"], json!({ &d.name: {} }));
@@ -162,10 +160,9 @@ fn a_container_that_ends_by_itself_gives_it_back() {
 
 /// runc's rule: a namespace joined by path is its owner's, and so is what was moved in.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn a_joined_namespace_keeps_it() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut d = Dummy::new();
     let ns = format!("{}ns", d.name);
@@ -188,10 +185,9 @@ fn a_joined_namespace_keeps_it() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn a_failed_create_gives_back_what_it_moved_and_says_why() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // Moved first (sorted by host name), then the second, a bridge, cannot change its
     // namespace: create fails after the first is in, and must give it back whole.

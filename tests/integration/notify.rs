@@ -51,10 +51,9 @@ fn notifying_bundle() -> Bundle {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn start_passes_sd_notify_on_until_ready() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let caller = Caller::new();
     let b = notifying_bundle();
@@ -82,10 +81,9 @@ fn start_passes_sd_notify_on_until_ready() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn run_detached_waits_for_ready_and_a_container_that_never_says_it_ends_the_wait() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let caller = Caller::new();
     let b = notifying_bundle();

@@ -57,10 +57,9 @@ fn kill_through(pidfd: &OwnedFd) -> bool {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn create_and_exec_send_pidfds_of_their_processes() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "100"]);
     let id = unique("pidfd");
@@ -110,10 +109,9 @@ fn create_and_exec_send_pidfds_of_their_processes() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn run_sends_the_pidfd_and_a_missing_socket_fails_early() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "100"]);
     let id = unique("pidfdrun");

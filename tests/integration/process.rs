@@ -8,10 +8,9 @@ use serde_json::json;
 use crate::common::*;
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn hostname_and_domainname() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh("hostname; cat /proc/sys/kernel/domainname");
     b.edit(|c| {
@@ -24,10 +23,9 @@ fn hostname_and_domainname() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn sysctls_change_the_container_not_the_host() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host_fwd = fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
     let host_shm = fs::read_to_string("/proc/sys/kernel/shmmni").unwrap();
@@ -48,10 +46,9 @@ fn sysctls_change_the_container_not_the_host() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn host_sysctls_are_refused() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::new(&["true"]);
     b.edit(|c| c["linux"]["sysctl"] = json!({"vm.swappiness": "10"}));
@@ -61,10 +58,9 @@ fn host_sysctls_are_refused() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn args_env_and_cwd() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::new(&[
         "sh",
@@ -102,10 +98,9 @@ fn args_env_and_cwd() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn user_groups_and_umask() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh(
         "id; umask; touch /tmp/f; stat -c '%u:%g %a' /tmp/f; grep Groups /proc/self/status",
@@ -127,10 +122,9 @@ fn user_groups_and_umask() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn root_user_has_no_supplementary_groups_from_rt() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh("grep Groups /proc/self/status");
     let out = rt.output(&b);
@@ -138,10 +132,9 @@ fn root_user_has_no_supplementary_groups_from_rt() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn rlimits_and_oom_score_adj() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh("ulimit -n; ulimit -Hn; ulimit -c; cat /proc/self/oom_score_adj");
     b.edit(|c| {
@@ -155,10 +148,9 @@ fn rlimits_and_oom_score_adj() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn capabilities_are_exactly_the_configured_ones() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh("grep ^Cap /proc/self/status; grep NoNewPrivs /proc/self/status");
     b.edit(|c| {
@@ -188,10 +180,9 @@ fn capabilities_are_exactly_the_configured_ones() {
 /// capabilities it cannot pass on are left out with a warning naming them, as the runtime
 /// spec asks, and the container gets the rest; through `exec` too.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn capabilities_the_caller_lacks_are_left_out_with_a_warning() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::new(&["sleep", "60"]);
     let wanted = ["CAP_KILL", "CAP_SYS_TIME"];
@@ -241,10 +232,9 @@ fn capabilities_the_caller_lacks_are_left_out_with_a_warning() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn capabilities_of_an_unprivileged_user() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh("grep ^Cap /proc/self/status");
     b.edit(|c| {
@@ -269,10 +259,9 @@ fn capabilities_of_an_unprivileged_user() {
 /// `runc spec` lists ambient capabilities without inheritable ones; the kernel refuses to
 /// raise those. Like runc, rt runs the container without them, but says so.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn ambient_capabilities_the_kernel_refuses_are_skipped_with_a_warning() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh("grep ^Cap /proc/self/status");
     b.edit(|c| {
@@ -298,10 +287,9 @@ fn ambient_capabilities_the_kernel_refuses_are_skipped_with_a_warning() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn missing_program_fails_create() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["no-such-program"]);
     let id = unique("noprog");
@@ -316,10 +304,9 @@ fn missing_program_fails_create() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2024_21626_no_host_fd_reaches_the_container() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::sh("ls /proc/self/fd | sort -n | tr '\\n' ' '");
     let extra = fs::File::open("/etc/hostname").unwrap();
@@ -338,10 +325,9 @@ fn cve_2024_21626_no_host_fd_reaches_the_container() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn preserve_fds_passes_exactly_n() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let dir = TempDir::new("pfd");
     let f = dir.path().join("passed");
@@ -382,10 +368,9 @@ fn preserve_fds_passes_exactly_n() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn session_keyring_is_new_unless_told_otherwise() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sysprobe", "session"]);
     fs::copy(sysprobe(), b.rootfs().join("bin/sysprobe")).unwrap();

@@ -84,9 +84,13 @@ impl Home {
 
     /// rt as the user, in the bundle directory.
     fn rt(&self, args: &[&str]) -> Out {
+        self.rt_with(&format!("XDG_RUNTIME_DIR={}", self.xdg().display()), args)
+    }
+
+    /// rt as the user with `env_arg` given to env(1) (`VAR=value`, or `-uVAR`).
+    fn rt_with(&self, env_arg: &str, args: &[&str]) -> Out {
         let mut cmd = Command::new("runuser");
-        cmd.args(["-u", USER, "--", "env"])
-            .arg(format!("XDG_RUNTIME_DIR={}", self.xdg().display()))
+        cmd.args(["-u", USER, "--", "env", env_arg])
             .arg(self.dir.path().join("bin/rt"))
             .args(args)
             .current_dir(self.bundle())
@@ -126,10 +130,9 @@ impl Drop for Home {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn rootless_run_maps_the_user_to_root() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let h = Home::new();
     let (uid, _) = user();
     h.spec(
@@ -153,10 +156,9 @@ fn rootless_run_maps_the_user_to_root() {
 /// Issue 11 item 4: `rt spec --rootless` binds the host's /sys; every mount below it (the
 /// host's cgroup mounts among them) is read-only inside, none writable.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn rootless_sys_is_read_only_all_the_way_down() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let h = Home::new();
     h.spec(
         "awk '$5 ~ \"^/sys\" { split($6, o, \",\"); n++; if (o[1] != \"ro\") print \"writable\", $5 } END { print n, \"mounts\" }' /proc/self/mountinfo",
@@ -170,10 +172,9 @@ fn rootless_sys_is_read_only_all_the_way_down() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn rootless_lifecycle_and_exec() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let h = Home::new();
     h.spec("sleep 1000", |_| {});
     let id = unique("rlc");
@@ -201,10 +202,9 @@ fn rootless_lifecycle_and_exec() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn rootless_with_subordinate_ids() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let h = Home::new();
     let (uid, gid) = user();
     let sub_uid = subordinate_start("/etc/subuid");
@@ -235,10 +235,9 @@ fn rootless_with_subordinate_ids() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn rootless_refusals_are_clear() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let h = Home::new();
     h.spec("true", |c| {
         c["linux"]["resources"] = json!({"memory": {"limit": 33554432}})
@@ -276,4 +275,21 @@ fn rootless_refusals_are_clear() {
     h.rt(&["run", &unique("rlr")])
         .fails_with("linux.netDevices: moving a host's network device needs root on the host");
     assert!(h.state_entries().is_empty(), "{:?}", h.state_entries());
+}
+
+/// spec and features have no container, so they need no state directory: an ordinary
+/// user without XDG_RUNTIME_DIR gets them; a command with a container says what is missing.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn commands_without_a_container_need_no_state_directory() {
+    need_root();
+    let h = Home::new();
+    let _ = fs::remove_file(h.bundle().join("config.json"));
+    h.rt_with("-uXDG_RUNTIME_DIR", &["spec", "--rootless"]).ok();
+    assert!(h.bundle().join("config.json").is_file());
+    let features = h.rt_with("-uXDG_RUNTIME_DIR", &["features"]);
+    assert!(features.ok().contains("\"ociVersionMax\""));
+    h.rt_with("-uXDG_RUNTIME_DIR", &["list"]).fails_with(
+        "--root: not given, and XDG_RUNTIME_DIR (where rootless state goes) is not set",
+    );
 }

@@ -25,10 +25,9 @@ fn field<'a>(out: &'a str, key: &str) -> &'a str {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn scheduler_policies_and_nice_are_seen_inside() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     for (scheduler, policy, nice) in [
         (json!({"policy": "SCHED_BATCH", "nice": 7}), "3", "7"),
@@ -56,10 +55,9 @@ fn scheduler_policies_and_nice_are_seen_inside() {
 /// cgroup rt places containers in has real-time time to give (this build host's test
 /// cgroup has none, and it is not ours to change: then only the refusal is checked).
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn real_time_scheduling_needs_real_time_budget() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let fifo = json!({"policy": "SCHED_FIFO", "priority": 10});
     let mut b = probe(&["sysprobe", "attrs"], |c| {
@@ -100,10 +98,9 @@ fn real_time_scheduling_needs_real_time_budget() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn io_priority_is_seen_inside() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     for (prio, class, level) in [
         (json!({"class": "IOPRIO_CLASS_BE", "priority": 3}), "2", "3"),
@@ -124,10 +121,9 @@ fn io_priority_is_seen_inside() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn personality_and_memory_policy_hold_for_init_and_exec() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = probe(&["sh", "-c", "uname -m; sysprobe attrs; sleep 100"], |c| {
         c["linux"]["personality"] = json!({"domain": "LINUX32"});
@@ -162,10 +158,9 @@ fn personality_and_memory_policy_hold_for_init_and_exec() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_cpu_affinity_final_is_seen_inside_for_init_and_exec() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
         eprintln!("skipped: needs two CPUs");
         return;
@@ -193,10 +188,9 @@ fn exec_cpu_affinity_final_is_seen_inside_for_init_and_exec() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn bad_scheduling_fields_are_refused_naming_them() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let cases: Vec<(&str, Value, &str)> = vec![
         (

@@ -48,10 +48,9 @@ fn assert_exe_is_sealed_rt(pid: i64) {
 /// binary until execve) and reopens it for writing once rt is gone. rt runs from a
 /// read-only view of its binary, so the reopen fails with EROFS.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2019_5736_container_cannot_reopen_rt_for_writing() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["true"]);
     let id = unique("cve5736");
@@ -98,10 +97,9 @@ fn cve_2019_5736_container_cannot_reopen_rt_for_writing() {
 /// paused container the exec child freezes before that moment, which lets the test hold it
 /// there: its exe must be the sealed, read-only rt.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2019_5736_exec_child_cannot_reopen_rt_for_writing() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("cve5736x");
@@ -135,10 +133,9 @@ fn cve_2019_5736_exec_child_cannot_reopen_rt_for_writing() {
 /// through rt's own fds may lead outside the rootfs: each attempt either fails create with
 /// a process.cwd error or ends inside the container.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2024_21626_cwd_through_leaked_fds_stays_inside() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // A host directory open (inheritably) in rt's caller, as a careless caller's would be.
     let host = TempDir::new("hostdir");
@@ -284,10 +281,9 @@ fn race_mounts(b: &Bundle, link: &str, host: &Path, rounds: usize) {
 /// the mount redirected the mount to the host. Destinations are resolved inside the rootfs
 /// and mounted by fd, so however the race falls, the mount stays in the rootfs.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2021_30465_symlink_swap_cannot_redirect_a_mount() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let host = TempDir::new("victim");
     let mut b = Bundle::new(&["true"]);
     b.add_mount(json!({"destination": "/race/sub", "type": "tmpfs", "source": "tmpfs"}));
@@ -298,10 +294,9 @@ fn cve_2021_30465_symlink_swap_cannot_redirect_a_mount() {
 /// the host while making mount points. rt makes mount points (directories for tmpfs, files
 /// for a bind of a file) inside the rootfs only.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2024_45310_mount_point_creation_stays_in_the_rootfs() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let host = TempDir::new("victim");
     let src = TempDir::new("src");
     fs::write(src.path().join("file"), "x").unwrap();
@@ -317,10 +312,9 @@ fn cve_2024_45310_mount_point_creation_stays_in_the_rootfs() {
 /// writes. rt refuses to mount procfs through a symlink, writes through a private procfs
 /// (nothing lands in a fake), and refuses to mask look-alikes under /proc.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2019_16884_and_2023_27561_fake_proc_soaks_up_nothing() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // /proc in the image is a symlink to a directory of the image.
     let b = Bundle::new(&["true"]);
@@ -447,10 +441,9 @@ fn caps_of(out: &str) -> std::collections::BTreeMap<String, u64> {
 /// holds: with no inheritable/ambient in the config they are empty, and a non-root user
 /// ends with nothing.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2022_29162_no_capability_beyond_the_config() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let (kill, net_bind, audit_write) = (1u64 << 5, 1u64 << 10, 1u64 << 29);
     let configured = kill | net_bind | audit_write;
@@ -523,10 +516,9 @@ fn image_dev_bundle(script: &str) -> Bundle {
 /// mask into a writable window on it. rt masks with the host's own /dev/null (checked to
 /// be the device 1:3), and a symlink at the image's /dev/null is refused, never followed.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2025_31133_dev_null_symlink_cannot_redirect_masking() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = image_dev_bundle("stat -c '%F %t:%T' /proc/timer_list");
     symlink("/proc/sys/kernel/core_pattern", b.rootfs().join("dev/null")).unwrap();
@@ -553,10 +545,9 @@ fn cve_2025_31133_dev_null_symlink_cannot_redirect_masking() {
 /// /dev/console was; an image's symlink there redirected the mount. rt binds the console
 /// by fd onto a node it resolves inside the rootfs, and a symlink in the way is refused.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2025_52565_console_symlink_cannot_redirect_the_pty() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let victim = TempDir::new("console-victim");
     fs::write(victim.path().join("target"), "untouched").unwrap();
@@ -601,10 +592,9 @@ fn cve_2025_52565_console_symlink_cannot_redirect_the_pty() {
 /// sysctl name that walks out of /proc/sys. (The redirect targets here are harmless files,
 /// so a regression cannot damage the host.)
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2025_52881_procfs_writes_cannot_be_redirected() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     for key in [
         "net/../../self/comm",
@@ -655,10 +645,9 @@ fn cve_2025_52881_procfs_writes_cannot_be_redirected() {
 /// CVE-2026-41579: an image whose /dev is a symlink out of the rootfs made /dev setup
 /// create device nodes and links in a host directory. rt resolves /dev inside the rootfs.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn cve_2026_41579_dev_symlink_cannot_point_dev_setup_at_the_host() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host = TempDir::new("devvictim");
     for target in [
@@ -698,10 +687,9 @@ fn cve_2026_41579_dev_symlink_cannot_point_dev_setup_at_the_host() {
 /// LSM labels the host cannot apply are refused before anything is created (running the
 /// container unconfined instead would be a silent downgrade).
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn lsm_labels_this_host_lacks_are_refused() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let apparmor = fs::read_to_string("/sys/module/apparmor/parameters/enabled")
         .is_ok_and(|s| s.trim() == "Y");
@@ -761,10 +749,9 @@ fn lsm_labels_this_host_lacks_are_refused() {
 /// `_ses.<id>` of a container it knows the id of, open to anyone; the victim must not join
 /// it (rt's keyrings are anonymous, never joined by name).
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn planted_session_keyring_is_not_joined() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let victim = unique("victim");
     // The keyring lives while a process holds it as its session keyring: the planter stays.
@@ -823,10 +810,9 @@ fn planted_session_keyring_is_not_joined() {
 /// `exec`, as a link to /dev/zero would grow rt until the OOM killer came: only a regular
 /// file of sane size is read; anything else means HOME=/.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn hostile_passwd_cannot_hang_or_bloat_rt() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let hostile = |script: &str, kind: &str| {
         let mut b = Bundle::sh(script);
@@ -906,10 +892,9 @@ impl Drop for HostCgroup {
 /// existing empty cgroup is joined and, after delete, still there with the host process
 /// rt never knew of untouched.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn existing_cgroup_with_host_processes_is_refused_and_never_emptied() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let name = unique("hostcg");
     let host = HostCgroup::new(&name);
@@ -958,11 +943,10 @@ fn leaked_dir_fd(dir: &std::path::Path) -> std::os::fd::OwnedFd {
 /// to the init and the exec child, args[0] must resolve inside the root without magic
 /// links, and hooks get only their stdio.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn callers_fds_do_not_reach_the_container() {
     use std::os::fd::AsRawFd;
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host = TempDir::new("hostdir");
     fs::copy(sysprobe(), host.path().join("hostprobe")).unwrap();
@@ -1052,10 +1036,9 @@ impl Drop for HostSubmount {
 /// a rootless container) stayed writable. Read-only is now recursive wherever rt makes a
 /// bind read-only: a volume, and the host's /sys bound into a user namespace.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn read_only_binds_are_read_only_all_the_way_down() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let vol = TempDir::new("rovol");
     let _sub = HostSubmount::new(vol.path());
@@ -1097,10 +1080,9 @@ fn read_only_binds_are_read_only_all_the_way_down() {
 /// detached copy before it is attached: every mount of the volume is read-only, however
 /// the race falls.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn read_only_bind_flags_cannot_be_raced_off() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let vol = TempDir::new("racevol");
     let root_of_vol = vol.path().display().to_string();
@@ -1155,10 +1137,9 @@ fn own_dir_in(mount: &str, line_matches: impl Fn(&str) -> bool) -> std::path::Pa
 /// tree (other tenants' cgroups). It now has a cgroup of its own there too, and sees no
 /// cgroup but its own, with and without a cgroup namespace.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn hybrid_hierarchies_show_only_the_containers_cgroup() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let systemd = std::path::Path::new("/sys/fs/cgroup/systemd");
     let unified = std::path::Path::new("/sys/fs/cgroup/unified");
     if !systemd.is_dir() || !unified.join("cgroup.procs").exists() {
@@ -1286,10 +1267,9 @@ impl Drop for Scanner {
 /// It is now born in every namespace of the container at once (an intermediate joins
 /// them first). The scanner runs while exec after exec starts.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_process_is_never_visible_with_the_hosts_root() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let scanner = Scanner::start();
     for _ in 0..150 {
         scanner.rt.rt(&["exec", &scanner.id, "true"]).ok();
@@ -1302,10 +1282,9 @@ fn exec_process_is_never_visible_with_the_hosts_root() {
 /// its whole setup. It is now built outside and born there after pivot_root. The scanner
 /// holds the pid namespace while pod mates start and end.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn pod_mate_is_never_visible_with_the_hosts_root() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let scanner = Scanner::start();
     let rt = &scanner.rt;
     let pid = rt.state(&scanner.id)["pid"].as_i64().unwrap();

@@ -10,10 +10,9 @@ use std::time::Duration;
 use crate::common::*;
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn thousand_lifecycles_with_kills_leak_nothing() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let n: u64 = std::env::var("RT_SOAK_N")
         .ok()
         .and_then(|v| v.parse().ok())

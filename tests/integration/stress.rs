@@ -24,10 +24,9 @@ const EXPECTED_ERRORS: &[&str] = &[
 ];
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn racing_callers_get_runc_answers_and_leave_nothing() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Arc::new(Rt::new());
     let bundle = Arc::new(Bundle::new(&["sleep", "1000"]));
     let shared: Arc<Vec<String>> = Arc::new((0..4).map(|_| unique("race")).collect());

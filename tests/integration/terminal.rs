@@ -19,10 +19,9 @@ fn terminal_bundle(script: &str) -> Bundle {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn create_sends_the_master_over_the_console_socket() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = terminal_bundle(
         "tty; stty size; stat -c '%F %t' /dev/console; [ -t 0 ] && echo stdin-is-tty; echo done",
@@ -53,10 +52,9 @@ fn create_sends_the_master_over_the_console_socket() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn the_terminal_takes_input() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = terminal_bundle("read line; echo got: $line");
     let sock = ConsoleSocket::new();
@@ -81,10 +79,9 @@ fn the_terminal_takes_input() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn foreground_run_proxies_the_terminal() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = terminal_bundle("tty; read line; echo got: $line; exit 5");
     let mut child = rt
@@ -108,10 +105,9 @@ fn foreground_run_proxies_the_terminal() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_with_a_terminal() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("exectty");
@@ -157,10 +153,9 @@ fn exec_with_a_terminal() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn terminal_misconfigurations_are_errors() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = terminal_bundle("true");
     let id = unique("noconsole");
@@ -188,10 +183,9 @@ fn terminal_misconfigurations_are_errors() {
 /// while waiting for `start` hung `docker run -it` for good (found by the e2e lane). With
 /// a terminal the init lets go of its caller's stdio at once.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn create_with_a_terminal_keeps_no_pipe_of_the_callers_open() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let b = terminal_bundle("echo done");
     let sock = ConsoleSocket::new();

@@ -20,10 +20,9 @@ fn with_userns(b: &mut Bundle, uid_maps: serde_json::Value, gid_maps: serde_json
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn several_id_ranges() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let mut b = Bundle::sh(
         "cat /proc/self/uid_map /proc/self/gid_map; touch /tmp/x; stat -c '%u %g' /tmp/x",
@@ -48,10 +47,9 @@ fn several_id_ranges() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn sysfs_without_a_network_namespace_in_a_user_namespace() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     // No network namespace of its own: sysfs cannot be mounted, the host's is bound.
     let mut b = Bundle::sh("ls /sys/class/net | grep -c . ; touch /sys/x 2>&1 | grep -c Read-only");
@@ -72,10 +70,9 @@ fn sysfs_without_a_network_namespace_in_a_user_namespace() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn time_namespace_offsets() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let year = 365 * 24 * 3600;
     let mut b = Bundle::sh("cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time");
@@ -118,10 +115,9 @@ fn time_namespace_offsets() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn socket_activation_fds_are_passed_on() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let dir = TempDir::new("listen");
     fs::write(dir.path().join("sock-standin"), "activated\n").unwrap();
@@ -160,10 +156,9 @@ fn owned_files() -> TempDir {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn idmapped_mount_with_the_containers_mapping() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host = owned_files();
     let script = "stat -c '%n %u:%g' /plain/root-file /mapped/root-file /mapped/user-file; touch /mapped/new";
@@ -189,10 +184,9 @@ fn idmapped_mount_with_the_containers_mapping() {
 }
 
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn idmapped_mount_with_its_own_mappings() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host = owned_files();
     let mut b = Bundle::sh("stat -c '%u:%g' /data/root-file /data/user-file");
@@ -214,10 +208,9 @@ fn idmapped_mount_with_its_own_mappings() {
 /// user.* sysctls are limits of the user namespace they are set in: allowed with a user
 /// namespace of the container's own (as runc 1.4), seen inside, not changed on the host.
 #[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn user_sysctls_in_a_user_namespace() {
-    if !need_root() {
-        return;
-    }
+    need_root();
     let rt = Rt::new();
     let host = fs::read_to_string("/proc/sys/user/max_user_namespaces").unwrap();
     let mut b = Bundle::sh("cat /proc/sys/user/max_user_namespaces");
