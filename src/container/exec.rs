@@ -266,13 +266,7 @@ fn exec_in(
         if let Some(r) = &c.state.rdt {
             crate::rdt::add(r, child.pid)?;
         }
-        if let Some(adj) = process.oom_score_adj() {
-            std::fs::write(
-                format!("/proc/{}/oom_score_adj", child.pid),
-                adj.to_string(),
-            )
-            .context("process.oomScoreAdj")?;
-        }
+        lifecycle::initial_oom_score_adj(Some(&process), child.pid)?;
         child
             .chan
             .send(&Msg::Go(child.pid))

@@ -60,6 +60,27 @@ pub fn initial_affinity(
     Ok(())
 }
 
+/// process.oomScoreAdj, set by rt (root of the host) on the new process — the init or an
+/// exec process — before it goes on: one inside a user namespace could not lower its own
+/// (that takes CAP_SYS_RESOURCE in the host's user namespace), as runc's can't either
+/// once in it, which is why runc writes it first. Through a private procfs (procfs.rs):
+/// the process waits for Go, so its pid is its own.
+pub fn initial_oom_score_adj(
+    process: Option<&oci_spec::runtime::Process>,
+    pid: i32,
+) -> anyhow::Result<()> {
+    if let Some(adj) = process.and_then(|p| p.oom_score_adj()) {
+        let pid = u32::try_from(pid).map_err(|_| anyhow!("pid {pid}"))?;
+        crate::procfs::write(
+            crate::procfs::Base::ProcPid(pid),
+            "oom_score_adj",
+            adj.to_string().as_bytes(),
+            "process.oomScoreAdj",
+        )?;
+    }
+    Ok(())
+}
+
 /// The notify directory the container's mount needs, and for `rt run` its socket, bound
 /// before the init may exec.
 fn notify_prepared(
@@ -155,6 +176,7 @@ impl Supervisor for CreateSupervisor<'_> {
         self.record_init(pid)?;
         crate::fault::point("create: init cloned");
         initial_affinity(self.spec.process().as_ref(), pid)?;
+        initial_oom_score_adj(self.spec.process().as_ref(), pid)?;
         if let Some(r) = &self.container.state.rdt {
             crate::rdt::add(r, pid)?;
         }

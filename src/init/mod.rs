@@ -190,9 +190,6 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     // process's /proc files belong to root, and a rootless parent must still write its
     // uid_map; until Go the init is alone in its namespaces and does nothing.
     nix::sys::prctl::set_dumpable(false).ctx(|| "PR_SET_DUMPABLE")?;
-    if let Some(p) = ctx.spec.process() {
-        process::set_oom_score_adj(p)?;
-    }
     if !ctx.ns.intermediate {
         if ctx.ns.new_user() {
             become_ns_root()?;

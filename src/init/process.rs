@@ -59,20 +59,6 @@ pub fn set_rlimits(process: &Process) -> Result<(), StepError> {
     Ok(())
 }
 
-/// process.oomScoreAdj, for this process (writing one's own needs no access to anyone
-/// else's /proc files; lowering it needs CAP_SYS_RESOURCE, still held here).
-pub fn set_oom_score_adj(process: &Process) -> Result<(), StepError> {
-    if let Some(adj) = process.oom_score_adj() {
-        crate::procfs::write(
-            crate::procfs::Base::ProcSelf,
-            "oom_score_adj",
-            adj.to_string().as_bytes(),
-            "process.oomScoreAdj",
-        )?;
-    }
-    Ok(())
-}
-
 /// OCI capability names → the caps crate's, via their shared CAP_* spelling. A name this
 /// kernel's capability table lacks is an error naming it.
 fn to_caps(set: &Option<Capabilities>, field: &str) -> Result<CapsHashSet, StepError> {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 
-pub const CLONE_NEWTIME: u64 = 0x0000_0080;
+pub const CLONE_NEWTIME: u64 = libc::CLONE_NEWTIME as u64;
 
 /// Whether this process is root of the host: uid 0 in the initial user namespace (whose
 /// uid_map is the identity over the whole id range).

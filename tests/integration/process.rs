@@ -396,3 +396,47 @@ fn session_keyring_is_new_unless_told_otherwise() {
     assert!(own > 0 && own != ours, "{own} vs {ours}");
     assert_eq!(session(&["--no-new-keyring"]), ours);
 }
+
+/// process.oomScoreAdj in a user namespace, for the init and an exec process: rt sets it
+/// from outside, before the process goes on. A negative one (lowering takes
+/// CAP_SYS_RESOURCE in the host's user namespace, which no process inside has) where this
+/// host lets root lower it at all; this build host's root cannot (its sandbox lacks
+/// CAP_SYS_RESOURCE), so there a positive one.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn oom_score_adj_in_a_user_namespace() {
+    need_root();
+    let rt = Rt::new();
+    let mut probe = std::process::Command::new("sleep")
+        .arg("10")
+        .spawn()
+        .unwrap();
+    let can_lower = fs::write(format!("/proc/{}/oom_score_adj", probe.id()), "-1").is_ok();
+    let _ = probe.kill();
+    let _ = probe.wait();
+    let adj = if can_lower { -500 } else { 500 };
+    let mut b = Bundle::sh("cat /proc/self/oom_score_adj; exec sleep 100");
+    crate::namespaces::chown_tree(&b.rootfs(), 100000, 100000);
+    b.edit(|c| {
+        c["process"]["oomScoreAdj"] = json!(adj);
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+    });
+    let id = unique("oom");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    assert_eq!(
+        fs::read_to_string(format!("/proc/{pid}/oom_score_adj"))
+            .unwrap()
+            .trim(),
+        adj.to_string()
+    );
+    let out = rt.rt(&["exec", &id, "cat", "/proc/self/oom_score_adj"]);
+    assert_eq!(out.ok().trim(), adj.to_string());
+    rt.rt(&["delete", "-f", &id]).ok();
+}
