@@ -205,6 +205,21 @@ impl Bundle {
     pub fn set_namespaces(&mut self, ns: Value) -> &mut Self {
         self.edit(|c| c["linux"]["namespaces"] = ns)
     }
+
+    /// A user namespace of the container's own, its root mapped to host uid and gid 100000
+    /// (65536 ids), and the rootfs owned by that root.
+    pub fn in_user_namespace(&mut self) -> &mut Self {
+        crate::namespaces::chown_tree(&self.rootfs(), 100000, 100000);
+        self.edit(|c| {
+            c["linux"]["namespaces"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "user"}));
+            let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+            c["linux"]["uidMappings"] = map.clone();
+            c["linux"]["gidMappings"] = map;
+        })
+    }
 }
 
 /// A private state root; every container created under it is force-deleted on drop.

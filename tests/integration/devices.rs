@@ -110,15 +110,7 @@ fn devices_in_a_user_namespace_are_bind_mounted() {
     let mut b = Bundle::sh(
         "echo x > /dev/null && echo null-ok; head -c 2 /dev/zero | od -An -tx1; stat -c '%t:%T' /dev/zero",
     );
-    crate::namespaces::chown_tree(&b.rootfs(), 100000, 100000);
-    b.edit(|c| {
-        c["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
-        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    });
+    b.in_user_namespace();
     let out = rt.output(&b);
     assert!(out.contains("null-ok"), "{out}");
     assert!(out.contains("00 00"), "{out}");

@@ -85,17 +85,9 @@ fn user_namespace_with_mappings() {
     let mut b = Bundle::sh(
         "cat /proc/self/uid_map /proc/self/gid_map; id -u; stat -c '%u %g' /bin/busybox /dev/null",
     );
-    b.edit(|c| {
-        c["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
-        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        // The sysfs of a network namespace owned by the new user namespace is mountable.
-    });
-    // The rootfs must be owned by the mapped root for the container to use it.
-    chown_tree(&b.rootfs(), 100000, 100000);
+    // The rootfs is owned by the mapped root, for the container to use it; the sysfs of
+    // a network namespace owned by the new user namespace is mountable.
+    b.in_user_namespace();
     let out = rt.output(&b);
     let lines: Vec<Vec<&str>> = out
         .lines()

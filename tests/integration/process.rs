@@ -416,16 +416,8 @@ fn oom_score_adj_in_a_user_namespace() {
     let _ = probe.wait();
     let adj = if can_lower { -500 } else { 500 };
     let mut b = Bundle::sh("cat /proc/self/oom_score_adj; exec sleep 100");
-    crate::namespaces::chown_tree(&b.rootfs(), 100000, 100000);
-    b.edit(|c| {
-        c["process"]["oomScoreAdj"] = json!(adj);
-        c["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
-        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
-    });
+    b.in_user_namespace()
+        .edit(|c| c["process"]["oomScoreAdj"] = json!(adj));
     let id = unique("oom");
     rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
         .ok();
