@@ -90,11 +90,7 @@ pub fn restore(
     )
     .context("pidfd of the restored process")?;
     let code = supervise::wait_and_forward(pid, &pidfd, &set)?;
-    if let Ok(mut c) = Container::load_locked(root, &a.id)
-        && let Err(e) = lifecycle::destroy(&mut c)
-    {
-        crate::log::warn(&format!("deleting {}: {e:#}", a.id));
-    }
+    super::run::remove(root, &a.id);
     if !a.no_subreaper {
         supervise::reap_adopted(std::time::Duration::from_secs(2));
     }

@@ -171,7 +171,7 @@ fn reap_blocking(pid: i32) -> nix::Result<WaitStatus> {
 }
 
 /// Deletes the container after it ran; someone may already have deleted it.
-fn remove(root: &Path, id: &str) {
+pub(super) fn remove(root: &Path, id: &str) {
     match Container::load_locked(root, id) {
         Ok(mut c) => {
             if let Err(e) = lifecycle::destroy(&mut c) {

@@ -781,11 +781,11 @@ pub fn restore(req: &CreateRequest, opts: &super::criu::CriuOpts) -> anyhow::Res
             );
         }
     }
-    super::criu::binary()?;
+    let criu = super::criu::binary()?;
     let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup, req.rootless)?;
     let state = initial_state(req, &bundle, &ns, cgroup)?;
     let mut container = Container::create(req.root, state)?;
-    match restore_in(&mut container, &bundle, opts) {
+    match restore_in(&mut container, &bundle, &criu, opts) {
         Ok(pid) => {
             if let Some(p) = &req.opts.pid_file {
                 write_pid_file(p, pid)?;
@@ -807,13 +807,15 @@ pub fn restore(req: &CreateRequest, opts: &super::criu::CriuOpts) -> anyhow::Res
 fn restore_in(
     c: &mut Container,
     bundle: &Bundle,
+    criu: &Path,
     opts: &super::criu::CriuOpts,
 ) -> anyhow::Result<i32> {
     let root = c.dir.join(super::criu::ROOT_DIR);
     let pidfile = c.dir.join("criu.pid");
     super::criu::bind_root(&bundle.rootfs, &root)?;
     let restored = (|| {
-        let held = super::criu::hold_restore(opts, &bundle.spec, &bundle.dir, &root, &pidfile)?;
+        let held =
+            super::criu::hold_restore(criu, opts, &bundle.spec, &bundle.dir, &root, &pidfile)?;
         if let Some(mut record) = c.state.cgroup.clone() {
             let _registry = cgroups::claim(&mut record)?;
             c.state.cgroup = Some(record.clone());
