@@ -55,54 +55,32 @@ pub fn open_pty(ptmx: File) -> Result<Pty, StepError> {
         ));
     }
     let master = OwnedFd::from(ptmx);
-    let unlock: libc::c_int = 0;
-    // SAFETY: TIOCSPTLCK reads one int from a valid pointer; the fd is a pty master.
-    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } < 0 {
-        return Err(io::Error::last_os_error()).ctx(|| "terminal: unlocking the pty");
-    }
-    // SAFETY: TIOCGPTPEER takes open flags and returns a new fd for the slave, or -1.
-    let slave = unsafe {
-        libc::ioctl(
-            master.as_raw_fd(),
-            libc::TIOCGPTPEER,
-            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-        )
-    };
-    if slave < 0 {
-        return Err(io::Error::last_os_error()).ctx(|| "terminal: opening the pty's slave");
-    }
-    Ok(Pty {
-        master,
-        // SAFETY: the kernel just returned this fd and nothing else owns it.
-        slave: unsafe { OwnedFd::from_raw_fd(slave) },
-    })
+    rustix::pty::unlockpt(&master).ctx(|| "terminal: unlocking the pty")?;
+    // TIOCGPTPEER: the slave of exactly this master, without a path lookup in a devpts the
+    // container could have replaced.
+    use rustix::pty::OpenptFlags;
+    let slave = rustix::pty::ioctl_tiocgptpeer(
+        &master,
+        OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC,
+    )
+    .ctx(|| "terminal: opening the pty's slave")?;
+    Ok(Pty { master, slave })
 }
 
 /// Sets the window size of a terminal (process.consoleSize, or the caller's terminal).
 pub fn set_size(fd: BorrowedFd<'_>, rows: u16, cols: u16) -> Result<(), StepError> {
-    let ws = libc::winsize {
+    let ws = rustix::termios::Winsize {
         ws_row: rows,
         ws_col: cols,
         ws_xpixel: 0,
         ws_ypixel: 0,
     };
-    // SAFETY: TIOCSWINSZ reads a winsize from a valid pointer.
-    if unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCSWINSZ, &ws) } < 0 {
-        return Err(io::Error::last_os_error()).ctx(|| "process.consoleSize");
-    }
-    Ok(())
+    rustix::termios::tcsetwinsize(fd, ws).ctx(|| "process.consoleSize")
 }
 
 fn get_size(fd: BorrowedFd<'_>) -> Option<(u16, u16)> {
-    let mut ws = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes a winsize to a valid pointer.
-    let ok = unsafe { libc::ioctl(fd.as_raw_fd(), libc::TIOCGWINSZ, &mut ws) } == 0;
-    ok.then_some((ws.ws_row, ws.ws_col))
+    let ws = rustix::termios::tcgetwinsize(fd).ok()?;
+    Some((ws.ws_row, ws.ws_col))
 }
 
 /// Sends the master as runc does: one message, the fd in SCM_RIGHTS, the device's name as
@@ -120,8 +98,8 @@ pub fn send_master(socket: RawFd, master: &OwnedFd) -> Result<(), StepError> {
         None,
     )
     .ctx(|| "--console-socket: sending the terminal");
-    // SAFETY: the fd is this process's inherited copy, used for nothing else afterwards.
-    unsafe { libc::close(socket) };
+    // This process's inherited copy, used for nothing else afterwards.
+    let _ = nix::unistd::close(socket);
     sent.map(|_| ())
 }
 
@@ -152,16 +130,10 @@ pub fn recv_master(socket: RawFd) -> Result<OwnedFd, StepError> {
 /// execve): a new session, TIOCSCTTY, and fds 0, 1, 2.
 pub fn become_terminal_process(slave: &OwnedFd) -> Result<(), StepError> {
     nix::unistd::setsid().ctx(|| "terminal: setsid")?;
-    // SAFETY: TIOCSCTTY with argument 0 on a tty fd we own.
-    if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } < 0 {
-        return Err(io::Error::last_os_error())
-            .ctx(|| "terminal: making it the controlling terminal");
-    }
+    rustix::process::ioctl_tiocsctty(slave)
+        .ctx(|| "terminal: making it the controlling terminal")?;
     for target in 0..=2 {
-        // SAFETY: dup2 onto the stdio numbers; the source fd stays valid.
-        if unsafe { libc::dup2(slave.as_raw_fd(), target) } < 0 {
-            return Err(io::Error::last_os_error()).ctx(|| "terminal: attaching stdio");
-        }
+        nix::unistd::dup2(slave.as_raw_fd(), target).ctx(|| "terminal: attaching stdio")?;
     }
     Ok(())
 }

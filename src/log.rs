@@ -21,7 +21,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::SystemTime;
 
-use crate::cli::LogFormat;
+/// The --log-format values (cli.rs names them for clap; main.rs maps them here, so that
+/// this bottom-layer file needs nothing of the command line's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 static DEBUG: AtomicBool = AtomicBool::new(false);
 static SINK: OnceLock<Sink> = OnceLock::new();

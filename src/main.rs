@@ -21,6 +21,8 @@ mod hooks;
 mod init;
 mod log;
 mod netdev;
+mod oci_state;
+mod passwd;
 mod procfs;
 mod rdt;
 mod rootfs;
@@ -187,7 +189,10 @@ fn rt_main() {
     }
     log::init(
         cli.global.log.as_deref(),
-        cli.global.log_format,
+        match cli.global.log_format {
+            cli::LogFormat::Text => log::LogFormat::Text,
+            cli::LogFormat::Json => log::LogFormat::Json,
+        },
         cli.global.debug,
     );
     install_panic_hook();

@@ -23,35 +23,15 @@ use libcgroups::common::{
 use nix::unistd::Pid;
 use oci_spec::runtime::{LinuxDeviceCgroup, LinuxDeviceType, LinuxResources, Spec};
 
-use crate::container::state::CgroupRecord;
-
+mod error;
+mod record;
 mod registry;
 pub mod resources;
 
-use registry::Registry;
+pub use error::CgroupError;
+pub use record::CgroupRecord;
 
-#[derive(Debug, thiserror::Error)]
-pub enum CgroupError {
-    #[error("cgroups: detecting the host's cgroup setup: {0}")]
-    Setup(String),
-    #[error("linux.cgroupsPath: {0}")]
-    Path(String),
-    #[error("cgroups: reading this process's cgroup: {0}")]
-    Own(String),
-    #[error("cgroups: {0}")]
-    Manager(String),
-    #[error("linux.resources: {0}")]
-    Apply(String),
-    #[error("{field}: {reason}")]
-    Field { field: String, reason: String },
-    #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    #[error("cgroups: removing {path}: {}", crate::error::io_text(.reason))]
-    Remove {
-        path: PathBuf,
-        reason: std::io::Error,
-    },
-}
+use registry::Registry;
 
 /// The host's cgroup mode, detected once per process (two statfs calls).
 fn setup() -> Result<CgroupSetup, CgroupError> {
@@ -75,21 +55,29 @@ pub fn mode() -> Result<resources::Mode, CgroupError> {
     })
 }
 
-/// The v1 controllers libcgroups' manager handles (its CONTROLLERS list, by name).
-const V1_CONTROLLERS: [&str; 12] = [
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "devices",
-    "hugetlb",
-    "memory",
-    "pids",
-    "perf_event",
-    "blkio",
-    "net_prio",
-    "net_cls",
-    "freezer",
+/// The kernel's v1 controllers, and whether libcgroups' manager handles each (its
+/// CONTROLLERS list); the others (rdma, misc) only tell hierarchies apart.
+const V1_CONTROLLERS: [(&str, bool); 14] = [
+    ("cpu", true),
+    ("cpuacct", true),
+    ("cpuset", true),
+    ("devices", true),
+    ("hugetlb", true),
+    ("memory", true),
+    ("pids", true),
+    ("perf_event", true),
+    ("blkio", true),
+    ("net_prio", true),
+    ("net_cls", true),
+    ("freezer", true),
+    ("rdma", false),
+    ("misc", false),
 ];
+
+/// Whether `name` is a v1 controller of the kernel's (not a named hierarchy's option).
+pub fn is_v1_controller(name: &str) -> bool {
+    V1_CONTROLLERS.iter().any(|(c, _)| *c == name)
+}
 
 /// Whether a v1 hierarchy mounted at `mount_point` is the one libcgroups picks for
 /// `controller`: it goes by the mount point's name, co-mounts included.
@@ -117,7 +105,7 @@ fn v1_mount_points() -> Result<&'static HashMap<String, PathBuf>, CgroupError> {
                 .map_err(|e| format!("reading mountinfo: {e}"))?;
             let mut points = HashMap::new();
             for m in mounts.into_iter().filter(|m| m.fs_type == "cgroup") {
-                for c in V1_CONTROLLERS {
+                for c in V1_CONTROLLERS.iter().filter(|c| c.1).map(|c| c.0) {
                     if !points.contains_key(c) && serves(c, &m.mount_point) {
                         points.insert(c.to_owned(), m.mount_point.clone());
                     }
@@ -199,9 +187,44 @@ fn unmanaged_dirs(record: &CgroupRecord) -> Result<Vec<PathBuf>, CgroupError> {
     Ok(unmanaged_roots()?.iter().map(|r| r.join(rel)).collect())
 }
 
+/// An exec process's directories in the unmanaged hierarchies. The container's own were
+/// made by its create and are never made again here: an exec that loaded the container
+/// just before a `delete -f` removed them would otherwise bring them back, for good (the
+/// stress test caught it). For `exec --cgroup SUB` the sub-cgroup is made below them when
+/// missing (the container makes its sub-cgroups only where it has controllers); if the
+/// container's own is gone, that fails.
+pub fn unmanaged_for_exec(
+    container: &CgroupRecord,
+    target: &CgroupRecord,
+) -> Result<(), CgroupError> {
+    for (own, dir) in unmanaged_dirs(container)?
+        .into_iter()
+        .zip(unmanaged_dirs(target)?)
+    {
+        let Ok(below) = dir.strip_prefix(&own) else {
+            continue;
+        };
+        let mut at = own.clone();
+        for part in below.components() {
+            at.push(part);
+            match fs::create_dir(&at) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(CgroupError::Manager(format!(
+                        "creating {}: {}",
+                        at.display(),
+                        crate::error::io_text(&e)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Creates the container's directories in the unmanaged hierarchies and, with `pid`,
-/// moves it there. For `exec --cgroup SUB` they are made below the container's own when
-/// missing (the container makes its sub-cgroups only where it has controllers).
+/// moves it there.
 pub fn place_unmanaged(record: &CgroupRecord, pid: Option<i32>) -> Result<(), CgroupError> {
     for dir in unmanaged_dirs(record)? {
         fs::create_dir_all(&dir)
@@ -578,9 +601,10 @@ fn apply_spec(
 /// other work together). A single-threaded process that moves itself by writing "0" to a
 /// v1 `tasks` file needs no threadgroup stability and current kernels skip that lock
 /// (measured here: 0.04 ms instead of ~10 ms). So on v1 the parent only creates the
-/// directories (`create_dirs`), the init (or exec child) moves itself in (`join_self`)
-/// before it does anything else, and the parent writes the limits (`apply_resources`)
-/// while the init sets up, before it lets it execve. libcgroups can only move a
+/// directories (`create_dirs`), the init moves itself in (`join_self`) once they exist and
+/// before its first cgroup mount (init/steps.rs, join_own_cgroups; an exec process right
+/// after Go), and the parent writes the limits (`apply_resources`) while the init mounts,
+/// before the init makes device nodes. libcgroups can only move a
 /// process by pid through cgroup.procs; the directories, the cpuset inheritance and the
 /// writes below use its file helpers.
 ///
@@ -1122,12 +1146,30 @@ pub fn add_to_files(files: &[PathBuf], pid: i32) -> Result<(), CgroupError> {
     Ok(())
 }
 
-/// Moves another process (`rt exec`) into the container's existing cgroup.
+/// Moves another process (`rt exec`) into the container's existing cgroup: the
+/// cgroup.procs file of its directory in every hierarchy, opened without creating
+/// anything. A directory that a concurrent `delete -f` removed makes this fail; it is
+/// never made again (libcgroups' add_task would make it, and an exec that loaded the
+/// container just before the delete would bring its cgroup back for good). With the
+/// systemd driver systemd places the process.
 pub fn add_process(record: &CgroupRecord, id: &str, pid: i32) -> Result<(), CgroupError> {
-    place_unmanaged(record, Some(pid))?;
-    manager(record, id)?
-        .add_task(Pid::from_raw(pid))
-        .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))
+    if record.systemd {
+        return manager(record, id)?
+            .add_task(Pid::from_raw(pid))
+            .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")));
+    }
+    let files = match setup()? {
+        CgroupSetup::Unified => vec![controller_dir(record, "")?.join("cgroup.procs")],
+        _ => {
+            let base = record.path.strip_prefix("/").unwrap_or(&record.path);
+            let managed = v1_mount_points()?
+                .values()
+                .map(|m| m.join(base).join("cgroup.procs"))
+                .collect();
+            with_unmanaged(record, managed)?
+        }
+    };
+    add_to_files(&files, pid)
 }
 
 /// Processes in the container's cgroup (host pids).

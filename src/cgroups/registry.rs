@@ -3,7 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::CgroupError;
+use super::error::CgroupError;
 
 /// Where rt notes the intermediate cgroup directories it created. Two containers can
 /// share such a parent (both below rt's own cgroup, say); whichever of them is deleted

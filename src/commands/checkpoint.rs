@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 
-use crate::cli::{CheckpointArgs, CreateOpts, CriuArgs, RestoreArgs};
+use crate::cli::{CheckpointArgs, CriuArgs, RestoreArgs};
 use crate::container::criu::{self, CheckpointOpts, CriuOpts};
-use crate::container::{Container, Status, lifecycle, supervise};
+use crate::container::{Container, Status, create, lifecycle, restore, supervise};
 
 fn criu_opts(a: CriuArgs) -> CriuOpts {
     CriuOpts {
@@ -53,15 +53,6 @@ pub fn restore(
     rootless: bool,
 ) -> anyhow::Result<i32> {
     let bundle = a.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
-    let create_opts = CreateOpts {
-        bundle: a.bundle.clone(),
-        pid_file: a.pid_file.clone(),
-        console_socket: a.console_socket.clone(),
-        pidfd_socket: None,
-        no_pivot: a.no_pivot,
-        no_new_keyring: false,
-        preserve_fds: 0,
-    };
     let set = supervise::forwarded_set();
     if !a.detach {
         if !a.no_subreaper {
@@ -69,17 +60,22 @@ pub fn restore(
         }
         set.thread_block().context("blocking signals")?;
     }
-    let req = lifecycle::CreateRequest {
+    let req = create::CreateRequest {
         root,
         id: &a.id,
         bundle: &bundle,
-        opts: &create_opts,
+        console_socket: a.console_socket.as_deref(),
+        pid_file: a.pid_file.as_deref(),
+        pidfd_socket: None,
+        no_pivot: a.no_pivot,
+        no_new_keyring: false,
+        preserve_fds: 0,
         start_now: true,
         systemd_cgroup,
         terminal_proxy: false,
         rootless,
     };
-    let lifecycle::Restored { mut container, pid } = lifecycle::restore(&req, &criu_opts(a.criu))?;
+    let restore::Restored { mut container, pid } = restore::restore(&req, &criu_opts(a.criu))?;
     container.unlock();
     if a.detach {
         return Ok(0);

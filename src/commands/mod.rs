@@ -5,6 +5,7 @@ pub mod events;
 mod features;
 mod list;
 mod ps;
+pub mod requests;
 mod run;
 mod spec;
 pub mod update;
@@ -14,7 +15,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::cli::{Command, GlobalOpts, Rootless};
-use crate::container::{Container, lifecycle};
+use crate::container::exec;
+use crate::container::{Container, create, lifecycle};
 
 /// Whether rt runs rootless: --rootless true/false, or (auto) when it is not root of the
 /// host: not uid 0, or uid 0 of a user namespace that does not map the whole id range.
@@ -50,16 +52,15 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
     match cmd {
         Command::Create(a) => {
             let bundle = a.opts.bundle.clone().unwrap_or_else(|| PathBuf::from("."));
-            lifecycle::create(&lifecycle::CreateRequest {
-                root: &root()?,
-                id: &a.id,
-                bundle: &bundle,
-                opts: &a.opts,
-                start_now: false,
-                systemd_cgroup: global.systemd_cgroup,
-                terminal_proxy: false,
+            let root = root()?;
+            create::create(&requests::create_request(
+                &a.opts,
+                &root,
+                &a.id,
+                &bundle,
+                global.systemd_cgroup,
                 rootless,
-            })?;
+            ))?;
             Ok(0)
         }
         Command::Start(a) => lifecycle::start(&root()?, &a.id).map(|_| 0),
@@ -86,7 +87,7 @@ pub fn dispatch(global: &GlobalOpts, cmd: Command) -> anyhow::Result<i32> {
         Command::Update(a) => update::update(&root()?, &a).map(|_| 0),
         Command::Events(a) => events::events(&root()?, &a).map(|_| 0),
         Command::Ps(a) => ps::ps(&root()?, &a).map(|_| 0),
-        Command::Exec(a) => crate::container::exec::exec(&root()?, &a),
+        Command::Exec(a) => exec::exec(&root()?, &requests::exec_request(a)),
         Command::Checkpoint(a) => checkpoint::checkpoint(&root()?, a).map(|_| 0),
         Command::Restore(a) => checkpoint::restore(&root()?, a, global.systemd_cgroup, rootless),
     }

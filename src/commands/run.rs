@@ -9,7 +9,7 @@ use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
 use crate::cli::RunArgs;
-use crate::container::{Container, ContainerError, id, lifecycle, supervise};
+use crate::container::{Container, ContainerError, create, id, lifecycle, supervise};
 
 /// `rt run DIR/`: a directory holding config.json given where the ID goes, with no
 /// --bundle, is the bundle; the ID is derived from its name. When the argument is also a
@@ -78,17 +78,12 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool, rootless: bool) -> any
         } else {
             format!("{base_id}-{n}")
         };
-        let req = lifecycle::CreateRequest {
-            root,
-            id: &id,
-            bundle: &bundle,
-            opts: &a.opts,
+        let req = create::CreateRequest {
             start_now: true,
-            systemd_cgroup,
             terminal_proxy: !a.detach && a.opts.console_socket.is_none(),
-            rootless,
+            ..super::requests::create_request(&a.opts, root, &id, &bundle, systemd_cgroup, rootless)
         };
-        match lifecycle::create(&req) {
+        match create::create(&req) {
             Ok(c) => break c,
             Err(e)
                 if derived.is_some()
@@ -103,7 +98,7 @@ pub fn run(root: &Path, a: RunArgs, systemd_cgroup: bool, rootless: bool) -> any
             Err(e) => return Err(e),
         }
     };
-    let lifecycle::Created {
+    let create::Created {
         mut container,
         spawned,
         console,

@@ -42,8 +42,7 @@ pub struct CheckpointOpts {
 
 const DESCRIPTORS: &str = "descriptors.json";
 
-/// The restore root (`bind_root`), in the container's state directory.
-pub const ROOT_DIR: &str = "criu-root";
+pub use super::CRIU_ROOT_DIR as ROOT_DIR;
 
 /// The criu binary on PATH.
 pub fn binary() -> anyhow::Result<PathBuf> {
@@ -398,7 +397,7 @@ pub fn hold_restore(
             if nix::unistd::read(wait_end.as_raw_fd(), &mut b) == Ok(1) {
                 let _ = nix::unistd::execv(&program, &argv);
             }
-            crate::init::exit(127)
+            crate::spawn::exit(127)
         }
         crate::spawn::Forked::Parent { pid, .. } => {
             drop(wait_end);

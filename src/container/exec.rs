@@ -1,19 +1,46 @@
 //! `rt exec`: a new process in a running container, in all its namespaces and its cgroup,
 //! with the container's process settings as defaults (or exactly a --process document).
 
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::os::fd::{AsFd, AsRawFd};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
+use nix::sched::{CloneFlags, setns};
 use oci_spec::runtime::{Capabilities, Capability, Process};
 
-use super::{Container, Status, lifecycle, supervise};
+use super::preconditions::{Op, check};
+use super::{Container, Status, process, supervise};
 use crate::cgroups;
-use crate::cli::ExecArgs;
+use crate::error::Ctx;
 use crate::init::exec::ExecContext;
-use crate::spawn::exec as spawn_exec;
+use crate::spawn::exec::{self as spawn_exec, ContainerNs};
 use crate::spawn::sync::Msg;
+use crate::spawn::{self, Forked, SpawnError, Spawned, clone_process};
+
+/// What an exec is asked to do: the command line's flags (cli.rs's ExecRequest), as plain
+/// values.
+#[derive(Debug, Default)]
+pub struct ExecRequest {
+    pub process: Option<PathBuf>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<String>,
+    pub user: Option<String>,
+    pub additional_gids: Vec<u32>,
+    pub cap: Vec<String>,
+    pub no_new_privs: bool,
+    pub apparmor: Option<String>,
+    pub process_label: Option<String>,
+    pub tty: bool,
+    pub console_socket: Option<PathBuf>,
+    pub pidfd_socket: Option<PathBuf>,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub preserve_fds: u32,
+    pub cgroup: Vec<String>,
+    pub ignore_paused: bool,
+    pub id: String,
+    pub args: Vec<String>,
+}
 
 fn parse_process_file(path: &Path) -> anyhow::Result<Process> {
     let what = format!("--process {}", path.display());
@@ -50,7 +77,10 @@ fn parse_cap(name: &str) -> anyhow::Result<Capability> {
 /// The process to run: the --process document as it is, or the container's own process
 /// with the command line and flags applied (runc's rules; --cap adds to bounding,
 /// effective and permitted only, never to inheritable or ambient: CVE-2022-29162).
-pub fn build_process(a: &ExecArgs, container_process: Option<&Process>) -> anyhow::Result<Process> {
+pub fn build_process(
+    a: &ExecRequest,
+    container_process: Option<&Process>,
+) -> anyhow::Result<Process> {
     let mut p = if let Some(path) = &a.process {
         let p = parse_process_file(path)?;
         if p.args().as_ref().is_none_or(|v| v.is_empty()) {
@@ -133,18 +163,13 @@ pub fn build_process(a: &ExecArgs, container_process: Option<&Process>) -> anyho
     Ok(p)
 }
 
-pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
+pub fn exec(root: &Path, a: &ExecRequest) -> anyhow::Result<i32> {
     let c = Container::load(root, &a.id)?;
     let status = c.status();
-    match status {
-        Status::Running | Status::Created => {}
-        Status::Paused if a.ignore_paused => {}
-        Status::Paused => bail!(
-            "container {} is paused (use --ignore-paused to exec anyway)",
-            a.id
-        ),
-        Status::Stopped | Status::Creating => bail!("container not running: {}", a.id),
-    }
+    let op = Op::Exec {
+        ignore_paused: a.ignore_paused,
+    };
+    check(op, status, &a.id).map_err(|e| anyhow!(e))?;
     let init = c
         .state
         .init
@@ -163,7 +188,7 @@ pub fn exec(root: &Path, a: &ExecArgs) -> anyhow::Result<i32> {
 
 fn exec_in(
     c: &Container,
-    a: &ExecArgs,
+    a: &ExecRequest,
     init: super::ProcId,
     status: Status,
 ) -> anyhow::Result<i32> {
@@ -198,24 +223,15 @@ fn exec_in(
     if !super::is_alive(init) {
         bail!("container not running: {}", a.id);
     }
+    crate::fault::point("exec: namespaces opened");
 
     let pidfd_socket = a
         .pidfd_socket
         .as_deref()
         .map(super::pidfd::PidfdSocket::connect)
         .transpose()?;
-    let (console_socket, console_ours) = match (terminal, &a.console_socket) {
-        (false, _) => (None, None),
-        (true, Some(path)) => {
-            let s = UnixStream::connect(path)
-                .with_context(|| format!("--console-socket {}", path.display()))?;
-            (Some(OwnedFd::from(s)), None)
-        }
-        (true, None) => {
-            let (ours, theirs) = UnixStream::pair().context("terminal: socketpair")?;
-            (Some(OwnedFd::from(theirs)), Some(OwnedFd::from(ours)))
-        }
-    };
+    let (console_socket, console_ours) =
+        process::console_channel(terminal, a.console_socket.as_deref())?;
     let set = supervise::forwarded_set();
     if !a.detach {
         nix::sys::prctl::set_child_subreaper(true).context("PR_SET_CHILD_SUBREAPER")?;
@@ -227,16 +243,16 @@ fn exec_in(
         .as_ref()
         .map(crate::security::seccomp::compile_profile)
         .transpose()?;
-    let self_join = match &cgroup {
-        Some(record) => match cgroups::self_join_files(record)? {
+    let self_join = match (&cgroup, &c.state.cgroup) {
+        (Some(record), Some(container)) => match cgroups::self_join_files(record)? {
             Some(files) => {
                 cgroups::fill_cpuset(record)?;
-                cgroups::place_unmanaged(record, None)?;
+                cgroups::unmanaged_for_exec(container, record)?;
                 files
             }
             None => Vec::new(),
         },
-        None => Vec::new(),
+        _ => Vec::new(),
     };
     let ctx = ExecContext {
         cgroup_self_join: &self_join,
@@ -252,9 +268,9 @@ fn exec_in(
             memory_policy: c.state.memory_policy.as_ref(),
         },
     };
-    let child = spawn_exec::spawn(&ns, &ctx)?;
+    let child = clone_exec_process(&ns, &ctx)?;
     crate::fault::point("exec: process cloned");
-    let placed = lifecycle::initial_affinity(Some(&process), child.pid);
+    let placed = process::initial_affinity(Some(&process), child.pid);
     drop(console_socket);
     let started = (|| -> anyhow::Result<()> {
         placed?;
@@ -266,7 +282,7 @@ fn exec_in(
         if let Some(r) = &c.state.rdt {
             crate::rdt::add(r, child.pid)?;
         }
-        lifecycle::initial_oom_score_adj(Some(&process), child.pid)?;
+        process::initial_oom_score_adj(Some(&process), child.pid)?;
         child
             .chan
             .send(&Msg::Go(child.pid))
@@ -275,27 +291,27 @@ fn exec_in(
         // In a frozen cgroup the process is frozen as soon as it is placed there: it
         // starts when the container is resumed, and no exec result can be waited for.
         if status != Status::Paused {
-            spawn_exec::wait_exec(&child.chan, |fd| {
+            spawn::wait_exec(&child.chan, |fd| {
                 let listener = seccomp
                     .as_ref()
                     .and_then(|f| f.listener.as_ref())
                     .ok_or_else(|| {
                         anyhow!("linux.seccomp: a notify fd arrived without a listenerPath")
                     })?;
-                let state = lifecycle::hook_state(&c.state, Status::Running, child.pid);
+                let state = c.state.hook_input(Status::Running, child.pid);
                 crate::security::seccomp::send_to_listener(listener, fd, child.pid, &state)
             })?;
         }
         Ok(())
     })();
     if let Err(e) = started {
-        let _ = lifecycle::send_signal(std::os::fd::AsFd::as_fd(&child.pidfd), libc::SIGKILL);
+        let _ = process::send_signal(std::os::fd::AsFd::as_fd(&child.pidfd), libc::SIGKILL);
         let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(child.pid), None);
         return Err(e);
     }
     crate::fault::point("exec: process started");
     if let Some(p) = &a.pid_file {
-        lifecycle::write_pid_file(p, child.pid)?;
+        process::write_pid_file(p, child.pid)?;
     }
     if let Some(s) = pidfd_socket {
         s.send(std::os::fd::AsFd::as_fd(&child.pidfd))?;
@@ -313,16 +329,54 @@ fn exec_in(
     }
 }
 
+/// Makes the exec process in two steps, so that nothing of it is in the container's pid
+/// namespace (where a process with CAP_SYS_PTRACE could attach to it, or read
+/// /proc/PID/root, while it still had the host's root, cwd and mounts) before it is in
+/// every other namespace of the container. An intermediate child (still in the host's pid
+/// namespace) joins the user namespace, the others and the root, opens the cgroup files
+/// the process moves itself into, then enters the pid and time namespaces for its children
+/// and clones the process with CLONE_PARENT: born inside, and a child of `rt exec`, which
+/// waits for it. The intermediate reports its pid and exits.
+fn clone_exec_process(ns: &ContainerNs, ctx: &ExecContext) -> Result<Spawned, SpawnError> {
+    let (parent_end, child_end) = spawn::sync::pair().map_err(SpawnError::Sync)?;
+    if let Some(user) = ns.user.as_ref().filter(|_| ns.user_by_parent) {
+        setns(user.as_fd(), CloneFlags::CLONE_NEWUSER)
+            .ctx(|| "joining the container's user namespace")?;
+    }
+    let (pid, _pidfd) = match clone_process(0).map_err(SpawnError::Clone)? {
+        Forked::Child => {
+            drop(parent_end);
+            crate::init::exec::intermediate(ns, ctx, child_end)
+        }
+        Forked::Parent { pid, pidfd } => (pid, pidfd),
+    };
+    drop(child_end);
+    let reported = parent_end.recv();
+    // The intermediate exits right after it has reported (or failed).
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+    let exec_pid = match reported.map_err(SpawnError::Sync)? {
+        Some(Msg::InitPid(p)) => p,
+        Some(Msg::Error(e)) => return Err(SpawnError::Child(e)),
+        Some(other) => return Err(SpawnError::Protocol(format!("{other:?}"))),
+        None => return Err(SpawnError::ChildDied),
+    };
+    Ok(Spawned {
+        pid: exec_pid,
+        pidfd: spawn::pidfd_of_reported(exec_pid)?,
+        chan: parent_end,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
 
-    fn args(v: &[&str]) -> ExecArgs {
+    fn args(v: &[&str]) -> ExecRequest {
         let mut full = vec!["rt", "exec"];
         full.extend(v);
         match crate::cli::Cli::parse_from(full).command {
-            Some(crate::cli::Command::Exec(a)) => a,
+            Some(crate::cli::Command::Exec(a)) => crate::commands::requests::exec_request(a),
             other => panic!("{other:?}"),
         }
     }

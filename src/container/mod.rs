@@ -7,18 +7,22 @@
 //! ever sees a container directory without a state. Every command that changes a container
 //! holds an exclusive flock on its directory.
 
+pub mod create;
 pub mod criu;
 pub mod exec;
 pub mod id;
 pub mod lifecycle;
 pub mod notify;
 pub mod pidfd;
+mod preconditions;
+pub mod process;
+pub mod restore;
 pub mod state;
 pub mod supervise;
 
 use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -29,6 +33,9 @@ pub use state::{Liveness, OciState, Phase, ProcId, State, Status};
 pub const STATE_FILE: &str = "state.json";
 /// The socket the init listens on while it waits for `start`.
 pub const START_SOCKET: &str = "init.sock";
+
+/// The restore root (see criu::bind_root), in the container's state directory.
+pub const CRIU_ROOT_DIR: &str = "criu-root";
 
 /// Where `create` builds a container's state directory before it appears under its ID
 /// (one rename, so no reader ever sees half of one). ':' cannot occur in an ID, so
@@ -206,7 +213,7 @@ fn write_state(dir: &Path, state: &State) -> Result<(), ContainerError> {
 
 /// Mounts rt makes in a state directory: a held network namespace (netdev.rs) and the
 /// root CRIU restores into (criu.rs), a bind of the bundle's rootfs.
-const MOUNTS_INSIDE: [&str; 2] = [crate::netdev::HELD, criu::ROOT_DIR];
+const MOUNTS_INSIDE: [&str; 2] = [crate::netdev::HELD, CRIU_ROOT_DIR];
 
 /// Removes a state directory, after detaching what rt may have mounted in it (left there
 /// by an rt killed in between). Never through a mount: removing the entries of the
@@ -396,6 +403,28 @@ impl Container {
 }
 
 /// The IDs of all containers under `root`, sorted.
+/// A socket for the start socket in `dir` and its address. The init listens on it until
+/// `rt start` connects (create.rs binds it before the init exists); SOCK_SEQPACKET, so a
+/// connection is a sync channel (spawn::sync), which carries a seccomp notify fd and the
+/// init's error, if any. The address goes through /proc/self/fd/N of the directory, so
+/// that the path length of --root and the ID (up to 1024 bytes) never hits the 108-byte
+/// limit of socket addresses; the caller keeps the returned directory open until it has
+/// bound or connected.
+pub(crate) fn start_socket(
+    dir: &Path,
+) -> std::io::Result<(OwnedFd, nix::sys::socket::UnixAddr, fs::File)> {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr};
+    let d = fs::File::open(dir)?;
+    let addr = UnixAddr::new(format!("/proc/self/fd/{}/{}", d.as_raw_fd(), START_SOCKET).as_str())?;
+    let fd = nix::sys::socket::socket(
+        AddressFamily::Unix,
+        SockType::SeqPacket,
+        SockFlag::SOCK_CLOEXEC,
+        None,
+    )?;
+    Ok((fd, addr, d))
+}
+
 pub fn list_ids(root: &Path) -> Result<Vec<String>, ContainerError> {
     let entries = match fs::read_dir(root) {
         Ok(e) => e,
@@ -463,28 +492,8 @@ pub fn is_ending(p: ProcId) -> bool {
 /// static binary) on the create path for one name.
 pub fn owner_name(uid: u32) -> String {
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    name_in_passwd(&passwd, uid).unwrap_or_else(|| uid.to_string())
-}
-
-fn name_in_passwd(passwd: &str, uid: u32) -> Option<String> {
-    passwd.lines().find_map(|l| {
-        let mut f = l.split(':');
-        let name = f.next()?;
-        let _password = f.next()?;
-        (f.next()?.parse::<u32>().ok()? == uid && !name.is_empty()).then(|| name.to_owned())
-    })
-}
-
-#[cfg(test)]
-mod owner_tests {
-    #[test]
-    fn names_come_from_passwd_lines() {
-        let p = "root:x:0:0:root:/root:/bin/bash\n# comment\nbroken\nrt-rootless:x:1001:1001::/home/x:/bin/sh\n";
-        assert_eq!(super::name_in_passwd(p, 0).as_deref(), Some("root"));
-        assert_eq!(
-            super::name_in_passwd(p, 1001).as_deref(),
-            Some("rt-rootless")
-        );
-        assert_eq!(super::name_in_passwd(p, 7), None);
-    }
+    crate::passwd::entry(&passwd, uid)
+        .map(|e| e.name)
+        .filter(|n| !n.is_empty())
+        .map_or_else(|| uid.to_string(), str::to_owned)
 }

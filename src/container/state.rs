@@ -7,6 +7,9 @@ use std::path::PathBuf;
 use oci_spec::runtime::Hook;
 use serde::{Deserialize, Serialize};
 
+pub use crate::cgroups::CgroupRecord;
+pub use crate::oci_state::{OciState, Status};
+
 /// A process identified by pid *and* start time (clock ticks since boot, field 22 of
 /// /proc/<pid>/stat): a recycled pid has a different start time, so it is never taken for
 /// the container and never signalled.
@@ -23,52 +26,6 @@ pub struct ProcId {
 pub enum Phase {
     Creating,
     Created,
-}
-
-#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Creating,
-    Created,
-    Running,
-    Paused,
-    Stopped,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Creating => "creating",
-            Status::Created => "created",
-            Status::Running => "running",
-            Status::Paused => "paused",
-            Status::Stopped => "stopped",
-        }
-    }
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The cgroup rt made for the container: enough for `delete` to remove exactly what it
-/// created, even when `create` was killed halfway.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
-pub struct CgroupRecord {
-    /// Path relative to each hierarchy's root (v1) or the unified root (v2).
-    pub path: PathBuf,
-    /// Directories rt created, per hierarchy (the leaf and any missing ancestors), deepest
-    /// first: exactly what `delete` removes.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub created: Vec<PathBuf>,
-    #[serde(default)]
-    pub systemd: bool,
-    /// With the systemd driver `path` is systemd's `slice:prefix:name`; this is the unit's
-    /// directory below the cgroup root, where its files are read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit_dir: Option<PathBuf>,
 }
 
 /// A container without a mount namespace of its own has its mounts on the host's mount
@@ -164,24 +121,12 @@ pub fn derive_status(phase: Phase, live: Liveness) -> Status {
     }
 }
 
-/// The OCI state document (`rt state`, hooks' stdin, `list --format json`), with runc's
-/// extra fields in runc's order.
-#[derive(Serialize, Debug, Clone, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct OciState {
-    pub oci_version: String,
-    pub id: String,
-    pub pid: i32,
-    pub status: Status,
-    pub bundle: PathBuf,
-    pub rootfs: PathBuf,
-    pub created: String,
-    pub owner: String,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
-}
-
 impl State {
+    /// What a hook gets on stdin at a moment of this container's life.
+    pub fn hook_input(&self, status: Status, pid: i32) -> Vec<u8> {
+        self.oci(status).hook_input(status, pid)
+    }
+
     pub fn oci(&self, status: Status) -> OciState {
         let pid = match (status, self.init) {
             (Status::Stopped, _) | (_, None) => 0,

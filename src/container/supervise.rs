@@ -10,7 +10,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 
-use super::lifecycle;
+use super::process;
 
 /// Signals a foreground `rt run`/`rt exec` passes on to its process. Faults (SEGV, BUS, ...) are
 /// rt's own, SIGCHLD is how it learns the container exited, KILL/STOP cannot be caught.
@@ -104,7 +104,7 @@ pub fn wait_and_forward(init: i32, pidfd: &OwnedFd, set: &SigSet) -> anyhow::Res
         let sig = info.ssi_signo as i32;
         if sig != libc::SIGCHLD {
             crate::debug!("forwarding signal {sig} to the container");
-            let _ = lifecycle::send_signal(pidfd.as_fd(), sig);
+            let _ = process::send_signal(pidfd.as_fd(), sig);
         }
     }
 }
@@ -161,7 +161,7 @@ pub fn wait_with_terminal(
                 libc::SIGCHLD => {}
                 libc::SIGWINCH => crate::console::copy_window_size(master.as_fd()),
                 sig => {
-                    let _ = lifecycle::send_signal(pidfd.as_fd(), sig);
+                    let _ = process::send_signal(pidfd.as_fd(), sig);
                 }
             }
         }

@@ -1,15 +1,21 @@
-//! The `rt exec` child, from clone3 to execve: it enters the running container's
-//! namespaces and becomes the requested process there, through the same last steps as the
-//! init (init::process::become_process and exec).
+//! The `rt exec` children, from clone3 to execve: an intermediate child enters the running
+//! container's namespaces and clones the exec process into them (see `intermediate`),
+//! which becomes the requested process there through the same last steps as the init
+//! (process::become_process and process::exec).
 
 use std::convert::Infallible;
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::fs::File;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+
+use nix::sched::{CloneFlags, setns};
 
 use oci_spec::runtime::Process;
 
 use super::process;
 use crate::error::{Ctx, StepError};
+use crate::spawn::exec::ContainerNs;
 use crate::spawn::sync::{Channel, Msg};
+use crate::spawn::{self, Forked, clone_process, exit};
 
 pub struct ExecContext<'a> {
     pub process: &'a Process,
@@ -38,7 +44,7 @@ fn open_terminal(p: &Process, socket: Option<RawFd>) -> Result<OwnedFd, StepErro
     Ok(pty.slave)
 }
 
-/// The exec process, born in every namespace of the container (spawn::exec) but not yet
+/// The exec process, born in every namespace of the container (see `intermediate`) but not yet
 /// in its cgroups: `cgroup_files` are the host's cgroup files (tasks, cgroup.procs) the
 /// intermediate opened for it, where it writes itself once rt lets it go on.
 fn run(
@@ -52,7 +58,7 @@ fn run(
     match chan.recv().ctx(|| "waiting for the go-ahead from rt")? {
         Some(Msg::Go(_)) => {}
         // rt exec is gone: nobody wants this process any more.
-        None => super::exit(1),
+        None => exit(1),
         Some(other) => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
     }
     let p = ctx.process;
@@ -81,5 +87,67 @@ pub fn main(ctx: &ExecContext, chan: Channel, cgroup_files: Vec<std::fs::File>) 
         Err(e) => e,
     };
     let _ = chan.send(&Msg::Error(e.to_string()));
-    super::exit(if e.what.starts_with("exec ") { 127 } else { 1 })
+    exit(e.exit_code())
+}
+
+/// The intermediate child of `rt exec` (see container::exec::clone_exec_process): it
+/// enters the container and clones the exec process into it, reports that one's pid and
+/// exits.
+pub fn intermediate(ns: &ContainerNs, ctx: &ExecContext, chan: Channel) -> ! {
+    let fail = |chan: &Channel, e: StepError| -> ! {
+        let _ = chan.send(&Msg::Error(e.to_string()));
+        exit(1)
+    };
+    let cgroup_files = match enter(ns, ctx, &chan) {
+        Ok(files) => files,
+        Err(e) => fail(&chan, e),
+    };
+    match clone_process(libc::CLONE_PARENT as u64) {
+        Ok(Forked::Child) => main(ctx, chan, cgroup_files),
+        Ok(Forked::Parent { pid, .. }) => {
+            let code = chan.send(&Msg::InitPid(pid)).map(|_| 0).unwrap_or(1);
+            exit(code)
+        }
+        Err(e) => fail(
+            &chan,
+            StepError::msg("creating the process in the container", e.to_string()),
+        ),
+    }
+}
+
+/// The intermediate's steps before it clones the process: close what rt inherited, open
+/// the cgroup files (the host's, reachable only now), join every namespace and the root,
+/// and make the pid and time namespaces its children's.
+fn enter(ns: &ContainerNs, ctx: &ExecContext, chan: &Channel) -> Result<Vec<File>, StepError> {
+    // Nothing of rt's caller stays open (see init::process::close_inherited).
+    let mut keep = vec![chan.as_fd().as_raw_fd()];
+    keep.extend(ctx.console_socket);
+    keep.extend(ns.user.iter().map(|f| f.as_raw_fd()));
+    keep.extend(ns.others.iter().map(|(_, f)| f.as_raw_fd()));
+    keep.extend(ns.root.iter().map(|f| f.as_raw_fd()));
+    keep.extend(ns.pid.iter().map(|f| f.as_raw_fd()));
+    keep.extend(ns.time.iter().map(|f| f.as_raw_fd()));
+    keep.extend(crate::log::file_fd());
+    process::close_inherited(ctx.preserve_fds, &keep)?;
+    process::release_callers_stdio(Some(ctx.process))?;
+    let cgroup_files = ctx
+        .cgroup_self_join
+        .iter()
+        .map(|f| {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(f)
+                .ctx(|| format!("cgroups: opening {}", f.display()))
+        })
+        .collect::<Result<Vec<File>, StepError>>()?;
+    spawn::exec::join(ns)?;
+    if let Some(p) = &ns.pid {
+        setns(p.as_fd(), CloneFlags::CLONE_NEWPID)
+            .ctx(|| "entering the container's pid namespace")?;
+    }
+    if let Some(t) = &ns.time {
+        let flag = CloneFlags::from_bits_retain(spawn::namespaces::CLONE_NEWTIME as i32);
+        setns(t.as_fd(), flag).ctx(|| "entering the container's time namespace")?;
+    }
+    Ok(cgroup_files)
 }

@@ -335,14 +335,11 @@ pub fn default_home(uid: u32) -> String {
     let Some(text) = read_image_file("/etc/passwd") else {
         return "/".into();
     };
-    text.lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_owned())
-        })
-        .next()
+    crate::passwd::entry(&text, uid)
+        .map(|e| e.home)
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "/".into())
+        .unwrap_or("/")
+        .to_owned()
 }
 
 /// The environment the process gets: process.env, plus HOME if it lacks one.
@@ -647,11 +644,10 @@ pub fn exec(
             target.envp.as_ptr(),
         )
     };
-    let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-    Err(StepError::msg(
-        format!("exec {}", target.program.display()),
-        crate::error::errno_text(errno),
-    ))
+    Err(StepError {
+        what: format!("exec {}", target.program.display()),
+        cause: crate::error::Cause::Exec(nix::errno::Errno::last()),
+    })
 }
 
 pub fn cstrings<'a>(items: impl IntoIterator<Item = &'a str>) -> Result<Vec<CString>, StepError> {

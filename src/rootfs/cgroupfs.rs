@@ -11,26 +11,10 @@ use libcgroups::common::CgroupSetup;
 use nix::mount::{MsFlags, mount as sys_mount};
 use pathrs::Root;
 
+use super::context::RootfsConfig;
+use super::mount::fd_path;
 use super::options::MountOptions;
-use super::{RootfsConfig, fd_path};
 use crate::error::{Ctx, StepError};
-
-const V1_CONTROLLERS: &[&str] = &[
-    "cpu",
-    "cpuacct",
-    "cpuset",
-    "memory",
-    "devices",
-    "freezer",
-    "net_cls",
-    "net_prio",
-    "blkio",
-    "perf_event",
-    "hugetlb",
-    "pids",
-    "rdma",
-    "misc",
-];
 
 struct HostHierarchy {
     mount_point: PathBuf,
@@ -58,7 +42,7 @@ fn host_hierarchies(rootfs: &Path) -> Result<Vec<HostHierarchy>, StepError> {
                     .iter()
                     .filter_map(|(k, v)| match (k.as_str(), v) {
                         ("name", Some(n)) => Some(format!("name={n}")),
-                        (k, None) if V1_CONTROLLERS.contains(&k) => Some(k.to_owned()),
+                        (k, None) if crate::cgroups::is_v1_controller(k) => Some(k.to_owned()),
                         _ => None,
                     })
                     .collect();
@@ -120,14 +104,14 @@ fn mount_hierarchy(
     let Some(rel) = cfg.cgroup_path else {
         return Ok(());
     };
-    let src = h.mount_point.join(super::in_root(rel));
+    let src = h.mount_point.join(super::mount::in_root(rel));
     if !src.exists() {
         return Ok(());
     }
-    let tree = super::detached_bind(rustix::fs::CWD, &src, true, flags, false, || {
+    let tree = super::mount::detached_bind(rustix::fs::CWD, &src, true, flags, false, || {
         format!("{field}: binding {}", src.display())
     })?;
-    super::attach(tree.as_fd(), handle.as_fd(), || {
+    super::mount::attach(tree.as_fd(), handle.as_fd(), || {
         format!("{field}: bind-mounting {}", src.display())
     })
 }

@@ -17,7 +17,7 @@ use oci_spec::runtime::{LinuxDevice, LinuxDeviceType, Mount};
 use pathrs::flags::OpenFlags;
 use pathrs::{InodeType, Root};
 
-use super::{fd_path, in_root};
+use super::mount::{fd_path, in_root};
 use crate::error::{Ctx, StepError};
 
 /// The device nodes runc gives every container whose /dev is not the host's.

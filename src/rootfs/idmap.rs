@@ -16,15 +16,9 @@ use oci_spec::runtime::{LinuxIdMapping, Mount, Spec};
 
 use super::options;
 use crate::error::{Ctx, StepError};
-use crate::spawn::{Forked, clone_process};
+use crate::spawn::{Forked, clone_process, exit, id_map_text};
 
 const MOUNT_ATTR_IDMAP: u64 = 0x0010_0000;
-
-fn map_text(maps: &[LinuxIdMapping]) -> String {
-    maps.iter()
-        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-        .collect()
-}
 
 /// An fd for a user namespace with exactly these mappings: a short-lived child is
 /// created in a new user namespace, mapped, its namespace file opened, and the child
@@ -39,15 +33,16 @@ pub fn userns_fd(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<Owned
             let mut b = [0u8; 1];
             // Returns when the parent closes its end: it has what it needs.
             let _ = nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&r), &mut b);
-            // SAFETY: _exit leaves without running anything of the parent's.
-            unsafe { libc::_exit(0) }
+            exit(0)
         }
         Forked::Parent { pid, .. } => pid,
     };
     drop(r);
     let result = (|| {
-        fs::write(format!("/proc/{pid}/uid_map"), map_text(uid)).ctx(|| "idmap: uid mappings")?;
-        fs::write(format!("/proc/{pid}/gid_map"), map_text(gid)).ctx(|| "idmap: gid mappings")?;
+        fs::write(format!("/proc/{pid}/uid_map"), id_map_text(uid))
+            .ctx(|| "idmap: uid mappings")?;
+        fs::write(format!("/proc/{pid}/gid_map"), id_map_text(gid))
+            .ctx(|| "idmap: gid mappings")?;
         fs::File::open(format!("/proc/{pid}/ns/user"))
             .map(OwnedFd::from)
             .ctx(|| "idmap: opening the user namespace")

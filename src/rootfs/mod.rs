@@ -7,179 +7,56 @@
 //! runs before pivot_root, so that /proc is the host's own procfs, not one the image could
 //! have faked.
 //!
-//! Order (each a function below, called in this order by init):
-//! In a mount namespace the container shares with rt (none in the config), the same steps
-//! run on the host's mount table, below the rootfs bind that `shared::detach` removes.
+//! The steps, called in this order by init/steps.rs:
 //!
-//! 1. `prepare`: stop propagation to the host, make the rootfs a mount point, mount
-//!    `mounts[]`, create devices and /dev links, create process.cwd;
-//! 2. (createContainer hooks run here, in init)
-//! 3. `mask_and_protect`: linux.maskedPaths and linux.readonlyPaths;
+//! 1. `begin`: stop propagation to the host, make the rootfs a mount point;
+//!    `mount_until_cgroups`: mounts[] up to the first cgroup file system;
+//!    (the init joins its cgroups here, see init/steps.rs)
+//!    `mount_rest`: the rest of mounts[];
+//!    (the init waits for its cgroup limits here: the device cgroup governs mknod)
+//!    `make_devices`: device nodes, /dev links, process.cwd;
+//! 2. (createContainer hooks and the terminal, in init)
+//! 3. `paths::protect`: linux.maskedPaths and linux.readonlyPaths;
 //! 4. `pivot::enter`: pivot_root (or MS_MOVE + chroot, or only chroot) and detach the old
 //!    root;
 //! 5. `finish`: rootfsPropagation and root.readonly on the new `/`.
 //!
-//! In a pid namespace joined by path, proc mounts and whatever lies below them wait until
+//! In a mount namespace the container shares with rt (none in the config), the same steps
+//! run on the host's mount table, below the rootfs bind that `shared::detach` removes. In
+//! a pid namespace joined by path, proc mounts and whatever lies below them wait until
 //! after step 4, for the init (`Deferred`, `mount_deferred`).
 
 pub mod cgroupfs;
+mod context;
 mod copyup;
 pub mod devices;
 pub mod idmap;
 pub mod inroot;
+pub mod mount;
 pub mod options;
 pub mod paths;
 pub mod pivot;
 pub mod shared;
 
+pub use context::{Deferred, Mounting, Prepared, RootfsConfig};
+use mount::{
+    attach, attrs_of, detached_bind, remount_read_only, set_bind_flags, set_propagation,
+    set_recursive_attrs,
+};
+pub use mount::{fd_path, in_root, mount_setattr, resolve_in_root};
+
 use std::fs;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nix::mount::{MsFlags, mount};
-use nix::sys::statvfs::{FsFlags, statvfs};
 use oci_spec::runtime::{Mount, Spec};
 use pathrs::flags::OpenFlags;
 use pathrs::{Handle, Root};
 
 use crate::error::{Ctx, StepError};
 use options::MountOptions;
-
-/// `/proc/self/fd/N` for an fd: how the kernel is handed an already-resolved path.
-pub fn fd_path(fd: BorrowedFd<'_>) -> String {
-    format!("/proc/self/fd/{}", fd.as_raw_fd())
-}
-
-/// A path inside the container, without its leading `/`, as libpathrs wants it.
-pub fn in_root(path: &Path) -> PathBuf {
-    path.components()
-        .filter(|c| matches!(c, std::path::Component::Normal(_)))
-        .collect()
-}
-
-/// Resolves the symlinks in `path` as if `root` were `/`, without requiring the result
-/// to exist: a dangling symlink (an image's /etc/resolv.conf pointing into /run, say)
-/// yields the path it points to, inside the root, so that it can be created there.
-/// `..` never climbs above the root. The result has no symlinks in its existing prefix;
-/// creating it afterwards goes through libpathrs, so a symlink swapped in meanwhile
-/// still cannot lead outside.
-pub fn resolve_in_root(root: &Root, path: &Path) -> Result<PathBuf, StepError> {
-    use std::collections::VecDeque;
-    use std::path::Component;
-    const MAX_LINKS: usize = 40;
-    let mut todo: VecDeque<std::ffi::OsString> = path
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => Some(s.to_owned()),
-            Component::ParentDir => Some("..".into()),
-            _ => None,
-        })
-        .collect();
-    let mut done = PathBuf::new();
-    let mut links = 0;
-    while let Some(c) = todo.pop_front() {
-        if c == ".." {
-            done.pop();
-            continue;
-        }
-        let candidate = done.join(&c);
-        match inroot::read_link(root, &candidate) {
-            Some(target) => {
-                links += 1;
-                if links > MAX_LINKS {
-                    return Err(StepError::msg(
-                        path.display().to_string(),
-                        "too many levels of symbolic links",
-                    ));
-                }
-                if target.is_absolute() {
-                    done = PathBuf::new();
-                }
-                for (i, t) in target
-                    .components()
-                    .filter_map(|c| match c {
-                        Component::Normal(s) => Some(s.to_owned()),
-                        Component::ParentDir => Some("..".into()),
-                        _ => None,
-                    })
-                    .enumerate()
-                {
-                    todo.insert(i, t);
-                }
-            }
-            // Not a symlink, or not there (yet): take it as it is.
-            None => done = candidate,
-        }
-    }
-    Ok(done)
-}
-
-pub struct Prepared {
-    pub root: Root,
-    pub deferred: Deferred,
-}
-
-/// What waits for the container's init when it joins a pid namespace by path (a pod's).
-/// That init is only created after pivot_root (see init::setup), so that nothing in the
-/// pod ever sees a process of rt's with the host's root; but a procfs shows the pid
-/// namespace of the process that creates it. So every proc mount, whatever mounts[] puts
-/// below one after it, and the masked and read-only paths below them are left to the
-/// init. Binds among them are cloned now, while their sources are reachable, and the
-/// host's /dev/null (what masks a file) is opened now.
-#[derive(Default)]
-pub struct Deferred {
-    dirs: Vec<PathBuf>,
-    pub mounts: Vec<usize>,
-    pub trees: Vec<(usize, rustix::fd::OwnedFd)>,
-    /// Detached clones of the host's /dev/null, by index in linux.maskedPaths: a bind
-    /// from it is refused once its mount is no longer in the namespace.
-    pub nulls: Vec<(usize, rustix::fd::OwnedFd)>,
-}
-
-impl Deferred {
-    /// Whether `path` (of the container) lies at or below a deferred proc mount.
-    pub fn covers(&self, path: &Path) -> bool {
-        let rel = in_root(path);
-        self.dirs.iter().any(|d| rel.starts_with(d))
-    }
-
-    /// Takes mounts[i] when it is a proc mount or below one taken before.
-    fn take(&mut self, i: usize, m: &Mount) -> bool {
-        if m.typ().as_deref() == Some("proc") {
-            self.dirs.push(in_root(m.destination()));
-        }
-        let taken = self.covers(m.destination());
-        if taken {
-            self.mounts.push(i);
-        }
-        taken
-    }
-}
-
-/// What the rootfs steps need to know about the container.
-pub struct RootfsConfig<'a> {
-    pub spec: &'a Spec,
-    pub bundle: &'a Path,
-    pub rootfs: &'a Path,
-    pub in_user_ns: bool,
-    /// False when the container shares rt's mount namespace (spawn::namespaces::MountNs):
-    /// then nothing of the namespace's own propagation is changed.
-    pub own_mount_ns: bool,
-    pub cgroup_ns: bool,
-    pub cgroup_path: Option<&'a Path>,
-    /// Detached trees prepared beforehand (idmapped ones by the parent, deferred binds),
-    /// by index in mounts[].
-    pub idmapped: &'a [(usize, RawFd)],
-    /// The init will join a pid namespace after pivot_root: see Deferred.
-    pub defer_proc: bool,
-    /// Called before a cgroup file system is mounted: the container's cgroup must exist
-    /// (and, with a cgroup namespace, the init be in it).
-    pub before_cgroup_mount: &'a dyn Fn() -> Result<(), StepError>,
-    /// Called before the first device node is made: the device cgroup decides mknod too,
-    /// so its rules must be in place (see init's wait for LimitsSet).
-    pub before_devices: &'a dyn Fn() -> Result<(), StepError>,
-}
 
 const DIR_MODE: u32 = 0o755;
 
@@ -224,7 +101,9 @@ fn keep_below_rootfs(rootfs: &Path) -> Result<(), StepError> {
     .ctx(|| format!("root.path: making the bind of {} private", rootfs.display()))
 }
 
-pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
+/// Step 1a: the rootfs becomes a mount point of its own, cut off from the host's mount
+/// events; nothing of mounts[] is mounted yet.
+pub fn begin(cfg: &RootfsConfig) -> Result<Mounting, StepError> {
     if cfg.own_mount_ns {
         isolate_from_host()?;
     }
@@ -235,11 +114,63 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
     // Opened after the bind so that it refers to the new mount, not the directory under it.
     let root =
         Root::open(cfg.rootfs).ctx(|| format!("root.path: opening {}", cfg.rootfs.display()))?;
+    Ok(Mounting {
+        root,
+        deferred: Deferred::default(),
+        next: 0,
+    })
+}
+
+/// Step 1b: mounts[] in their order, up to the first cgroup file system: that one needs
+/// the init in its cgroups (the init's cgroup join comes between 1b and 1c).
+pub fn mount_until_cgroups(cfg: &RootfsConfig, m: &mut Mounting) -> Result<(), StepError> {
     let mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
-    let mut deferred = Deferred::default();
-    for (i, m) in mounts.iter().enumerate() {
-        if !(cfg.defer_proc && deferred.take(i, m)) {
-            mount_entry(&root, cfg, i, m)?;
+    let end = mounts
+        .iter()
+        .position(|m| matches!(m.typ().as_deref(), Some("cgroup" | "cgroup2")))
+        .unwrap_or(mounts.len());
+    mount_range(cfg, m, end)
+}
+
+/// Step 1c: the rest of mounts[], and the host's /dev/null kept for masked paths that
+/// wait for a deferred proc mount.
+pub fn mount_rest(cfg: &RootfsConfig, m: &mut Mounting) -> Result<(), StepError> {
+    let n = cfg.spec.mounts().as_deref().unwrap_or_default().len();
+    mount_range(cfg, m, n)?;
+    let masked = cfg
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.masked_paths().as_deref())
+        .unwrap_or_default();
+    let mut null = None;
+    for (i, p) in masked.iter().enumerate() {
+        if m.deferred.covers(Path::new(p)) {
+            let null = match &mut null {
+                Some(f) => f,
+                None => null.insert(paths::open_dev_null()?),
+            };
+            let tree = detached_bind(
+                null.as_fd(),
+                Path::new(""),
+                false,
+                MsFlags::empty(),
+                true,
+                || format!("linux.maskedPaths[{i}]: cloning the host's /dev/null"),
+            )?;
+            m.deferred.nulls.push((i, tree));
+        }
+    }
+    Ok(())
+}
+
+fn mount_range(cfg: &RootfsConfig, at: &mut Mounting, end: usize) -> Result<(), StepError> {
+    let mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
+    while at.next < end.min(mounts.len()) {
+        let (i, m) = (at.next, &mounts[at.next]);
+        at.next += 1;
+        if !(cfg.defer_proc && at.deferred.take(i, m)) {
+            mount_entry(&at.root, cfg, i, m)?;
             continue;
         }
         let is_bind = m.typ().as_deref() == Some("bind")
@@ -257,33 +188,17 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
                 true,
                 || format!("mounts[{i}]: cloning {}", src.display()),
             )?;
-            deferred.trees.push((i, tree));
+            at.deferred.trees.push((i, tree));
         }
     }
-    let masked = cfg
-        .spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.masked_paths().as_deref())
-        .unwrap_or_default();
-    let mut null = None;
-    for (i, p) in masked.iter().enumerate() {
-        if deferred.covers(Path::new(p)) {
-            let null = match &mut null {
-                Some(f) => f,
-                None => null.insert(paths::open_dev_null()?),
-            };
-            let tree = detached_bind(
-                null.as_fd(),
-                Path::new(""),
-                false,
-                MsFlags::empty(),
-                true,
-                || format!("linux.maskedPaths[{i}]: cloning the host's /dev/null"),
-            )?;
-            deferred.nulls.push((i, tree));
-        }
-    }
+    Ok(())
+}
+
+/// Step 1d: device nodes and /dev links, and process.cwd. The device cgroup decides mknod
+/// too: its rules must be in place by now (the init waits for LimitsSet before this).
+pub fn make_devices(cfg: &RootfsConfig, m: Mounting) -> Result<Prepared, StepError> {
+    let Mounting { root, deferred, .. } = m;
+    let mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
     let dev_is_bind = mounts.iter().any(|m| {
         in_root(m.destination()) == Path::new("dev")
             && (m.typ().as_deref() == Some("bind")
@@ -295,7 +210,6 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
         .as_ref()
         .and_then(|l| l.devices().as_deref())
         .unwrap_or_default();
-    (cfg.before_devices)()?;
     if !dev_is_bind {
         devices::create_defaults(&root, linux_devices, cfg.in_user_ns)?;
     }
@@ -311,7 +225,6 @@ pub fn prepare(cfg: &RootfsConfig) -> Result<Prepared, StepError> {
     Ok(Prepared { root, deferred })
 }
 
-/// Source of a bind mount: absolute, or relative to the bundle (as runc resolves it).
 fn bind_source(cfg: &RootfsConfig, m: &Mount) -> PathBuf {
     let src = m.source().clone().unwrap_or_default();
     if src.is_absolute() {
@@ -359,209 +272,6 @@ fn reopen(root: &Root, dest: &Path, field: &str) -> Result<Handle, StepError> {
         .ctx(|| format!("{field}: opening the new mount"))
 }
 
-/// The per-mount flags a mount has now, as MS_* bits.
-fn current_flags(target: &str) -> nix::Result<MsFlags> {
-    let current = statvfs(target)?.flags();
-    let mut flags = MsFlags::empty();
-    for (fs, ms) in [
-        (FsFlags::ST_RDONLY, MsFlags::MS_RDONLY),
-        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
-        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
-        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
-        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
-        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
-        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
-    ] {
-        if current.contains(fs) {
-            flags |= ms;
-        }
-    }
-    Ok(flags)
-}
-
-/// Makes the mount at `target` read-only, keeping its other per-mount flags: the kernel
-/// changes them only through a bind remount, which replaces all of them.
-fn remount_read_only(target: &str, what: impl Fn() -> String) -> Result<(), StepError> {
-    let flags = MsFlags::MS_RDONLY | current_flags(target).ctx(&what)?;
-    mount(
-        None::<&str>,
-        target,
-        None::<&str>,
-        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | flags,
-        None::<&str>,
-    )
-    .ctx(what)
-}
-
-fn set_propagation(target: &str, opts: &MountOptions, field: &str) -> Result<(), StepError> {
-    for p in &opts.propagation {
-        mount(None::<&str>, target, None::<&str>, *p, None::<&str>)
-            .ctx(|| format!("{field}: setting propagation"))?;
-    }
-    Ok(())
-}
-
-/// Kernel ABI of `struct mount_attr` (include/uapi/linux/mount.h, MOUNT_ATTR_SIZE_VER0).
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
-
-/// mount_setattr(2) on the mount `fd` refers to (`recursive`: and every mount below it).
-pub fn mount_setattr(
-    fd: BorrowedFd<'_>,
-    recursive: bool,
-    set: u64,
-    clr: u64,
-    userns: Option<BorrowedFd<'_>>,
-) -> std::io::Result<()> {
-    let attr = MountAttr {
-        attr_set: set,
-        attr_clr: clr,
-        propagation: 0,
-        userns_fd: userns.map(|u| u.as_raw_fd() as u64).unwrap_or(0),
-    };
-    let flags = libc::AT_EMPTY_PATH | if recursive { libc::AT_RECURSIVE } else { 0 };
-    // SAFETY: mount_setattr reads `size_of::<MountAttr>()` bytes from a valid, initialised
-    // struct that outlives the call; the path is a NUL-terminated empty string used with
-    // AT_EMPTY_PATH on an fd we own.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            fd.as_raw_fd(),
-            c"".as_ptr(),
-            flags,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if ret < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
-}
-
-/// "rro" and friends: mount_setattr with AT_RECURSIVE is the only way to make a whole tree
-/// read-only (or nosuid, ...) at once.
-fn set_recursive_attrs(
-    fd: BorrowedFd<'_>,
-    set: u64,
-    clr: u64,
-    field: &str,
-) -> Result<(), StepError> {
-    mount_setattr(fd, true, set, clr, None)
-        .ctx(|| format!("{field}: applying recursive mount attributes"))
-}
-
-/// MS_* per-mount flags as mount_setattr(2) attributes: (to set, to clear first). An atime
-/// mode clears the whole atime field before it sets its own.
-fn attrs_of(flags: MsFlags) -> (u64, u64) {
-    use options::attr;
-    let mut set = 0;
-    let mut clr = 0;
-    for (ms, a) in [
-        (MsFlags::MS_RDONLY, attr::RDONLY),
-        (MsFlags::MS_NOSUID, attr::NOSUID),
-        (MsFlags::MS_NODEV, attr::NODEV),
-        (MsFlags::MS_NOEXEC, attr::NOEXEC),
-        (MsFlags::MS_NODIRATIME, attr::NODIRATIME),
-    ] {
-        if flags.contains(ms) {
-            set |= a;
-        }
-    }
-    for (ms, a) in [
-        (MsFlags::MS_NOATIME, attr::NOATIME),
-        (MsFlags::MS_STRICTATIME, attr::STRICTATIME),
-        (MsFlags::MS_RELATIME, attr::RELATIME),
-    ] {
-        if flags.contains(ms) {
-            set = (set & !attr::ATIME_MASK) | a;
-            clr |= attr::ATIME_MASK;
-        }
-    }
-    (set, clr)
-}
-
-/// Gives a detached bind tree the per-mount `flags` before it is attached anywhere, so no
-/// path is resolved again afterwards (a remount through a re-resolved path could be
-/// redirected by whoever shares the mount's source). The top mount gets exactly `flags`
-/// (`keep`: they are added to what it has), as a bind remount would give it; with
-/// `recursive`, read-only, nosuid, nodev and noexec also hold for every mount below it
-/// (the CVE-2023-25809 class: a read-only rbind of /sys whose cgroup mounts below stayed
-/// writable).
-fn set_bind_flags(
-    tree: BorrowedFd<'_>,
-    flags: MsFlags,
-    keep: bool,
-    recursive: bool,
-    what: &impl Fn() -> String,
-) -> Result<(), StepError> {
-    use options::attr;
-    let (set, atime_clr) = attrs_of(flags & options::PER_MOUNT_FLAGS);
-    let others =
-        (attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC | attr::NODIRATIME) & !set;
-    let clr = if keep { atime_clr } else { atime_clr | others };
-    match mount_setattr(tree, false, set, clr, None) {
-        // Flags locked by a user namespace cannot be cleared: keep them, as a remount would.
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) && clr != atime_clr => {
-            mount_setattr(tree, false, set, atime_clr, None).ctx(what)?
-        }
-        other => other.ctx(what)?,
-    }
-    let restrict = set & (attr::RDONLY | attr::NOSUID | attr::NODEV | attr::NOEXEC);
-    if recursive && restrict != 0 {
-        mount_setattr(tree, true, restrict, 0, None).ctx(what)?;
-    }
-    Ok(())
-}
-
-/// A detached copy of the mount tree at `path` (below `dirfd`; "" for `dirfd` itself),
-/// recursive with `recursive`, with `flags` already applied (see set_bind_flags).
-pub fn detached_bind(
-    dirfd: BorrowedFd<'_>,
-    path: &Path,
-    recursive: bool,
-    flags: MsFlags,
-    keep: bool,
-    what: impl Fn() -> String,
-) -> Result<rustix::fd::OwnedFd, StepError> {
-    use rustix::mount::OpenTreeFlags;
-    let mut of = OpenTreeFlags::OPEN_TREE_CLONE | OpenTreeFlags::OPEN_TREE_CLOEXEC;
-    if recursive {
-        of |= OpenTreeFlags::AT_RECURSIVE;
-    }
-    if path.as_os_str().is_empty() {
-        of |= OpenTreeFlags::AT_EMPTY_PATH;
-    }
-    let tree = rustix::mount::open_tree(dirfd, path, of)
-        .map_err(std::io::Error::from)
-        .ctx(&what)?;
-    set_bind_flags(tree.as_fd(), flags, keep, recursive, &what)?;
-    Ok(tree)
-}
-
-/// Attaches a detached tree onto `target` (an fd of the mount point).
-pub fn attach(
-    tree: BorrowedFd<'_>,
-    target: BorrowedFd<'_>,
-    what: impl Fn() -> String,
-) -> Result<(), StepError> {
-    use rustix::mount::MoveMountFlags;
-    rustix::mount::move_mount(
-        tree,
-        "",
-        target,
-        "",
-        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
-    )
-    .map_err(std::io::Error::from)
-    .ctx(what)
-}
-
 fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(), StepError> {
     let dest = in_root(m.destination());
     let field = format!("mounts[{i}] ({})", m.destination().display());
@@ -576,7 +286,6 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         .find(|(j, _)| *j == i)
         .map(|(_, fd)| *fd);
     if typ == "cgroup" || typ == "cgroup2" {
-        (cfg.before_cgroup_mount)()?;
         return cgroupfs::mount(root, cfg, &dest, &opts, &field);
     }
     // A procfs or sysfs reached through a symlink the image planted lands somewhere the

@@ -19,7 +19,7 @@ use std::path::Path;
 use nix::mount::{MsFlags, mount};
 use pathrs::Root;
 
-use super::{fd_path, in_root};
+use super::mount::{fd_path, in_root};
 use crate::error::{Ctx, StepError};
 
 pub fn open_dev_null() -> Result<File, StepError> {
@@ -152,7 +152,7 @@ fn mask(root: &Root, paths: &[(usize, String)], null: Null) -> Result<(), StepEr
                 .find(|(j, _)| j == i)
                 .map(|(_, fd)| fd)
                 .ok_or_else(|| StepError::msg(&field, "no /dev/null prepared for it"))?;
-            super::attach(clone.as_fd(), target.as_fd(), || {
+            super::mount::attach(clone.as_fd(), target.as_fd(), || {
                 format!("{field}: mounting /dev/null")
             })?;
         } else if let Some(null) = &opened {
@@ -183,7 +183,7 @@ fn make_readonly(
         check_procfs(p, &target, masked, &field)?;
         // A read-only copy of what is there (and of every mount below it), made and
         // flagged detached, then put on top: no path is resolved again.
-        let tree = super::detached_bind(
+        let tree = super::mount::detached_bind(
             target.as_fd(),
             Path::new(""),
             true,
@@ -191,7 +191,7 @@ fn make_readonly(
             true,
             || format!("{field}: making a read-only copy"),
         )?;
-        super::attach(tree.as_fd(), target.as_fd(), || {
+        super::mount::attach(tree.as_fd(), target.as_fd(), || {
             format!("{field}: mounting the read-only copy")
         })?;
     }

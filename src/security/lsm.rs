@@ -106,11 +106,11 @@ pub fn set_exec_labels(p: &Process) -> Result<(), StepError> {
         )
         .map_err(|mut e| {
             // The kernel's answer to a profile it has not loaded.
-            if e.reason == crate::error::errno_text(libc::ENOENT) {
-                e.reason = format!(
+            if e.errno() == Some(nix::errno::Errno::ENOENT) {
+                e.cause = crate::error::Cause::Text(format!(
                     "{}: no such profile is loaded",
                     crate::error::quoted(profile)
-                );
+                ));
             }
             e
         })?;

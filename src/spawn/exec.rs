@@ -1,20 +1,15 @@
-//! Building an `rt exec` process, parent side: a clone of `rt exec` that enters every
-//! namespace of the running container and becomes the requested process there.
-//!
-//! The pid and time namespaces only apply to children of the process that joins them: an
-//! intermediate child joins the others (user first, as the rest may belong to it), then
-//! those two, and clones the exec process into all of them at once (see `spawn`). All
-//! namespace files are opened up front, while /proc/<init> is still the host's view and
-//! the init has been checked to be the container's.
+//! A running container's namespaces, for `rt exec`: which of them differ from rt's own,
+//! opened up front (while /proc/<init> is still the host's view and the init has been
+//! checked to be the container's), and joined — user first, as the rest may belong to it.
+//! The pid and time namespaces only apply to children of the process that enters them:
+//! init/exec.rs enters them last, then clones the exec process into all of them at once.
 
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
 use nix::sched::{CloneFlags, setns};
 
-use super::sync::{self, Channel, Msg};
-use super::{Forked, SpawnError, clone_process};
 use crate::error::{Ctx, StepError};
 
 /// The container's namespaces that differ from this process's, opened.
@@ -106,133 +101,4 @@ pub fn join(ns: &ContainerNs) -> Result<(), StepError> {
         nix::unistd::chdir("/").ctx(|| "entering /")?;
     }
     Ok(())
-}
-
-pub struct ExecChild {
-    pub pid: i32,
-    pub pidfd: OwnedFd,
-    pub chan: Channel,
-}
-
-/// Makes the exec process in two steps, so that nothing of it is in the container's pid
-/// namespace (where a process with CAP_SYS_PTRACE could attach to it, or read
-/// /proc/PID/root, while it still had the host's root, cwd and mounts) before it is in
-/// every other namespace of the container. An intermediate child (still in the host's pid
-/// namespace) joins the user namespace, the others and the root, opens the cgroup files
-/// the process moves itself into, then enters the pid and time namespaces for its children
-/// and clones the process with CLONE_PARENT: born inside, and a child of `rt exec`, which
-/// waits for it. The intermediate reports its pid and exits.
-pub fn spawn(
-    ns: &ContainerNs,
-    ctx: &crate::init::exec::ExecContext,
-) -> Result<ExecChild, SpawnError> {
-    let (parent_end, child_end) = sync::pair().map_err(SpawnError::Sync)?;
-    if let Some(user) = ns.user.as_ref().filter(|_| ns.user_by_parent) {
-        setns(user.as_fd(), CloneFlags::CLONE_NEWUSER)
-            .ctx(|| "joining the container's user namespace")?;
-    }
-    let (pid, _pidfd) = match clone_process(0).map_err(SpawnError::Clone)? {
-        Forked::Child => {
-            drop(parent_end);
-            intermediate(ns, ctx, child_end)
-        }
-        Forked::Parent { pid, pidfd } => (pid, pidfd),
-    };
-    drop(child_end);
-    let reported = parent_end.recv();
-    // The intermediate exits right after it has reported (or failed).
-    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-    let exec_pid = match reported.map_err(SpawnError::Sync)? {
-        Some(Msg::InitPid(p)) => p,
-        Some(Msg::Error(e)) => return Err(SpawnError::Child(e)),
-        Some(other) => return Err(SpawnError::Protocol(format!("{other:?}"))),
-        None => return Err(SpawnError::ChildDied),
-    };
-    Ok(ExecChild {
-        pid: exec_pid,
-        pidfd: super::pidfd_of_reported(exec_pid)?,
-        chan: parent_end,
-    })
-}
-
-/// The intermediate child (see `spawn`).
-fn intermediate(ns: &ContainerNs, ctx: &crate::init::exec::ExecContext, chan: Channel) -> ! {
-    let fail = |chan: &Channel, e: StepError| -> ! {
-        let _ = chan.send(&Msg::Error(e.to_string()));
-        crate::init::exit(1)
-    };
-    let cgroup_files = match enter(ns, ctx, &chan) {
-        Ok(files) => files,
-        Err(e) => fail(&chan, e),
-    };
-    match clone_process(libc::CLONE_PARENT as u64) {
-        Ok(Forked::Child) => crate::init::exec::main(ctx, chan, cgroup_files),
-        Ok(Forked::Parent { pid, .. }) => {
-            let code = chan.send(&Msg::InitPid(pid)).map(|_| 0).unwrap_or(1);
-            crate::init::exit(code)
-        }
-        Err(e) => fail(
-            &chan,
-            StepError::msg("creating the process in the container", e.to_string()),
-        ),
-    }
-}
-
-/// The intermediate's steps before it clones the process: close what rt inherited, open
-/// the cgroup files (the host's, reachable only now), join every namespace and the root,
-/// and make the pid and time namespaces its children's.
-fn enter(
-    ns: &ContainerNs,
-    ctx: &crate::init::exec::ExecContext,
-    chan: &Channel,
-) -> Result<Vec<File>, StepError> {
-    // Nothing of rt's caller stays open (see init::process::close_inherited).
-    let mut keep = vec![chan.as_fd().as_raw_fd()];
-    keep.extend(ctx.console_socket);
-    keep.extend(ns.user.iter().map(|f| f.as_raw_fd()));
-    keep.extend(ns.others.iter().map(|(_, f)| f.as_raw_fd()));
-    keep.extend(ns.root.iter().map(|f| f.as_raw_fd()));
-    keep.extend(ns.pid.iter().map(|f| f.as_raw_fd()));
-    keep.extend(ns.time.iter().map(|f| f.as_raw_fd()));
-    keep.extend(crate::log::file_fd());
-    crate::init::process::close_inherited(ctx.preserve_fds, &keep)?;
-    crate::init::process::release_callers_stdio(Some(ctx.process))?;
-    let cgroup_files = ctx
-        .cgroup_self_join
-        .iter()
-        .map(|f| {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open(f)
-                .ctx(|| format!("cgroups: opening {}", f.display()))
-        })
-        .collect::<Result<Vec<File>, StepError>>()?;
-    join(ns)?;
-    if let Some(p) = &ns.pid {
-        setns(p.as_fd(), CloneFlags::CLONE_NEWPID)
-            .ctx(|| "entering the container's pid namespace")?;
-    }
-    if let Some(t) = &ns.time {
-        let flag = CloneFlags::from_bits_retain(super::namespaces::CLONE_NEWTIME as i32);
-        setns(t.as_fd(), flag).ctx(|| "entering the container's time namespace")?;
-    }
-    Ok(cgroup_files)
-}
-
-/// After Go: EOF means the process exec'd; a message carries its error. A seccomp notify
-/// fd on the way goes to `on_seccomp_fd`.
-pub fn wait_exec(
-    chan: &Channel,
-    mut on_seccomp_fd: impl FnMut(OwnedFd) -> anyhow::Result<()>,
-) -> Result<(), SpawnError> {
-    loop {
-        match chan.recv_with_fd().map_err(SpawnError::Sync)? {
-            None => return Ok(()),
-            Some((Msg::SeccompFd, Some(fd))) => {
-                on_seccomp_fd(fd).map_err(SpawnError::Supervisor)?;
-            }
-            Some((Msg::Error(e), _)) => return Err(SpawnError::Child(e)),
-            Some((other, _)) => return Err(SpawnError::Protocol(format!("{other:?}"))),
-        }
-    }
 }

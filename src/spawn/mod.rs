@@ -1,31 +1,10 @@
-//! Building the container's init process, parent side.
+//! What both sides of the clone use: making a process (clone3 with a pidfd), the sync
+//! channel and its messages (sync.rs), the namespace plan (namespaces.rs), joining and
+//! entering namespaces (here and exec.rs), and the id maps of a new user namespace.
 //!
-//! rt does not re-execute itself to become the container: the init is a clone3 of `rt
-//! create` (which runs from a sealed, read-only view of its binary; see `seal`), created
-//! directly in its new namespaces, and continues in `init::main` with the parsed config
-//! already in memory. The conversation over the sync channel is:
-//!
-//! ```text
-//!  parent (rt create)                       init (clone3 child)
-//!  clone3(CLONE_NEW*|CLONE_PIDFD)  ───────▶ waits for Go
-//!  uid/gid maps, cgroup (or, v1: ──▶ setns joins, mounts
-//!  Go(host pid) first, then)
-//!  cgroup dirs, CgroupsReady       ───────▶ joins its cgroups, cgroupns, cgroup mount
-//!  limits, LimitsSet               ───────▶ devices
-//!                                  ◀─────── HostSteps  (only for hooks or netDevices)
-//!  netDevices moved in, prestart
-//!  + createRuntime hooks
-//!  HostStepsDone                   ───────▶ hostname, sysctls, createContainer hooks,
-//!                                           pivot_root, user,
-//!                                           capabilities, program lookup
-//!                                  ◀─────── Ready
-//!  pid file, state.json "created"
-//!  Commit{start_now}               ───────▶ waits for `start` (or goes on, for rt run)
-//! ```
-//!
-//! When namespaces must be joined before a user namespace is created, or a user/pid/time
-//! namespace is involved in a way clone3 cannot express, an intermediate process does the
-//! setns/unshare calls and forks the init; it reports the init's pid and exits.
+//! Nothing here knows what a container is. The parent side of the protocol is driven by
+//! container/create.rs (the init) and container/exec.rs (an exec process); the child side
+//! runs in init/. The messages and their order are drawn in container/create.rs.
 
 pub mod exec;
 pub mod namespaces;
@@ -33,14 +12,13 @@ pub mod sync;
 
 use std::fs;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 
-use nix::sched::{CloneFlags, setns, unshare};
+use nix::sched::{CloneFlags, setns};
 use nix::unistd::{Gid, Uid, setresgid, setresuid};
 use oci_spec::runtime::{LinuxIdMapping, Spec};
 
 use crate::error::{Ctx, StepError};
-use crate::init;
 use namespaces::Join;
 use sync::{Channel, Msg};
 
@@ -59,28 +37,21 @@ pub enum SpawnError {
     Protocol(String),
     #[error(transparent)]
     Step(#[from] StepError),
+    /// What rt's own handling of a message failed with (see `wait_exec`).
     #[error(transparent)]
-    Supervisor(anyhow::Error),
+    Handler(anyhow::Error),
 }
 
-/// What the lifecycle does at the parent's steps of the conversation.
-pub trait Supervisor {
-    /// The init exists: record it, move it into its cgroup.
-    fn init_started(&mut self, pid: i32, pidfd: &OwnedFd) -> anyhow::Result<()>;
-    /// Go has been sent: work done while the init sets up, telling it over `chan` what it
-    /// waits for (CgroupsReady, LimitsSet; see CreateSupervisor). It cannot get past
-    /// Ready, and so not to execve, before this returns.
-    fn init_going(&mut self, _pid: i32, _chan: &Channel) -> anyhow::Result<()> {
-        Ok(())
-    }
-    /// The init is in its namespaces with its rootfs mounted: move the network devices in,
-    /// run the prestart and createRuntime hooks.
-    fn host_steps(&mut self, pid: i32) -> anyhow::Result<()>;
-    /// In a joined pid namespace: the init proper exists now, after pivot_root; `pid` so
-    /// far was the process that built the container (see init::born_in_joined_pid_ns).
-    fn init_reborn(&mut self, pid: i32, pidfd: &OwnedFd) -> anyhow::Result<()>;
+/// How a cloned child leaves when it does not execve: _exit, so that nothing of the
+/// parent's (atexit handlers, stdio buffers it holds copies of) runs twice.
+pub fn exit(code: i32) -> ! {
+    // SAFETY: _exit ends the process without running atexit handlers or flushing stdio
+    // buffers that are copies of the parent's.
+    unsafe { libc::_exit(code) }
 }
 
+/// A process made by `clone_process` and driven over its channel: a container's init or
+/// an exec process.
 pub struct Spawned {
     pub pid: i32,
     pub pidfd: OwnedFd,
@@ -111,7 +82,7 @@ pub enum Forked {
 
 /// A pidfd for the process an intermediate made and reported (Msg::InitPid). That process
 /// waits on the channel until it is told to go on, so the pid is still its own here.
-fn pidfd_of_reported(pid: i32) -> Result<OwnedFd, SpawnError> {
+pub fn pidfd_of_reported(pid: i32) -> Result<OwnedFd, SpawnError> {
     let rpid = rustix::process::Pid::from_raw(pid)
         .ok_or_else(|| SpawnError::Protocol(format!("InitPid({pid})")))?;
     rustix::process::pidfd_open(rpid, rustix::process::PidfdFlags::empty())
@@ -185,7 +156,8 @@ pub fn clone_process(flags: u64) -> io::Result<Forked> {
     }
 }
 
-fn id_map_text(maps: &[LinuxIdMapping]) -> String {
+/// The text of a uid_map or gid_map file: one line per range.
+pub fn id_map_text(maps: &[LinuxIdMapping]) -> String {
     maps.iter()
         .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
         .collect()
@@ -259,7 +231,7 @@ fn run_map_helper(
 }
 
 /// Writes the user namespace's id maps for `pid`.
-fn write_id_maps(pid: i32, spec: &Spec, writer: IdMapWriter) -> Result<(), StepError> {
+pub fn write_id_maps(pid: i32, spec: &Spec, writer: IdMapWriter) -> Result<(), StepError> {
     let linux = spec.linux().as_ref();
     let uid_maps = linux
         .and_then(|l| l.uid_mappings().as_deref())
@@ -316,7 +288,9 @@ pub fn become_ns_root() -> Result<(), StepError> {
         .ctx(|| "linux.uidMappings: becoming uid 0 in the user namespace (is 0 mapped?)")
 }
 
-fn write_time_offsets(spec: &Spec) -> Result<(), StepError> {
+/// linux.timeOffsets, written by a process that has just made a time namespace for its
+/// children (before any child exists: the offsets are fixed by the first).
+pub fn write_time_offsets(spec: &Spec) -> Result<(), StepError> {
     let Some(offsets) = spec
         .linux()
         .as_ref()
@@ -343,70 +317,13 @@ fn write_time_offsets(spec: &Spec) -> Result<(), StepError> {
     Ok(())
 }
 
-/// The namespace work of the intermediate process, in the order the kernel needs: joins
-/// first (a namespace owned by the host's user namespace cannot be joined from inside a
-/// new one), then the new user namespace and its id maps, then everything else.
-fn enter_namespaces(ctx: &init::Context, chan: &Channel) -> Result<(), SpawnError> {
-    let plan = ctx.ns;
-    // The user namespace first: the others may belong to it.
-    join_namespaces(
-        plan.join_user
-            .iter()
-            .chain(plan.join.iter())
-            .chain(plan.join_pid.iter()),
-    )?;
-    if plan.new_user() {
-        unshare(CloneFlags::CLONE_NEWUSER).ctx(|| "creating the user namespace")?;
-        chan.send(&Msg::MapIds).map_err(SpawnError::Sync)?;
-        match chan.recv().map_err(SpawnError::Sync)? {
-            Some(Msg::Mapped) => {}
-            Some(other) => return Err(SpawnError::Protocol(format!("{other:?}"))),
-            None => return Err(SpawnError::ChildDied),
-        }
-    }
-    if plan.in_user_ns() {
-        become_ns_root()?;
-    }
-    let rest = plan.create & !(libc::CLONE_NEWUSER as u64);
-    if rest != 0 {
-        unshare(CloneFlags::from_bits_retain(rest as i32))
-            .ctx(|| "creating the container's namespaces")?;
-    }
-    if plan.new_time() {
-        write_time_offsets(ctx.spec)?;
-    }
-    Ok(())
-}
-
-/// The intermediate process: enters the namespaces, forks the init into them, reports its
-/// pid and exits. With a pid namespace joined by path it builds the container itself
-/// instead, and forks the init only after pivot_root (see init::born_in_joined_pid_ns).
-fn intermediate(ctx: &init::Context, chan: Channel) -> ! {
-    let result = enter_namespaces(ctx, &chan).and_then(|_| {
-        if ctx.ns.join_pid.is_some() {
-            Ok(Forked::Child)
-        } else {
-            clone_process(0).map_err(SpawnError::Clone)
-        }
-    });
-    let code = match result {
-        Ok(Forked::Child) => init::main(ctx, chan),
-        Ok(Forked::Parent { pid, .. }) => chan.send(&Msg::InitPid(pid)).map(|_| 0).unwrap_or(1),
-        Err(e) => {
-            let _ = chan.send(&Msg::Error(e.to_string()));
-            1
-        }
-    };
-    // SAFETY: _exit ends this process without running the parent's atexit handlers or
-    // flushing stdio buffers it inherited from the parent.
-    unsafe { libc::_exit(code) }
-}
-
-fn expect(chan: &Channel) -> Result<Msg, SpawnError> {
+/// The next message; the child's own error report is the error.
+pub fn expect(chan: &Channel) -> Result<Msg, SpawnError> {
     expect_with_fd(chan).map(|(m, _)| m)
 }
 
-fn expect_with_fd(chan: &Channel) -> Result<(Msg, Option<OwnedFd>), SpawnError> {
+/// The next message and the fd that came with it, if any.
+pub fn expect_with_fd(chan: &Channel) -> Result<(Msg, Option<OwnedFd>), SpawnError> {
     match chan.recv_with_fd().map_err(SpawnError::Sync)? {
         Some((Msg::Error(e), _)) => Err(SpawnError::Child(e)),
         Some(m) => Ok(m),
@@ -414,96 +331,22 @@ fn expect_with_fd(chan: &Channel) -> Result<(Msg, Option<OwnedFd>), SpawnError> 
     }
 }
 
-/// Creates the container's init and drives it up to Ready. On error the caller must kill
-/// whatever process exists (see `Spawned`/the pid passed to the supervisor).
-pub fn spawn(ctx: &init::Context, sup: &mut dyn Supervisor) -> Result<Spawned, SpawnError> {
-    let plan = ctx.ns;
-    let (parent_end, child_end) = sync::pair().map_err(SpawnError::Sync)?;
-    let flags = if plan.intermediate { 0 } else { plan.create };
-    let (pid, pidfd) = match clone_process(flags).map_err(SpawnError::Clone)? {
-        Forked::Child => {
-            drop(parent_end);
-            // First of all: nothing of rt's caller (nor the flock on the state directory,
-            // which `rt start` needs) stays open in the container's processes.
-            let mut keep = vec![child_end.as_fd().as_raw_fd()];
-            keep.extend(ctx.start_listener);
-            keep.extend(ctx.console_socket);
-            keep.extend(ctx.idmapped.iter().map(|(_, fd)| *fd));
-            keep.extend(crate::log::file_fd());
-            if let Err(e) = init::process::close_inherited(ctx.preserve_fds, &keep)
-                .and_then(|_| init::process::release_callers_stdio(ctx.spec.process().as_ref()))
-            {
-                let _ = child_end.send(&Msg::Error(e.to_string()));
-                init::exit(1)
-            }
-            if plan.intermediate {
-                intermediate(ctx, child_end)
-            } else {
-                init::main(ctx, child_end)
-            }
-        }
-        Forked::Parent { pid, pidfd } => (pid, pidfd),
-    };
-    drop(child_end);
-    let chan = parent_end;
-
-    let builds_itself = plan.join_pid.is_some();
-    let (mut pid, mut pidfd) = if plan.intermediate && !builds_itself {
-        let init_pid = loop {
-            match expect(&chan) {
-                Ok(Msg::MapIds) => {
-                    write_id_maps(pid, ctx.spec, ctx.id_maps)?;
-                    chan.send(&Msg::Mapped).map_err(SpawnError::Sync)?;
-                }
-                Ok(Msg::InitPid(p)) => break p,
-                Ok(other) => return Err(SpawnError::Protocol(format!("{other:?}"))),
-                Err(e) => {
-                    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-                    return Err(e);
-                }
-            }
-        };
-        let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-        (init_pid, pidfd_of_reported(init_pid)?)
-    } else if plan.intermediate {
-        if plan.new_user() {
-            match expect(&chan)? {
-                Msg::MapIds => write_id_maps(pid, ctx.spec, ctx.id_maps)?,
-                other => return Err(SpawnError::Protocol(format!("{other:?}"))),
-            }
-            chan.send(&Msg::Mapped).map_err(SpawnError::Sync)?;
-        }
-        (pid, pidfd)
-    } else {
-        if plan.new_user() {
-            write_id_maps(pid, ctx.spec, ctx.id_maps)?;
-        }
-        (pid, pidfd)
-    };
-
-    sup.init_started(pid, &pidfd)
-        .map_err(SpawnError::Supervisor)?;
-    chan.send(&Msg::Go(pid)).map_err(SpawnError::Sync)?;
-    sup.init_going(pid, &chan).map_err(SpawnError::Supervisor)?;
+/// After Go: EOF means the process exec'd (the channel is close-on-exec); a message
+/// carries its error. A seccomp notify fd on the way goes to `on_seccomp_fd`.
+pub fn wait_exec(
+    chan: &Channel,
+    mut on_seccomp_fd: impl FnMut(OwnedFd) -> anyhow::Result<()>,
+) -> Result<(), SpawnError> {
     loop {
-        match expect_with_fd(&chan)? {
-            (Msg::HostSteps, _) => {
-                sup.host_steps(pid).map_err(SpawnError::Supervisor)?;
-                chan.send(&Msg::HostStepsDone).map_err(SpawnError::Sync)?;
+        match chan.recv_with_fd().map_err(SpawnError::Sync)? {
+            None => return Ok(()),
+            Some((Msg::SeccompFd, Some(fd))) => {
+                on_seccomp_fd(fd).map_err(SpawnError::Handler)?;
             }
-            (Msg::InitPid(init), _) if builds_itself => {
-                let init_pidfd = pidfd_of_reported(init)?;
-                sup.init_reborn(init, &init_pidfd)
-                    .map_err(SpawnError::Supervisor)?;
-                // The builder exits right after its report.
-                let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
-                (pid, pidfd) = (init, init_pidfd);
-            }
-            (Msg::Ready, _) => break,
-            (other, _) => return Err(SpawnError::Protocol(format!("{other:?}"))),
+            Some((Msg::Error(e), _)) => return Err(SpawnError::Child(e)),
+            Some((other, _)) => return Err(SpawnError::Protocol(format!("{other:?}"))),
         }
     }
-    Ok(Spawned { pid, pidfd, chan })
 }
 
 #[cfg(test)]

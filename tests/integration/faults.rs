@@ -674,3 +674,34 @@ fn killed_at_every_step_gives_network_devices_back() {
         assert!(shown.contains(",UP"), "{at}: {shown}");
     });
 }
+
+/// An exec that a `delete -f` overtakes after it has opened the container's namespaces
+/// answers as runc does and makes nothing of the container's again. The stress test
+/// caught an exec, later on its way, bringing back the container's directories in the
+/// unmanaged hierarchies (name=systemd, and cgroup2 on a hybrid host) for good; on cgroup
+/// v2 libcgroups' add_task would make the whole cgroup again. Since then exec writes
+/// itself only into existing cgroups. That later window cannot be held open from here: an
+/// exec process already cloned into the container is a child of the stopped `rt exec`,
+/// and the container's pid namespace cannot end until it is reaped.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn an_exec_racing_a_delete_makes_nothing_again() {
+    need_root();
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "100"]);
+    let id = unique("xrace");
+    rt.rt(&["run", "-d", "--bundle", &bundle_arg(&b), &id]).ok();
+    let exec = Armed::start(&rt, &["exec", &id, "true"], 1);
+    match exec.reached() {
+        Reached::Point(p) => assert_eq!(p, "exec: namespaces opened"),
+        Reached::End(code) => panic!("exec ended ({code}) before its first fault point"),
+    }
+    rt.rt(&["delete", "-f", &id]).ok();
+    let code = exec.finish();
+    assert_eq!(code, 1, "{}", exec.stderr_text());
+    assert_eq!(
+        exec.error_lines(),
+        vec![format!("rt: container not running: {id}")]
+    );
+    assert_no_trace(&rt, &id, &b);
+}
