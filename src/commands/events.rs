@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::cgroups::stats::{BlkioDeviceStat, MemoryData, Stats};
 use anyhow::{Context as _, bail};
-use libcgroups::stats::{BlkioDeviceStat, MemoryData, Stats};
 use serde::Serialize;
 
 use crate::cgroups::{self, resources::Mode};

@@ -7,7 +7,6 @@
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use libcgroups::common::CgroupSetup;
 use nix::mount::{MsFlags, mount as sys_mount};
 use pathrs::Root;
 
@@ -123,11 +122,11 @@ pub fn mount(
     opts: &MountOptions,
     field: &str,
 ) -> Result<(), StepError> {
-    let setup = libcgroups::common::get_cgroup_setup()
-        .map_err(|e| StepError::msg(field, format!("detecting cgroup setup: {e}")))?;
+    let unified = crate::cgroups::mode().map_err(|e| StepError::msg(field, e.to_string()))?
+        == crate::cgroups::resources::Mode::V2;
     let flags = opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC | MsFlags::MS_REMOUNT);
     let hierarchies = host_hierarchies(cfg.rootfs)?;
-    if let CgroupSetup::Unified = setup {
+    if unified {
         let h = hierarchies
             .iter()
             .find(|h| h.fs_type == "cgroup2")

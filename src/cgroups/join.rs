@@ -1,0 +1,288 @@
+//! Processes into a container's cgroup: the init by rt (`join`) or by itself on v1
+//! (`create_dirs`, then `join_self` in the init), and `rt exec` processes, which only ever
+//! join cgroups that exist.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use libcgroups::common::{CgroupManager, CgroupSetup};
+use nix::unistd::Pid;
+use oci_spec::runtime::Spec;
+
+use super::apply::*;
+use super::error::CgroupError;
+use super::host::*;
+use super::placement::*;
+use super::record::CgroupRecord;
+use super::resources;
+
+/// An exec process's directories in the unmanaged hierarchies. The container's own were
+/// made by its create and are never made again here: an exec that loaded the container
+/// just before a `delete -f` removed them would otherwise bring them back, for good (the
+/// stress test caught it). For `exec --cgroup SUB` the sub-cgroup is made below them when
+/// missing (the container makes its sub-cgroups only where it has controllers); if the
+/// container's own is gone, that fails.
+pub fn unmanaged_for_exec(
+    container: &CgroupRecord,
+    target: &CgroupRecord,
+) -> Result<(), CgroupError> {
+    for (own, dir) in unmanaged_dirs(container)?
+        .into_iter()
+        .zip(unmanaged_dirs(target)?)
+    {
+        let Ok(below) = dir.strip_prefix(&own) else {
+            continue;
+        };
+        let mut at = own.clone();
+        for part in below.components() {
+            at.push(part);
+            match fs::create_dir(&at) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(CgroupError::Manager(format!(
+                        "creating {}: {}",
+                        at.display(),
+                        crate::error::io_text(&e)
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates the container's directories in the unmanaged hierarchies and, with `pid`,
+/// moves it there.
+pub fn place_unmanaged(record: &CgroupRecord, pid: Option<i32>) -> Result<(), CgroupError> {
+    for dir in unmanaged_dirs(record)? {
+        fs::create_dir_all(&dir)
+            .map_err(|e| CgroupError::Manager(format!("creating {}: {e}", dir.display())))?;
+        if let Some(pid) = pid {
+            libcgroups::common::write_cgroup_file_str(dir.join("cgroup.procs"), &pid.to_string())
+                .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates the cgroup, moves `pid` into it and applies linux.resources.
+pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<(), CgroupError> {
+    place_unmanaged(record, Some(pid))?;
+    let m = manager(record, id)?;
+    m.add_task(Pid::from_raw(pid))
+        .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))?;
+    if let Some(dir) = &record.unit_dir {
+        enable_hugetlb_down_to(dir);
+    }
+    apply_spec(record, spec, id, &m)
+}
+
+/// Kernel quirk that dominates container start-up: moving a process by writing its pid
+/// to `cgroup.procs` takes the global cgroup_threadgroup_rwsem for writing, and taking it
+/// waits for an RCU grace period (5–15 ms on this project's hosts, more than all of rt's
+/// other work together). A single-threaded process that moves itself by writing "0" to a
+/// v1 `tasks` file needs no threadgroup stability and current kernels skip that lock
+/// (measured here: 0.04 ms instead of ~10 ms). So on v1 the parent only creates the
+/// directories (`create_dirs`), the init moves itself in (`join_self`) once they exist and
+/// before its first cgroup mount (init/steps.rs, join_own_cgroups; an exec process right
+/// after Go), and the parent writes the limits (`apply_resources`) while the init mounts,
+/// before the init makes device nodes. libcgroups can only move a
+/// process by pid through cgroup.procs; the directories, the cpuset inheritance and the
+/// writes below use its file helpers.
+///
+/// Returns the `tasks` files, or None where the parent must move the process: the systemd
+/// driver, cgroup v2 (no `tasks` file outside threaded subtrees), or a caller that is not
+/// root (a rootless process cannot write to the container's cgroup itself).
+pub fn self_join_files(record: &CgroupRecord) -> Result<Option<Vec<PathBuf>>, CgroupError> {
+    if record.systemd || !nix::unistd::geteuid().is_root() || mode()? != resources::Mode::V1 {
+        return Ok(None);
+    }
+    let files = v1_mount_points()?
+        .keys()
+        .map(|c| controller_dir(record, c).map(|d| d.join("tasks")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(with_unmanaged(record, files)?))
+}
+
+/// `files` of the managed hierarchies plus the container's cgroup.procs in the unmanaged
+/// ones, each once (co-mounted controllers, cpu,cpuacct, share one hierarchy).
+pub(super) fn with_unmanaged(
+    record: &CgroupRecord,
+    mut files: Vec<PathBuf>,
+) -> Result<Vec<PathBuf>, CgroupError> {
+    files.extend(
+        unmanaged_dirs(record)?
+            .into_iter()
+            .map(|d| d.join("cgroup.procs")),
+    );
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// Creates the container's v1 cgroups, ready for the init to move itself in with
+/// `join_self`; linux.resources follow with `apply_resources`.
+pub fn create_dirs(record: &CgroupRecord) -> Result<(), CgroupError> {
+    place_unmanaged(record, None)?;
+    for controller in v1_mount_points()?.keys() {
+        let dir = controller_dir(record, controller)?;
+        fs::create_dir_all(&dir)
+            .map_err(|e| CgroupError::Manager(format!("creating {}: {e}", dir.display())))?;
+    }
+    fill_cpuset(record)
+}
+
+/// Makes the v1 cpuset cgroup of `record` joinable (see `inherit_cpuset`), as libcgroups
+/// does before it moves a process; needed before `join_self`, also for an existing cgroup
+/// (exec --cgroup into one the container made).
+pub fn fill_cpuset(record: &CgroupRecord) -> Result<(), CgroupError> {
+    if let Some(mount) = v1_mount_points()?.get("cpuset") {
+        let dir = controller_dir(record, "cpuset")?;
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            inherit_cpuset(mount, &dir, file)?;
+        }
+    }
+    Ok(())
+}
+
+/// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and no task can join it
+/// until both are set: each level without its own value takes its parent's.
+pub(super) fn inherit_cpuset(mount: &Path, dir: &Path, file: &str) -> Result<(), CgroupError> {
+    let rel = dir.strip_prefix(mount).unwrap_or(Path::new(""));
+    let mut current = mount.to_path_buf();
+    let read = |p: &Path| {
+        libcgroups::common::read_cgroup_file(p.join(file))
+            .map_err(|e| CgroupError::Manager(e.to_string()))
+    };
+    let mut value = read(&current)?;
+    for c in rel.components() {
+        current.push(c);
+        let own = read(&current)?;
+        if own.trim().is_empty() {
+            libcgroups::common::write_cgroup_file_str(current.join(file), value.trim())
+                .map_err(|e| CgroupError::Manager(e.to_string()))?;
+        } else {
+            value = own;
+        }
+    }
+    Ok(())
+}
+
+/// In the container's process, before it joins any namespace: moves this (single-threaded)
+/// process into the cgroups `self_join_files` named.
+pub fn join_self(files: &[PathBuf]) -> Result<(), crate::error::StepError> {
+    for f in files {
+        libcgroups::common::write_cgroup_file_str(f, "0")
+            .map_err(|e| crate::error::StepError::msg("cgroups", e.to_string()))?;
+    }
+    Ok(())
+}
+
+/// `rt exec --cgroup CONTROLLER[,CONTROLLER...]:PATH` (repeatable; a plain PATH among
+/// them is for the other controllers), runc's form for cgroup v1: the `cgroup.procs`
+/// file of each hierarchy the process goes to — the named sub-cgroup below the
+/// container's where a controller of the hierarchy is named, the plain PATH (or the
+/// container's own cgroup) elsewhere. Only existing cgroups: the container makes its
+/// sub-cgroups, rt never does.
+pub fn exec_cgroup_files(
+    record: &CgroupRecord,
+    args: &[String],
+) -> Result<Vec<PathBuf>, CgroupError> {
+    let field = |reason: String| CgroupError::Field {
+        field: "--cgroup".into(),
+        reason,
+    };
+    if record.systemd || mode()? != resources::Mode::V1 {
+        return Err(field(
+            "CONTROLLER:PATH needs cgroup v1 and a container cgroup not managed by systemd;              give one PATH"
+                .into(),
+        ));
+    }
+    let points = v1_mount_points()?;
+    let mut default = PathBuf::new();
+    let mut named: HashMap<&str, PathBuf> = HashMap::new();
+    for arg in args {
+        let (controllers, path) = match arg.split_once(':') {
+            Some((c, p)) => (Some(c), p),
+            None => (None, arg.as_str()),
+        };
+        let rel = clean_relative(Path::new(path)).map_err(|_| {
+            field(format!(
+                "{}: must not contain ..",
+                crate::error::quoted(arg)
+            ))
+        })?;
+        match controllers {
+            None => default = rel,
+            Some(list) => {
+                for c in list.split(',') {
+                    if !points.contains_key(c) {
+                        return Err(field(format!(
+                            "{}: no {} controller on this host",
+                            crate::error::quoted(arg),
+                            crate::error::quoted(c)
+                        )));
+                    }
+                    named.insert(c, rel.clone());
+                }
+            }
+        }
+    }
+    let base = record.path.strip_prefix("/").unwrap_or(&record.path);
+    let mut files = Vec::new();
+    for (controller, mount) in points {
+        // Co-mounted controllers (cpu,cpuacct) share a hierarchy: a name for either counts.
+        let sub = points
+            .iter()
+            .filter(|(c, m)| *m == mount && named.contains_key(c.as_str()))
+            .find_map(|(c, _)| named.get(c.as_str()))
+            .unwrap_or(&default);
+        let dir = mount.join(base).join(sub);
+        if !dir.is_dir() {
+            return Err(field(format!(
+                "{controller}: {} does not exist",
+                dir.display()
+            )));
+        }
+        files.push(dir.join("cgroup.procs"));
+    }
+    with_unmanaged(record, files)
+}
+
+/// Moves `pid` into each of `files` (cgroup.procs files, from exec_cgroup_files).
+pub fn add_to_files(files: &[PathBuf], pid: i32) -> Result<(), CgroupError> {
+    for f in files {
+        libcgroups::common::write_cgroup_file_str(f, &pid.to_string()).map_err(|e| {
+            CgroupError::Manager(format!("adding pid {pid} to {}: {e}", f.display()))
+        })?;
+    }
+    Ok(())
+}
+
+/// Moves another process (`rt exec`) into the container's existing cgroup: the
+/// cgroup.procs file of its directory in every hierarchy, opened without creating
+/// anything. A directory that a concurrent `delete -f` removed makes this fail; it is
+/// never made again (libcgroups' add_task would make it, and an exec that loaded the
+/// container just before the delete would bring its cgroup back for good). With the
+/// systemd driver systemd places the process.
+pub fn add_process(record: &CgroupRecord, id: &str, pid: i32) -> Result<(), CgroupError> {
+    if record.systemd {
+        return manager(record, id)?
+            .add_task(Pid::from_raw(pid))
+            .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")));
+    }
+    let files = match setup()? {
+        CgroupSetup::Unified => vec![controller_dir(record, "")?.join("cgroup.procs")],
+        _ => {
+            let base = record.path.strip_prefix("/").unwrap_or(&record.path);
+            let managed = v1_mount_points()?
+                .values()
+                .map(|m| m.join(base).join("cgroup.procs"))
+                .collect();
+            with_unmanaged(record, managed)?
+        }
+    };
+    add_to_files(&files, pid)
+}

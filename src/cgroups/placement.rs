@@ -1,0 +1,385 @@
+//! Where a container's cgroup goes, and whose its directories are: cgroupsPath resolved
+//! below rt's own cgroup (pure, unit-tested), the systemd driver's slice:prefix:name, and
+//! the claim of the directories rt will create, recorded under the registry lock before
+//! any is made.
+
+use std::path::{Component, Path, PathBuf};
+
+use libcgroups::common::{CgroupSetup, DEFAULT_CGROUP_ROOT};
+use oci_spec::runtime::Spec;
+
+use super::error::CgroupError;
+use super::host::*;
+use super::record::CgroupRecord;
+use super::registry::Registry;
+use super::remove::*;
+use super::resources;
+
+/// The deepest of `paths` if all others are its ancestors (or equal).
+pub(super) fn common_base(paths: &[PathBuf]) -> Option<PathBuf> {
+    let deepest = paths.iter().max_by_key(|p| p.components().count())?;
+    paths
+        .iter()
+        .all(|p| deepest.starts_with(p))
+        .then(|| deepest.clone())
+}
+
+/// Lexically normalises `rel` (no "..", no root) so it cannot climb out of `base`.
+pub(super) fn clean_relative(rel: &Path) -> Result<PathBuf, CgroupError> {
+    let mut out = PathBuf::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(s) => out.push(s),
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => {}
+            Component::ParentDir => {
+                return Err(CgroupError::Path(format!(
+                    "{}: must not contain \"..\"",
+                    rel.display()
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The container's cgroup path from the hierarchy root, per the placement policy.
+pub fn resolve_path(
+    spec_path: Option<&Path>,
+    id: &str,
+    own: &[PathBuf],
+) -> Result<PathBuf, CgroupError> {
+    match spec_path {
+        Some(p) if p.is_absolute() => Ok(Path::new("/").join(clean_relative(p)?)),
+        other => {
+            let rel = clean_relative(other.unwrap_or(Path::new(id)))?;
+            if rel.as_os_str().is_empty() {
+                return Err(CgroupError::Path("must name a cgroup".into()));
+            }
+            let base = common_base(own).ok_or_else(|| {
+                CgroupError::Path(format!(
+                    "relative path, but this process's cgroups differ across hierarchies \
+                     ({own:?}); give an absolute path"
+                ))
+            })?;
+            Ok(Path::new("/").join(base).join(rel))
+        }
+    }
+}
+
+/// Decides where the container's cgroup goes; nothing is created (and so nothing is
+/// recorded as created) until `claim`.
+pub fn plan(
+    spec: &Spec,
+    id: &str,
+    systemd: bool,
+    rootless: bool,
+) -> Result<Option<CgroupRecord>, CgroupError> {
+    let setup = setup()?;
+    let spec_path = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_deref());
+    if systemd {
+        if rootless {
+            return Err(CgroupError::Field {
+                field: "--systemd-cgroup".into(),
+                reason: "not with rootless containers".into(),
+            });
+        }
+        return plan_systemd(spec_path, id, &setup).map(Some);
+    }
+    let own = own_paths(&setup)?;
+    if rootless && !delegated(&setup, &own) {
+        check_no_limits(spec)?;
+        return Ok(None);
+    }
+    let path = resolve_path(spec_path, id, &own)?;
+    Ok(Some(CgroupRecord {
+        path,
+        created: Vec::new(),
+        systemd: false,
+        unit_dir: None,
+    }))
+}
+
+/// Whether this (rootless) process may create cgroups below its own: only on cgroup v2,
+/// where a cgroup can be delegated to a user by making it writable for them.
+pub(super) fn delegated(setup: &CgroupSetup, own: &[PathBuf]) -> bool {
+    let (CgroupSetup::Unified, [own]) = (setup, own) else {
+        return false;
+    };
+    let dir = Path::new(DEFAULT_CGROUP_ROOT).join(own.strip_prefix("/").unwrap_or(own));
+    nix::unistd::access(&dir, nix::unistd::AccessFlags::W_OK).is_ok()
+}
+
+/// A container without a cgroup can enforce no limits; asking for any is an error
+/// (device rules excepted: in a user namespace no device node can be made anyway).
+pub(super) fn check_no_limits(spec: &Spec) -> Result<(), CgroupError> {
+    let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
+        return Ok(());
+    };
+    if let Some((name, _)) = resources::parts(r)
+        .into_iter()
+        .find(|(n, _)| *n != "devices")
+    {
+        return Err(CgroupError::Field {
+            field: format!("linux.resources.{name}"),
+            reason: "a rootless container has no cgroup here (none is delegated to this user), so no limit can be enforced".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A systemd unit's place: `slice:prefix:name` (runc's --systemd-cgroup form), the
+/// default being `system.slice:rt:<id>`. Returns (slice, prefix, name).
+pub fn systemd_parts(
+    spec_path: Option<&Path>,
+    id: &str,
+) -> Result<(String, String, String), CgroupError> {
+    let Some(p) = spec_path else {
+        return Ok(("system.slice".into(), "rt".into(), id.into()));
+    };
+    let bad = |why: &str| CgroupError::Path(format!("{}: {why}", p.display()));
+    let s = p.to_str().ok_or_else(|| bad("not UTF-8"))?;
+    let parts: Vec<&str> = s.split(':').collect();
+    let [slice, prefix, name] = parts[..] else {
+        return Err(bad("with --systemd-cgroup it must be slice:prefix:name"));
+    };
+    let slice = if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    };
+    if !slice.ends_with(".slice") || slice.len() <= ".slice".len() || slice.contains('/') {
+        return Err(bad("the slice must be a unit name ending in .slice"));
+    }
+    if name.is_empty() || name.contains('/') || prefix.contains('/') {
+        return Err(bad("prefix and name must be plain names, name not empty"));
+    }
+    Ok((slice.into(), prefix.into(), name.into()))
+}
+
+/// Where systemd puts the unit below its cgroup root: each dash of a slice name is a
+/// level ("a-b.slice" is /a.slice/a-b.slice), and the unit is prefix-name.scope.
+pub fn systemd_unit_dir(slice: &str, prefix: &str, name: &str) -> PathBuf {
+    let mut dir = PathBuf::from("/");
+    let stem = slice.trim_end_matches(".slice");
+    if stem != "-" {
+        let mut acc = String::new();
+        for part in stem.split('-') {
+            acc = if acc.is_empty() {
+                part.to_owned()
+            } else {
+                format!("{acc}-{part}")
+            };
+            dir.push(format!("{acc}.slice"));
+        }
+    }
+    if name.ends_with(".slice") {
+        dir.push(name);
+    } else {
+        dir.push(format!("{prefix}-{name}.scope"));
+    }
+    dir
+}
+
+pub(super) fn plan_systemd(
+    spec_path: Option<&Path>,
+    id: &str,
+    setup: &CgroupSetup,
+) -> Result<CgroupRecord, CgroupError> {
+    if !matches!(setup, CgroupSetup::Unified) {
+        return Err(CgroupError::Field {
+            field: "--systemd-cgroup".into(),
+            reason: "libcgroups drives systemd only on cgroup v2 hosts; this one is v1/hybrid"
+                .into(),
+        });
+    }
+    if !libcgroups::systemd::booted() {
+        return Err(CgroupError::Field {
+            field: "--systemd-cgroup".into(),
+            reason: "systemd is not running on this host (no /run/systemd/system)".into(),
+        });
+    }
+    let (slice, prefix, name) = systemd_parts(spec_path, id)?;
+    Ok(CgroupRecord {
+        path: PathBuf::from(format!("{slice}:{prefix}:{name}")),
+        created: Vec::new(),
+        systemd: true,
+        unit_dir: Some(systemd_unit_dir(&slice, &prefix, &name)),
+    })
+}
+
+/// Every directory on the way to the container's cgroup, in every hierarchy, deepest
+/// first (the order removal needs).
+pub(super) fn dirs_on_the_way(path: &Path) -> Result<Vec<PathBuf>, CgroupError> {
+    let mut dirs = Vec::new();
+    for root in hierarchy_roots(&setup()?)? {
+        let mut dir = root.clone();
+        for c in path.components().skip(1) {
+            dir.push(c);
+            dirs.push(dir.clone());
+        }
+    }
+    dirs.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    Ok(dirs)
+}
+
+/// Decides which of the planned directories are rt's: those missing now (rt is about to
+/// create them) and those another rt container created. Returns the registry still
+/// locked: the caller records the result, then joins, then drops it.
+pub fn claim(record: &mut CgroupRecord) -> Result<Option<Registry>, CgroupError> {
+    if record.systemd {
+        // systemd creates and removes the unit's cgroup itself.
+        return Ok(None);
+    }
+    let reg = Registry::open()?;
+    let leaf = record
+        .path
+        .strip_prefix("/")
+        .unwrap_or(&record.path)
+        .to_path_buf();
+    let mut ours = Vec::new();
+    for dir in &dirs_on_the_way(&record.path)? {
+        let is_leaf = dir.ends_with(&leaf);
+        if !dir.exists() {
+            if !is_leaf {
+                reg.note(dir).map_err(|reason| CgroupError::Remove {
+                    path: PathBuf::from(super::registry::REGISTRY),
+                    reason,
+                })?;
+            }
+            ours.push(dir.clone());
+        } else if !is_leaf && reg.is_noted(dir) {
+            ours.push(dir.clone());
+        } else if is_leaf
+            && let Some(busy) = subtree(dir).into_iter().find(|d| !procs_of(d).is_empty())
+        {
+            // rt would share it with processes that are not the container's, and a
+            // container without its own pid namespace is ended by killing its cgroup.
+            // runc refuses this on cgroup v2 and only warns on v1; rt refuses both.
+            return Err(CgroupError::Path(format!(
+                "{}: already holds processes ({}); a container's cgroup must be new or empty",
+                record.path.display(),
+                busy.display()
+            )));
+        }
+    }
+    record.created = ours;
+    Ok(Some(reg))
+}
+
+/// `rt exec --cgroup SUB`: an existing cgroup below the container's (never created: the
+/// container made it, and it is the container's to remove).
+pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, CgroupError> {
+    let bad = |why: &str| CgroupError::Field {
+        field: "--cgroup".into(),
+        reason: format!("{}: {why}", crate::error::quoted(sub)),
+    };
+    let rel = clean_relative(Path::new(sub)).map_err(|_| bad("must not contain .."))?;
+    if rel.as_os_str().is_empty() || record.systemd {
+        return Err(bad(
+            "must be a path below the container's (non-systemd) cgroup",
+        ));
+    }
+    let sub_record = CgroupRecord {
+        path: record.path.join(&rel),
+        created: Vec::new(),
+        systemd: false,
+        unit_dir: None,
+    };
+    // Where the container can have made it: the hierarchies with controllers.
+    let roots = managed_roots(&setup()?)?;
+    let leaf = sub_record
+        .path
+        .strip_prefix("/")
+        .unwrap_or(&sub_record.path);
+    if let Some(missing) = roots.iter().map(|r| r.join(leaf)).find(|d| !d.is_dir()) {
+        return Err(bad(&format!("{} does not exist", missing.display())));
+    }
+    Ok(sub_record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pb(v: &[&str]) -> Vec<PathBuf> {
+        v.iter().map(PathBuf::from).collect()
+    }
+
+    #[test]
+    fn base_is_deepest_compatible_path() {
+        assert_eq!(
+            common_base(&pb(&["/", "/a/b", "/", "/a"])),
+            Some(PathBuf::from("/a/b"))
+        );
+        assert_eq!(common_base(&pb(&["/", "/"])), Some(PathBuf::from("/")));
+        assert_eq!(common_base(&pb(&["/a/x", "/b/y"])), None);
+        assert_eq!(common_base(&pb(&[])), None);
+    }
+
+    #[test]
+    fn relative_paths_go_below_own_cgroup() {
+        let own = pb(&["/", "/sup/job1"]);
+        assert_eq!(
+            resolve_path(None, "c1", &own).unwrap(),
+            PathBuf::from("/sup/job1/c1")
+        );
+        assert_eq!(
+            resolve_path(Some(Path::new("pods/c1")), "c1", &own).unwrap(),
+            PathBuf::from("/sup/job1/pods/c1")
+        );
+        assert_eq!(
+            resolve_path(Some(Path::new("/abs/c1")), "c1", &own).unwrap(),
+            PathBuf::from("/abs/c1")
+        );
+    }
+
+    #[test]
+    fn dotdot_is_refused() {
+        let own = pb(&["/"]);
+        assert!(resolve_path(Some(Path::new("../../x")), "c", &own).is_err());
+        assert!(resolve_path(Some(Path::new("/a/../../x")), "c", &own).is_err());
+    }
+
+    #[test]
+    fn incompatible_own_paths_need_absolute() {
+        let own = pb(&["/a", "/b"]);
+        assert!(resolve_path(None, "c", &own).is_err());
+        assert!(resolve_path(Some(Path::new("/x/c")), "c", &own).is_ok());
+    }
+
+    #[test]
+    fn systemd_paths() {
+        let p = |s: &str| systemd_parts(Some(Path::new(s)), "c1");
+        assert_eq!(
+            systemd_parts(None, "c1").unwrap(),
+            ("system.slice".into(), "rt".into(), "c1".into())
+        );
+        assert_eq!(p("machine.slice:docker:abc").unwrap().1, "docker");
+        assert_eq!(p(":rt:x").unwrap().0, "system.slice");
+        for bad in [
+            "a:b",
+            "a:b:c:d",
+            "nope:rt:x",
+            "x.slice:rt:",
+            "a/b.slice:rt:x",
+        ] {
+            assert!(p(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            systemd_unit_dir("system.slice", "rt", "c1"),
+            PathBuf::from("/system.slice/rt-c1.scope")
+        );
+        assert_eq!(
+            systemd_unit_dir("kubepods-burstable.slice", "cri", "x"),
+            PathBuf::from("/kubepods.slice/kubepods-burstable.slice/cri-x.scope")
+        );
+        assert_eq!(
+            systemd_unit_dir("-.slice", "rt", "my.slice"),
+            PathBuf::from("/my.slice")
+        );
+    }
+}
