@@ -272,6 +272,38 @@ fn reopen(root: &Root, dest: &Path, field: &str) -> Result<Handle, StepError> {
         .ctx(|| format!("{field}: opening the new mount"))
 }
 
+/// How a mounts[] entry is made, decided from its type and options alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// A cgroup file system: rootfs/cgroupfs.rs, one per host hierarchy.
+    Cgroup,
+    /// A detached copy of the source (or of the tree the parent prepared), given its
+    /// per-mount `flags` before it is attached: a bind mount(2) ignores every flag but
+    /// MS_BIND|MS_REC, and a remount after it would resolve the path again.
+    Bind { recursive: bool, flags: MsFlags },
+    /// procfs through fsopen/fsmount, keeping its source, flags and data.
+    Proc,
+    /// A tmpfs that gets a copy of what it covers (tmpcopyup).
+    TmpfsCopyUp,
+    /// mount(2) on the resolved path, with these flags.
+    Plain { flags: MsFlags },
+}
+
+fn way_of(typ: &str, opts: &MountOptions) -> Way {
+    match typ {
+        "cgroup" | "cgroup2" => Way::Cgroup,
+        _ if opts.is_bind() || typ == "bind" => Way::Bind {
+            recursive: opts.flags.contains(MsFlags::MS_REC),
+            flags: opts.flags & options::PER_MOUNT_FLAGS,
+        },
+        "proc" => Way::Proc,
+        "tmpfs" if opts.tmpcopyup => Way::TmpfsCopyUp,
+        _ => Way::Plain {
+            flags: opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC),
+        },
+    }
+}
+
 fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(), StepError> {
     let dest = in_root(m.destination());
     let field = format!("mounts[{i}] ({})", m.destination().display());
@@ -285,7 +317,8 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         .iter()
         .find(|(j, _)| *j == i)
         .map(|(_, fd)| *fd);
-    if typ == "cgroup" || typ == "cgroup2" {
+    let way = way_of(typ, &opts);
+    if way == Way::Cgroup {
         return cgroupfs::mount(root, cfg, &dest, &opts, &field);
     }
     // A procfs or sysfs reached through a symlink the image planted lands somewhere the
@@ -297,10 +330,9 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
             format!("is a symlink in the rootfs; refusing to mount {typ} through it"),
         ));
     }
-    let is_bind = opts.is_bind() || typ == "bind";
     // The new mount itself (not the directory under it): what propagation and recursive
     // attributes apply to.
-    let target: rustix::fd::OwnedFd = if is_bind {
+    let target: rustix::fd::OwnedFd = if let Way::Bind { recursive, flags } = way {
         let src = bind_source(cfg, m);
         let is_dir = match idmapped {
             // Prepared elsewhere (the source may not be reachable from here: see Deferred).
@@ -314,10 +346,6 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
                 .is_dir(),
         };
         let point = make_mount_point(root, &dest, !is_dir, &field)?;
-        let recursive = opts.flags.contains(MsFlags::MS_REC);
-        // A bind mount ignores every flag but MS_BIND|MS_REC; "ro", "nosuid" etc. are set
-        // on the detached copy before it is attached.
-        let flags = opts.flags & options::PER_MOUNT_FLAGS;
         let what = || {
             format!(
                 "{field}: applying {:?} to the bind of {}",
@@ -350,7 +378,7 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
             format!("{field}: bind-mounting {}", src.display())
         })?;
         tree
-    } else if typ == "proc" {
+    } else if way == Way::Proc {
         let target = make_mount_point(root, &dest, false, &field)?;
         let source = m.source().as_ref().map(|s| s.display().to_string());
         let mnt = new_detached_fs("proc", source.as_deref().unwrap_or("proc"), &opts, &field)?;
@@ -358,7 +386,7 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
             format!("{field}: mounting proc")
         })?;
         mnt
-    } else if typ == "tmpfs" && opts.tmpcopyup {
+    } else if way == Way::TmpfsCopyUp {
         // Only here: a tmpfs made detached and moved into place cost `rt run` of true
         // about 3 ms more than mount(2) on the path (15.0 against 12.3 ms, median of 60,
         // with the default config's two tmpfs), so a plain tmpfs keeps the mount below.
@@ -371,11 +399,14 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
             .map(|s| s.display().to_string())
             .unwrap_or_else(|| typ.to_owned());
         let data = opts.data_string();
+        let Way::Plain { flags } = way else {
+            unreachable!("every other way is handled above")
+        };
         let mounted = mount(
             Some(source.as_str()),
             fd_path(target.as_fd()).as_str(),
             Some(typ),
-            opts.flags & !(MsFlags::MS_BIND | MsFlags::MS_REC),
+            flags,
             (!data.is_empty()).then_some(data.as_str()),
         );
         match mounted {
@@ -565,6 +596,54 @@ pub fn finish(spec: &Spec) -> Result<(), StepError> {
         remount_read_only("/", || "root.readonly: remounting / read-only".to_owned())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod way_tests {
+    use super::*;
+
+    fn way(typ: &str, options: &[&str]) -> Way {
+        let opts: Vec<String> = options.iter().map(|s| s.to_string()).collect();
+        way_of(typ, &options::parse(&opts))
+    }
+
+    #[test]
+    fn each_entry_is_made_its_own_way() {
+        assert_eq!(way("cgroup", &["ro"]), Way::Cgroup);
+        assert_eq!(way("cgroup2", &[]), Way::Cgroup);
+        // A bind by type or by option; rbind is recursive; ro and friends are per-mount
+        // flags of the copy, MS_BIND and MS_REC are not.
+        assert_eq!(
+            way("bind", &["ro", "nosuid"]),
+            Way::Bind {
+                recursive: false,
+                flags: MsFlags::MS_RDONLY | MsFlags::MS_NOSUID
+            }
+        );
+        assert_eq!(
+            way("none", &["rbind", "nodev"]),
+            Way::Bind {
+                recursive: true,
+                flags: MsFlags::MS_NODEV
+            }
+        );
+        assert_eq!(way("proc", &["nosuid"]), Way::Proc);
+        assert_eq!(way("tmpfs", &["tmpcopyup"]), Way::TmpfsCopyUp);
+        assert_eq!(
+            way("tmpfs", &["nosuid", "mode=755"]),
+            Way::Plain {
+                flags: MsFlags::MS_NOSUID
+            }
+        );
+        assert_eq!(
+            way("sysfs", &["ro", "noexec"]),
+            Way::Plain {
+                flags: MsFlags::MS_RDONLY | MsFlags::MS_NOEXEC
+            }
+        );
+        // A cgroup mount is a cgroup mount even when its options say bind.
+        assert_eq!(way("cgroup", &["bind"]), Way::Cgroup);
+    }
 }
 
 #[cfg(test)]
