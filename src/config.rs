@@ -709,35 +709,77 @@ fn semver_major(v: &str) -> Option<u64> {
 }
 
 /// Checks that need no file system: the parts of the spec rt would otherwise trip over
-/// halfway through create.
+/// halfway through create. One check per section of the spec, in this order; each is
+/// pure and its own unit tests drive it.
 pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
-    match semver_major(spec.version()) {
-        Some(1) => {}
-        Some(_) => {
-            return Err(err(
-                "ociVersion",
-                format!(
-                    "{}: rt implements runtime-spec 1.x",
-                    crate::error::quoted(spec.version())
-                ),
-            ));
-        }
-        None => {
-            return Err(err(
-                "ociVersion",
-                format!(
-                    "{}: must be a SemVer 2.0.0 version",
-                    crate::error::quoted(spec.version())
-                ),
-            ));
-        }
-    }
+    check_version(spec.version())?;
     for (field, bytes) in c_strings(spec) {
         if bytes.contains(&0) {
             return Err(err(field, "contains a NUL byte"));
         }
     }
     check_protected_paths(spec)?;
+    check_root(spec)?;
+    check_process(spec)?;
+    if let Some(l) = spec.linux() {
+        check_personality_and_memory_policy(l)?;
+        if let Some(r) = l.intel_rdt() {
+            crate::rdt::validate(r)
+                .map_err(|e| err(format!("linux.intelRdt{}", e.field), e.reason))?;
+        }
+        crate::netdev::plan(spec)
+            .map_err(|e| err(format!("linux.netDevices{}", e.field), e.reason))?;
+    }
+    let private = check_namespaces(spec)?;
+    check_id_mappings(spec, private.contains(&NEW_USER))?;
+    let private = |t: LinuxNamespaceType| private.contains(&Some(t));
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !private(LinuxNamespaceType::Uts)
+    {
+        return Err(err("hostname", "needs a private uts namespace"));
+    }
+    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty())
+        && !private(LinuxNamespaceType::Uts)
+    {
+        return Err(err("domainname", "needs a private uts namespace"));
+    }
+    if let Some(linux) = spec.linux() {
+        check_linux(linux, &private)?;
+    }
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        if m.destination().as_os_str().is_empty() {
+            return Err(err(format!("mounts[{i}].destination"), "must not be empty"));
+        }
+    }
+    if let Some(hooks) = spec.hooks() {
+        for (kind, list) in hook_lists(hooks) {
+            check_hooks(kind, list)?;
+        }
+    }
+    Ok(())
+}
+
+/// ociVersion: any 1.x.
+fn check_version(version: &str) -> Result<(), ConfigError> {
+    match semver_major(version) {
+        Some(1) => Ok(()),
+        Some(_) => Err(err(
+            "ociVersion",
+            format!(
+                "{}: rt implements runtime-spec 1.x",
+                crate::error::quoted(version)
+            ),
+        )),
+        None => Err(err(
+            "ociVersion",
+            format!(
+                "{}: must be a SemVer 2.0.0 version",
+                crate::error::quoted(version)
+            ),
+        )),
+    }
+}
+
+fn check_root(spec: &Spec) -> Result<(), ConfigError> {
     let root = spec
         .root()
         .as_ref()
@@ -745,7 +787,11 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
     if root.path().as_os_str().is_empty() {
         return Err(err("root.path", "must not be empty"));
     }
+    Ok(())
+}
 
+/// process: args, cwd, oomScoreAdj, rlimits, scheduling.
+fn check_process(spec: &Spec) -> Result<(), ConfigError> {
     let process = spec
         .process()
         .as_ref()
@@ -782,24 +828,23 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
             ));
         }
     }
-    check_scheduling(process)?;
-    if let Some(l) = spec.linux() {
-        check_personality_and_memory_policy(l)?;
-        if let Some(r) = l.intel_rdt() {
-            crate::rdt::validate(r)
-                .map_err(|e| err(format!("linux.intelRdt{}", e.field), e.reason))?;
-        }
-        crate::netdev::plan(spec)
-            .map_err(|e| err(format!("linux.netDevices{}", e.field), e.reason))?;
-    }
+    check_scheduling(process)
+}
 
-    let linux = spec.linux().as_ref();
-    let namespaces = linux
+/// In `check_namespaces`' answer: a user namespace is created (not joined).
+const NEW_USER: Option<LinuxNamespaceType> = None;
+
+/// linux.namespaces: each type once, paths absolute. Returns the namespace types the
+/// container gets (created or joined), and NEW_USER if it creates a user namespace.
+fn check_namespaces(spec: &Spec) -> Result<HashSet<Option<LinuxNamespaceType>>, ConfigError> {
+    let namespaces = spec
+        .linux()
+        .as_ref()
         .and_then(|l| l.namespaces().as_deref())
         .unwrap_or_default();
     let mut types = HashSet::new();
     for (i, ns) in namespaces.iter().enumerate() {
-        if !types.insert(ns.typ()) {
+        if !types.insert(Some(ns.typ())) {
             return Err(err(
                 format!("linux.namespaces[{i}].type"),
                 format!("{}: listed twice", ns_name(ns.typ())),
@@ -813,118 +858,100 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
                 format!("{}: must be an absolute path", p.display()),
             ));
         }
+        if ns.typ() == LinuxNamespaceType::User && ns.path().is_none() {
+            types.insert(NEW_USER);
+        }
     }
-    let private = |t: LinuxNamespaceType| types.contains(&t);
-    let new_user = namespaces
-        .iter()
-        .any(|ns| ns.typ() == LinuxNamespaceType::User && ns.path().is_none());
+    Ok(types)
+}
+
+/// linux.uidMappings and gidMappings: present exactly when a user namespace is created,
+/// every range non-empty.
+fn check_id_mappings(spec: &Spec, new_user: bool) -> Result<(), ConfigError> {
+    let linux = spec.linux().as_ref();
     let uid_maps = linux.and_then(|l| l.uid_mappings().as_ref());
     let gid_maps = linux.and_then(|l| l.gid_mappings().as_ref());
-    if new_user {
-        if uid_maps.is_none_or(|m| m.is_empty()) {
-            return Err(err(
-                "linux.uidMappings",
-                "a new user namespace needs uid mappings",
-            ));
-        }
-        if gid_maps.is_none_or(|m| m.is_empty()) {
-            return Err(err(
-                "linux.gidMappings",
-                "a new user namespace needs gid mappings",
-            ));
-        }
-    } else {
-        if uid_maps.is_some_and(|m| !m.is_empty()) {
-            return Err(err(
-                "linux.uidMappings",
-                "only valid with a new user namespace",
-            ));
-        }
-        if gid_maps.is_some_and(|m| !m.is_empty()) {
-            return Err(err(
-                "linux.gidMappings",
-                "only valid with a new user namespace",
-            ));
-        }
-    }
     for (field, maps) in [
         ("linux.uidMappings", uid_maps),
         ("linux.gidMappings", gid_maps),
     ] {
+        let given = maps.is_some_and(|m| !m.is_empty());
+        let what = if field == "linux.uidMappings" {
+            "uid"
+        } else {
+            "gid"
+        };
+        if new_user && !given {
+            return Err(err(
+                field,
+                format!("a new user namespace needs {what} mappings"),
+            ));
+        }
+        if !new_user && given {
+            return Err(err(field, "only valid with a new user namespace"));
+        }
         for (i, m) in maps.into_iter().flatten().enumerate() {
             if m.size() == 0 {
                 return Err(err(format!("{field}[{i}].size"), "must be positive"));
             }
         }
     }
-    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !private(LinuxNamespaceType::Uts)
-    {
-        return Err(err("hostname", "needs a private uts namespace"));
-    }
-    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty())
-        && !private(LinuxNamespaceType::Uts)
-    {
-        return Err(err("domainname", "needs a private uts namespace"));
-    }
-    if let Some(linux) = linux {
-        let mut names: Vec<_> = linux.sysctl().iter().flatten().map(|(k, _)| k).collect();
-        names.sort();
-        for name in names {
-            let field = format!("linux.sysctl.{name}");
-            match sysctl_namespace(name) {
-                None => {
-                    return Err(err(
-                        field,
-                        "not isolated by any namespace; refusing to change the host",
-                    ));
-                }
-                Some(t) if !private(t) => {
-                    return Err(err(
-                        field,
-                        format!("needs a private {} namespace", ns_name(t)),
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-        if let Some(p) = linux.rootfs_propagation()
-            && !matches!(
-                p.as_str(),
-                "" | "shared" | "slave" | "private" | "unbindable"
-            )
-        {
-            return Err(err(
-                "linux.rootfsPropagation",
-                format!(
-                    "{}: must be shared, slave, private or unbindable",
-                    crate::error::quoted(p)
-                ),
-            ));
-        }
-        for (i, d) in linux.devices().iter().flatten().enumerate() {
-            let p = d.path();
-            if !p.starts_with("/dev/") || p.components().any(|c| c.as_os_str() == "..") {
+    Ok(())
+}
+
+/// The rest of linux: sysctls only where a namespace of the container's isolates them,
+/// rootfsPropagation, device paths below /dev, timeOffsets with a time namespace.
+fn check_linux(
+    linux: &oci_spec::runtime::Linux,
+    private: &dyn Fn(LinuxNamespaceType) -> bool,
+) -> Result<(), ConfigError> {
+    let mut names: Vec<_> = linux.sysctl().iter().flatten().map(|(k, _)| k).collect();
+    names.sort();
+    for name in names {
+        let field = format!("linux.sysctl.{name}");
+        match sysctl_namespace(name) {
+            None => {
                 return Err(err(
-                    format!("linux.devices[{i}].path"),
-                    format!("{}: must be below /dev", p.display()),
+                    field,
+                    "not isolated by any namespace; refusing to change the host",
                 ));
             }
-        }
-        if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())
-            && !private(LinuxNamespaceType::Time)
-        {
-            return Err(err("linux.timeOffsets", "needs a time namespace"));
-        }
-    }
-    for (i, m) in spec.mounts().iter().flatten().enumerate() {
-        if m.destination().as_os_str().is_empty() {
-            return Err(err(format!("mounts[{i}].destination"), "must not be empty"));
+            Some(t) if !private(t) => {
+                return Err(err(
+                    field,
+                    format!("needs a private {} namespace", ns_name(t)),
+                ));
+            }
+            Some(_) => {}
         }
     }
-    if let Some(hooks) = spec.hooks() {
-        for (kind, list) in hook_lists(hooks) {
-            check_hooks(kind, list)?;
+    if let Some(p) = linux.rootfs_propagation()
+        && !matches!(
+            p.as_str(),
+            "" | "shared" | "slave" | "private" | "unbindable"
+        )
+    {
+        return Err(err(
+            "linux.rootfsPropagation",
+            format!(
+                "{}: must be shared, slave, private or unbindable",
+                crate::error::quoted(p)
+            ),
+        ));
+    }
+    for (i, d) in linux.devices().iter().flatten().enumerate() {
+        let p = d.path();
+        if !p.starts_with("/dev/") || p.components().any(|c| c.as_os_str() == "..") {
+            return Err(err(
+                format!("linux.devices[{i}].path"),
+                format!("{}: must be below /dev", p.display()),
+            ));
         }
+    }
+    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())
+        && !private(LinuxNamespaceType::Time)
+    {
+        return Err(err("linux.timeOffsets", "needs a time namespace"));
     }
     Ok(())
 }
@@ -970,6 +997,138 @@ mod tests {
 
     fn field_of(v: serde_json::Value) -> String {
         check(v).unwrap_err().field
+    }
+
+    fn spec(v: serde_json::Value) -> Spec {
+        parse(v.to_string().as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn version_section() {
+        assert!(check_version("1.0.0").is_ok());
+        assert!(check_version("1.2.1-rc.1+build").is_ok());
+        let e = check_version("2.0.0").unwrap_err();
+        assert_eq!(
+            (e.field.as_str(), e.reason.as_str()),
+            ("ociVersion", "\"2.0.0\": rt implements runtime-spec 1.x")
+        );
+        assert!(check_version("1.0").unwrap_err().reason.contains("SemVer"));
+    }
+
+    #[test]
+    fn process_section() {
+        assert!(check_process(&spec(base())).is_ok());
+        let cases = [
+            (json!({"args": [""], "cwd": "/"}), "process.args"),
+            (json!({"args": ["sh"], "cwd": "rel"}), "process.cwd"),
+            (
+                json!({"args": ["sh"], "cwd": "/", "oomScoreAdj": 1001}),
+                "process.oomScoreAdj",
+            ),
+            (
+                json!({"args": ["sh"], "cwd": "/", "rlimits": [
+                    {"type": "RLIMIT_NOFILE", "soft": 1, "hard": 2},
+                    {"type": "RLIMIT_NOFILE", "soft": 1, "hard": 2}]}),
+                "process.rlimits[1].type",
+            ),
+            (
+                json!({"args": ["sh"], "cwd": "/", "rlimits": [{"type": "RLIMIT_CORE", "soft": 3, "hard": 2}]}),
+                "process.rlimits[0]",
+            ),
+        ];
+        for (process, field) in cases {
+            let mut v = base();
+            v["process"] = process;
+            v["process"]["user"] = json!({"uid": 0, "gid": 0});
+            assert_eq!(check_process(&spec(v)).unwrap_err().field, field);
+        }
+    }
+
+    #[test]
+    fn namespace_and_id_mapping_sections() {
+        let mut v = base();
+        v["linux"]["namespaces"] =
+            json!([{"type": "user"}, {"type": "network", "path": "/proc/1/ns/net"}]);
+        let types = check_namespaces(&spec(v.clone())).unwrap();
+        assert!(types.contains(&NEW_USER));
+        assert!(types.contains(&Some(LinuxNamespaceType::Network)));
+        assert!(!types.contains(&Some(LinuxNamespaceType::Uts)));
+        // A new user namespace needs both maps; maps without one are refused.
+        assert_eq!(
+            check_id_mappings(&spec(v.clone()), true).unwrap_err().field,
+            "linux.uidMappings"
+        );
+        v["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 1}]);
+        assert_eq!(
+            check_id_mappings(&spec(v.clone()), true).unwrap_err().field,
+            "linux.gidMappings"
+        );
+        v["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 1000, "size": 0}]);
+        assert_eq!(
+            check_id_mappings(&spec(v.clone()), true).unwrap_err().field,
+            "linux.gidMappings[0].size"
+        );
+        assert_eq!(
+            check_id_mappings(&spec(v.clone()), false)
+                .unwrap_err()
+                .field,
+            "linux.uidMappings"
+        );
+        // A joined user namespace is no new one.
+        v["linux"]["namespaces"] = json!([{"type": "user", "path": "/proc/1/ns/user"}]);
+        assert!(
+            !check_namespaces(&spec(v.clone()))
+                .unwrap()
+                .contains(&NEW_USER)
+        );
+        v["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "pid"}]);
+        assert_eq!(
+            check_namespaces(&spec(v.clone())).unwrap_err().field,
+            "linux.namespaces[1].type"
+        );
+        v["linux"]["namespaces"] = json!([{"type": "pid", "path": "rel"}]);
+        assert_eq!(
+            check_namespaces(&spec(v)).unwrap_err().field,
+            "linux.namespaces[0].path"
+        );
+    }
+
+    #[test]
+    fn linux_section() {
+        let linux = |l: serde_json::Value| -> oci_spec::runtime::Linux {
+            serde_json::from_value(l).unwrap()
+        };
+        let net_only = |t: LinuxNamespaceType| t == LinuxNamespaceType::Network;
+        let ok = linux(
+            json!({"sysctl": {"net.ipv4.ip_forward": "1"}, "rootfsPropagation": "slave",
+            "devices": [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229}]}),
+        );
+        assert!(check_linux(&ok, &net_only).is_ok());
+        let cases = [
+            (
+                json!({"sysctl": {"kernel.shmmax": "1"}}),
+                "linux.sysctl.kernel.shmmax",
+            ),
+            (
+                json!({"sysctl": {"vm.swappiness": "1"}}),
+                "linux.sysctl.vm.swappiness",
+            ),
+            (
+                json!({"rootfsPropagation": "sideways"}),
+                "linux.rootfsPropagation",
+            ),
+            (
+                json!({"devices": [{"path": "/dev/../etc/x", "type": "c", "major": 1, "minor": 3}]}),
+                "linux.devices[0].path",
+            ),
+            (
+                json!({"timeOffsets": {"monotonic": {"secs": 1}}}),
+                "linux.timeOffsets",
+            ),
+        ];
+        for (l, field) in cases {
+            assert_eq!(check_linux(&linux(l), &net_only).unwrap_err().field, field);
+        }
     }
 
     #[test]

@@ -84,32 +84,32 @@ fn get_size(fd: BorrowedFd<'_>) -> Option<(u16, u16)> {
 }
 
 /// Sends the master as runc does: one message, the fd in SCM_RIGHTS, the device's name as
-/// the payload. The socket is this process's copy (a clone of rt's): it is closed right
-/// after, so the receiver sees the end of the conversation instead of waiting for execve.
-pub fn send_master(socket: RawFd, master: &OwnedFd) -> Result<(), StepError> {
+/// the payload. The socket is shut down right after (it is used for nothing else), so the
+/// receiver sees the end of the conversation at once instead of when the last copy of the
+/// socket closes (this process's, at execve).
+pub fn send_master(socket: BorrowedFd<'_>, master: &OwnedFd) -> Result<(), StepError> {
     let fds = [master.as_raw_fd()];
     let cmsg = [ControlMessage::ScmRights(&fds)];
     let name = b"/dev/ptmx";
     let sent = sendmsg::<()>(
-        socket,
+        socket.as_raw_fd(),
         &[IoSlice::new(name)],
         &cmsg,
         MsgFlags::empty(),
         None,
     )
     .ctx(|| "--console-socket: sending the terminal");
-    // This process's inherited copy, used for nothing else afterwards.
-    let _ = nix::unistd::close(socket);
+    let _ = nix::sys::socket::shutdown(socket.as_raw_fd(), nix::sys::socket::Shutdown::Both);
     sent.map(|_| ())
 }
 
 /// Receives a master sent by `send_master`.
-pub fn recv_master(socket: RawFd) -> Result<OwnedFd, StepError> {
+pub fn recv_master(socket: BorrowedFd<'_>) -> Result<OwnedFd, StepError> {
     let mut buf = [0u8; 256];
     let mut iov = [io::IoSliceMut::new(&mut buf)];
     let mut space = nix::cmsg_space!([RawFd; 1]);
     let msg = recvmsg::<()>(
-        socket,
+        socket.as_raw_fd(),
         &mut iov,
         Some(&mut space),
         MsgFlags::MSG_CMSG_CLOEXEC,

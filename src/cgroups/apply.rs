@@ -20,7 +20,7 @@ pub(super) fn manager(record: &CgroupRecord, id: &str) -> Result<AnyCgroupManage
         systemd_cgroup: record.systemd,
         container_name: id.to_owned(),
     })
-    .map_err(|e| CgroupError::Manager(e.to_string()))
+    .map_err(|e| CgroupError::libcgroups("", e))
 }
 
 /// linux.resources plus an allow rule for every linux.devices entry: the spec says those
@@ -142,7 +142,7 @@ pub(super) fn apply_all(
     if direct != LinuxResources::default() {
         let fs =
             libcgroups::v2::manager::Manager::new(PathBuf::from(DEFAULT_CGROUP_ROOT), dir.clone())
-                .map_err(|e| CgroupError::Manager(format!("{id}: {e}")))?
+                .map_err(|e| CgroupError::libcgroups(id, e))?
                 .any();
         apply(&fs, &direct)?;
     }
@@ -299,7 +299,7 @@ pub fn update(record: &CgroupRecord, id: &str, r: &LinuxResources) -> Result<(),
     {
         let usage = m
             .stats()
-            .map_err(|e| CgroupError::Manager(e.to_string()))?
+            .map_err(|e| CgroupError::libcgroups("reading the usage", e))?
             .memory
             .memory
             .usage;
@@ -358,7 +358,7 @@ pub fn freeze(record: &CgroupRecord, id: &str, frozen: bool) -> Result<(), Cgrou
     };
     manager(record, id)?
         .freeze(state)
-        .map_err(|e| CgroupError::Manager(format!("freezer: {e}")))
+        .map_err(|e| CgroupError::libcgroups("freezer", e))
 }
 
 /// Whether the container's cgroup is frozen. libcgroups can set the freezer state but
@@ -387,7 +387,7 @@ impl StatsReader {
     pub fn read(&self) -> Result<libcgroups::stats::Stats, CgroupError> {
         self.0
             .stats()
-            .map_err(|e| CgroupError::Manager(format!("reading statistics: {e}")))
+            .map_err(|e| CgroupError::libcgroups("reading statistics", e))
     }
 }
 
@@ -412,5 +412,5 @@ pub fn pids(record: &CgroupRecord, id: &str) -> Result<Vec<i32>, CgroupError> {
     let m = manager(record, id)?;
     m.get_all_pids()
         .map(|v| v.into_iter().map(|p| p.as_raw()).collect())
-        .map_err(|e| CgroupError::Manager(e.to_string()))
+        .map_err(|e| CgroupError::libcgroups("", e))
 }

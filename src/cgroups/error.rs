@@ -12,6 +12,14 @@ pub enum CgroupError {
     Own(String),
     #[error("cgroups: {0}")]
     Manager(String),
+    /// libcgroups refused: what rt was doing, and libcgroups' own error as the source
+    /// (printed after it by the error chain).
+    #[error("cgroups{}{what}", if .what.is_empty() { "" } else { ": " })]
+    Libcgroups {
+        what: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("linux.resources: {0}")]
     Apply(String),
     #[error("{field}: {reason}")]
@@ -23,4 +31,16 @@ pub enum CgroupError {
         path: PathBuf,
         reason: std::io::Error,
     },
+}
+
+impl CgroupError {
+    pub(super) fn libcgroups(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> CgroupError {
+        CgroupError::Libcgroups {
+            what: what.into(),
+            source: Box::new(source),
+        }
+    }
 }

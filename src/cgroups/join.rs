@@ -61,7 +61,7 @@ pub fn place_unmanaged(record: &CgroupRecord, pid: Option<i32>) -> Result<(), Cg
             .map_err(|e| CgroupError::Manager(format!("creating {}: {e}", dir.display())))?;
         if let Some(pid) = pid {
             libcgroups::common::write_cgroup_file_str(dir.join("cgroup.procs"), &pid.to_string())
-                .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))?;
+                .map_err(|e| CgroupError::libcgroups(format!("adding pid {pid}"), e))?;
         }
     }
     Ok(())
@@ -72,7 +72,7 @@ pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<()
     place_unmanaged(record, Some(pid))?;
     let m = manager(record, id)?;
     m.add_task(Pid::from_raw(pid))
-        .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")))?;
+        .map_err(|e| CgroupError::libcgroups(format!("adding pid {pid}"), e))?;
     if let Some(dir) = &record.unit_dir {
         enable_hugetlb_down_to(dir);
     }
@@ -154,7 +154,7 @@ pub(super) fn inherit_cpuset(mount: &Path, dir: &Path, file: &str) -> Result<(),
     let mut current = mount.to_path_buf();
     let read = |p: &Path| {
         libcgroups::common::read_cgroup_file(p.join(file))
-            .map_err(|e| CgroupError::Manager(e.to_string()))
+            .map_err(|e| CgroupError::libcgroups("", e))
     };
     let mut value = read(&current)?;
     for c in rel.components() {
@@ -162,7 +162,7 @@ pub(super) fn inherit_cpuset(mount: &Path, dir: &Path, file: &str) -> Result<(),
         let own = read(&current)?;
         if own.trim().is_empty() {
             libcgroups::common::write_cgroup_file_str(current.join(file), value.trim())
-                .map_err(|e| CgroupError::Manager(e.to_string()))?;
+                .map_err(|e| CgroupError::libcgroups("", e))?;
         } else {
             value = own;
         }
@@ -255,7 +255,7 @@ pub fn exec_cgroup_files(
 pub fn add_to_files(files: &[PathBuf], pid: i32) -> Result<(), CgroupError> {
     for f in files {
         libcgroups::common::write_cgroup_file_str(f, &pid.to_string()).map_err(|e| {
-            CgroupError::Manager(format!("adding pid {pid} to {}: {e}", f.display()))
+            CgroupError::libcgroups(format!("adding pid {pid} to {}", f.display()), e)
         })?;
     }
     Ok(())
@@ -271,7 +271,7 @@ pub fn add_process(record: &CgroupRecord, id: &str, pid: i32) -> Result<(), Cgro
     if record.systemd {
         return manager(record, id)?
             .add_task(Pid::from_raw(pid))
-            .map_err(|e| CgroupError::Manager(format!("adding pid {pid}: {e}")));
+            .map_err(|e| CgroupError::libcgroups(format!("adding pid {pid}"), e));
     }
     let files = match setup()? {
         CgroupSetup::Unified => vec![controller_dir(record, "")?.join("cgroup.procs")],

@@ -113,7 +113,7 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
     if record.systemd {
         return manager(record, id)?
             .remove()
-            .map_err(|e| CgroupError::Manager(e.to_string()));
+            .map_err(|e| CgroupError::libcgroups("", e));
     }
     let reg = Registry::open()?;
     remove_leaves(&created_leaves(record))?;

@@ -167,17 +167,14 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         no_pivot: req.no_pivot,
         no_new_keyring: req.no_new_keyring,
         preserve_fds: req.preserve_fds + listen,
-        start_listener: listener.as_ref().map(|l| l.as_raw_fd()),
+        start_listener: listener.as_ref().map(|l| l.as_fd()),
         cgroup_path: cgroup_path.as_deref(),
         cgroup_self_join: &self_join,
         oci_state: &oci_state,
         net_devices: c.state.net_devices.is_some(),
-        console_socket: console_socket.as_ref().map(|f| f.as_raw_fd()),
+        console_socket: console_socket.as_ref().map(|f| f.as_fd()),
         id_maps,
-        idmapped: idmapped
-            .iter()
-            .map(|(i, fd)| (*i, fd.as_raw_fd()))
-            .collect(),
+        idmapped: idmapped.iter().map(|(i, fd)| (*i, fd.as_fd())).collect(),
         seccomp: seccomp.as_ref(),
     };
 
@@ -241,7 +238,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     drop(listener);
     drop(console_socket);
     let console = match console_ours {
-        Some(ours) => Some(crate::console::recv_master(ours.as_raw_fd())?),
+        Some(ours) => Some(crate::console::recv_master(ours.as_fd())?),
         None => None,
     };
     if let Some(s) = pidfd_socket {

@@ -1,7 +1,7 @@
 //! `rt exec`: a new process in a running container, in all its namespaces and its cgroup,
 //! with the container's process settings as defaults (or exactly a --process document).
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
@@ -258,7 +258,7 @@ fn exec_in(
         cgroup_self_join: &self_join,
         process: &process,
         preserve_fds: a.preserve_fds + listen,
-        console_socket: console_socket.as_ref().map(|f| f.as_raw_fd()),
+        console_socket: console_socket.as_ref().map(|f| f.as_fd()),
         setgroups_allowed: std::fs::read_to_string(format!("/proc/{}/setgroups", init.pid))
             .map(|s| s.trim() != "deny")
             .unwrap_or(true),
@@ -320,7 +320,7 @@ fn exec_in(
         return Ok(0);
     }
     let console = match console_ours {
-        Some(ours) => Some(crate::console::recv_master(ours.as_raw_fd())?),
+        Some(ours) => Some(crate::console::recv_master(ours.as_fd())?),
         None => None,
     };
     match &console {

@@ -1,7 +1,7 @@
 //! What the parent hands the process it clones to become the container's init: borrowed
 //! from the parent's memory, which the child is a copy of.
 
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::Spec;
@@ -20,7 +20,7 @@ pub struct Context<'a> {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     /// The start socket (`rt create`); None for `rt run`, which starts through the channel.
-    pub start_listener: Option<RawFd>,
+    pub start_listener: Option<BorrowedFd<'a>>,
     pub cgroup_path: Option<&'a Path>,
     /// The cgroup `tasks` files this process writes itself into on Go (empty: the parent
     /// moves it).
@@ -30,9 +30,9 @@ pub struct Context<'a> {
     /// linux.netDevices: the parent moves them in at HostSteps.
     pub net_devices: bool,
     /// Where the pty master goes when process.terminal is set.
-    pub console_socket: Option<RawFd>,
+    pub console_socket: Option<BorrowedFd<'a>>,
     /// Idmapped mounts the parent prepared (see rootfs::idmap), by index in mounts[].
-    pub idmapped: Vec<(usize, RawFd)>,
+    pub idmapped: Vec<(usize, BorrowedFd<'a>)>,
     /// How the parent writes the id maps (and so whether setgroups works inside).
     pub id_maps: IdMapWriter,
     /// linux.seccomp, compiled by the parent.

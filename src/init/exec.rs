@@ -5,7 +5,7 @@
 
 use std::convert::Infallible;
 use std::fs::File;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 use nix::sched::{CloneFlags, setns};
 
@@ -21,7 +21,7 @@ pub struct ExecContext<'a> {
     pub process: &'a Process,
     pub preserve_fds: u32,
     /// Where the pty master goes when process.terminal is set.
-    pub console_socket: Option<RawFd>,
+    pub console_socket: Option<BorrowedFd<'a>>,
     /// Whether setgroups(2) works in the container's user namespace (not where a rootless
     /// rt mapped only itself).
     pub setgroups_allowed: bool,
@@ -36,7 +36,7 @@ pub struct ExecContext<'a> {
 
 /// A pty from the container's devpts instance (rt is inside the container's mount
 /// namespace by now, so / is the container's root).
-fn open_terminal(p: &Process, socket: Option<RawFd>) -> Result<OwnedFd, StepError> {
+fn open_terminal(p: &Process, socket: Option<BorrowedFd<'_>>) -> Result<OwnedFd, StepError> {
     let socket = socket.ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
     let root = pathrs::Root::open("/").ctx(|| "process.terminal: opening the container's root")?;
     let pty = crate::console::open_in(&root, p)?;
@@ -121,7 +121,7 @@ pub fn intermediate(ns: &ContainerNs, ctx: &ExecContext, chan: Channel) -> ! {
 fn enter(ns: &ContainerNs, ctx: &ExecContext, chan: &Channel) -> Result<Vec<File>, StepError> {
     // Nothing of rt's caller stays open (see init::process::close_inherited).
     let mut keep = vec![chan.as_fd().as_raw_fd()];
-    keep.extend(ctx.console_socket);
+    keep.extend(ctx.console_socket.map(|fd| fd.as_raw_fd()));
     keep.extend(ns.user.iter().map(|f| f.as_raw_fd()));
     keep.extend(ns.others.iter().map(|(_, f)| f.as_raw_fd()));
     keep.extend(ns.root.iter().map(|f| f.as_raw_fd()));

@@ -23,9 +23,9 @@ pub fn enter(ctx: &Context, chan: Channel) -> ! {
     // First of all: nothing of rt's caller (nor the flock on the state directory, which
     // `rt start` needs) stays open in the container's processes.
     let mut keep = vec![chan.as_fd().as_raw_fd()];
-    keep.extend(ctx.start_listener);
-    keep.extend(ctx.console_socket);
-    keep.extend(ctx.idmapped.iter().map(|(_, fd)| *fd));
+    keep.extend(ctx.start_listener.map(|fd| fd.as_raw_fd()));
+    keep.extend(ctx.console_socket.map(|fd| fd.as_raw_fd()));
+    keep.extend(ctx.idmapped.iter().map(|(_, fd)| fd.as_raw_fd()));
     keep.extend(crate::log::file_fd());
     if let Err(e) = process::close_inherited(ctx.preserve_fds, &keep)
         .and_then(|_| process::release_callers_stdio(ctx.spec.process().as_ref()))

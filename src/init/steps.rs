@@ -5,7 +5,7 @@
 //! started it (the `rt start` connection, or the parent for `rt run`).
 
 use std::convert::Infallible;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::stat::{Mode, umask};
@@ -128,7 +128,7 @@ fn join_new_session_keyring() -> Result<(), StepError> {
 fn setup_terminal(
     root: &pathrs::Root,
     process: &oci_spec::runtime::Process,
-    socket: Option<RawFd>,
+    socket: Option<BorrowedFd<'_>>,
 ) -> Result<OwnedFd, StepError> {
     let socket = socket.ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
     let pty = crate::console::open_in(root, process)?;
@@ -247,7 +247,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     let pid = if ctx.ns.join_pid.is_some() {
         let pid = born_in_joined_pid_ns(chan)?;
         let mut trees = ctx.idmapped.clone();
-        trees.extend(deferred.trees.iter().map(|(i, fd)| (*i, fd.as_raw_fd())));
+        trees.extend(deferred.trees.iter().map(|(i, fd)| (*i, fd.as_fd())));
         let later = RootfsConfig {
             idmapped: &trees,
             defer_proc: false,
@@ -342,10 +342,9 @@ fn start(ctx: &Context, exec: &Exec, pid: i32, chan: &Channel) -> Result<Infalli
 }
 
 /// Blocks until `rt start` connects to the start socket.
-fn wait_for_start(listener: RawFd) -> Result<Channel, StepError> {
-    // SAFETY: the listener fd was created by the parent for this process and is owned by
-    // nothing else here.
-    let listener = unsafe { OwnedFd::from_raw_fd(listener) };
+/// The listening socket stays open until execve closes it (close-on-exec); `rt start`
+/// removes its path once connected, so nobody else reaches it meanwhile.
+fn wait_for_start(listener: BorrowedFd<'_>) -> Result<Channel, StepError> {
     loop {
         match nix::sys::socket::accept4(
             listener.as_raw_fd(),

@@ -1,6 +1,6 @@
 //! What the rootfs steps are given, and what they hand back to the init.
 
-use std::os::fd::RawFd;
+use std::os::fd::BorrowedFd;
 use std::path::{Path, PathBuf};
 
 use oci_spec::runtime::{Mount, Spec};
@@ -71,7 +71,7 @@ pub struct RootfsConfig<'a> {
     pub cgroup_path: Option<&'a Path>,
     /// Detached trees prepared beforehand (idmapped ones by the parent, deferred binds),
     /// by index in mounts[].
-    pub idmapped: &'a [(usize, RawFd)],
+    pub idmapped: &'a [(usize, BorrowedFd<'a>)],
     /// The init will join a pid namespace after pivot_root: see Deferred.
     pub defer_proc: bool,
 }

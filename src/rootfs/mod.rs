@@ -336,8 +336,7 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         let src = bind_source(cfg, m);
         let is_dir = match idmapped {
             // Prepared elsewhere (the source may not be reachable from here: see Deferred).
-            // SAFETY: the fd was prepared for this mount and stays open for this call.
-            Some(tree) => rustix::fs::fstat(unsafe { BorrowedFd::borrow_raw(tree) })
+            Some(tree) => rustix::fs::fstat(tree)
                 .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
                 .map_err(std::io::Error::from)
                 .ctx(|| format!("mounts[{i}].source: the prepared tree"))?,
@@ -354,8 +353,6 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
             )
         };
         let tree = if let Some(tree) = idmapped {
-            // SAFETY: the parent prepared this fd for this mount and nothing else uses it.
-            let tree = unsafe { BorrowedFd::borrow_raw(tree) };
             if !flags.is_empty() {
                 set_bind_flags(tree, flags, false, recursive, &what)?;
             }
