@@ -22,12 +22,13 @@ pub struct Prepared {
 }
 
 /// What waits for the container's init when it joins a pid namespace by path (a pod's).
-/// That init is only created after pivot_root (see init/steps.rs, born_in_joined_pid_ns), so that nothing in the
-/// pod ever sees a process of rt's with the host's root; but a procfs shows the pid
-/// namespace of the process that creates it. So every proc mount, whatever mounts[] puts
-/// below one after it, and the masked and read-only paths below them are left to the
-/// init. Binds among them are cloned now, while their sources are reachable, and the
-/// host's /dev/null (what masks a file) is opened now.
+/// That init is only created after pivot_root (see init/steps.rs,
+/// born_in_joined_pid_ns), so that nothing in the pod ever sees a process of rt's with
+/// the host's root; but a procfs shows the pid namespace of the process that creates
+/// it. So every proc mount, whatever mounts[] puts below one after it, and the masked
+/// and read-only paths below them are left to the init. Binds among them are cloned
+/// now, while their sources are reachable, and the host's /dev/null (what masks a file)
+/// is opened now.
 #[derive(Default)]
 pub struct Deferred {
     dirs: Vec<PathBuf>,
