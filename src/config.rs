@@ -730,9 +730,9 @@ pub fn validate(spec: &Spec) -> Result<(), ConfigError> {
         crate::netdev::plan(spec)
             .map_err(|e| err(format!("linux.netDevices{}", e.field), e.reason))?;
     }
-    let private = check_namespaces(spec)?;
-    check_id_mappings(spec, private.contains(&NEW_USER))?;
-    let private = |t: LinuxNamespaceType| private.contains(&Some(t));
+    let (types, new_user) = check_namespaces(spec)?;
+    check_id_mappings(spec, new_user)?;
+    let private = |t: LinuxNamespaceType| types.contains(&t);
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !private(LinuxNamespaceType::Uts)
     {
         return Err(err("hostname", "needs a private uts namespace"));
@@ -831,12 +831,9 @@ fn check_process(spec: &Spec) -> Result<(), ConfigError> {
     check_scheduling(process)
 }
 
-/// In `check_namespaces`' answer: a user namespace is created (not joined).
-const NEW_USER: Option<LinuxNamespaceType> = None;
-
 /// linux.namespaces: each type once, paths absolute. Returns the namespace types the
-/// container gets (created or joined), and NEW_USER if it creates a user namespace.
-fn check_namespaces(spec: &Spec) -> Result<HashSet<Option<LinuxNamespaceType>>, ConfigError> {
+/// container gets (created or joined), and whether it creates a user namespace.
+fn check_namespaces(spec: &Spec) -> Result<(HashSet<LinuxNamespaceType>, bool), ConfigError> {
     let namespaces = spec
         .linux()
         .as_ref()
@@ -844,7 +841,7 @@ fn check_namespaces(spec: &Spec) -> Result<HashSet<Option<LinuxNamespaceType>>, 
         .unwrap_or_default();
     let mut types = HashSet::new();
     for (i, ns) in namespaces.iter().enumerate() {
-        if !types.insert(Some(ns.typ())) {
+        if !types.insert(ns.typ()) {
             return Err(err(
                 format!("linux.namespaces[{i}].type"),
                 format!("{}: listed twice", ns_name(ns.typ())),
@@ -858,11 +855,11 @@ fn check_namespaces(spec: &Spec) -> Result<HashSet<Option<LinuxNamespaceType>>, 
                 format!("{}: must be an absolute path", p.display()),
             ));
         }
-        if ns.typ() == LinuxNamespaceType::User && ns.path().is_none() {
-            types.insert(NEW_USER);
-        }
     }
-    Ok(types)
+    let new_user = namespaces
+        .iter()
+        .any(|ns| ns.typ() == LinuxNamespaceType::User && ns.path().is_none());
+    Ok((types, new_user))
 }
 
 /// linux.uidMappings and gidMappings: present exactly when a user namespace is created,
@@ -871,16 +868,11 @@ fn check_id_mappings(spec: &Spec, new_user: bool) -> Result<(), ConfigError> {
     let linux = spec.linux().as_ref();
     let uid_maps = linux.and_then(|l| l.uid_mappings().as_ref());
     let gid_maps = linux.and_then(|l| l.gid_mappings().as_ref());
-    for (field, maps) in [
-        ("linux.uidMappings", uid_maps),
-        ("linux.gidMappings", gid_maps),
+    for (field, what, maps) in [
+        ("linux.uidMappings", "uid", uid_maps),
+        ("linux.gidMappings", "gid", gid_maps),
     ] {
         let given = maps.is_some_and(|m| !m.is_empty());
-        let what = if field == "linux.uidMappings" {
-            "uid"
-        } else {
-            "gid"
-        };
         if new_user && !given {
             return Err(err(
                 field,
@@ -1049,10 +1041,10 @@ mod tests {
         let mut v = base();
         v["linux"]["namespaces"] =
             json!([{"type": "user"}, {"type": "network", "path": "/proc/1/ns/net"}]);
-        let types = check_namespaces(&spec(v.clone())).unwrap();
-        assert!(types.contains(&NEW_USER));
-        assert!(types.contains(&Some(LinuxNamespaceType::Network)));
-        assert!(!types.contains(&Some(LinuxNamespaceType::Uts)));
+        let (types, new_user) = check_namespaces(&spec(v.clone())).unwrap();
+        assert!(new_user);
+        assert!(types.contains(&LinuxNamespaceType::Network));
+        assert!(!types.contains(&LinuxNamespaceType::Uts));
         // A new user namespace needs both maps; maps without one are refused.
         assert_eq!(
             check_id_mappings(&spec(v.clone()), true).unwrap_err().field,
@@ -1076,11 +1068,7 @@ mod tests {
         );
         // A joined user namespace is no new one.
         v["linux"]["namespaces"] = json!([{"type": "user", "path": "/proc/1/ns/user"}]);
-        assert!(
-            !check_namespaces(&spec(v.clone()))
-                .unwrap()
-                .contains(&NEW_USER)
-        );
+        assert!(!check_namespaces(&spec(v.clone())).unwrap().1);
         v["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "pid"}]);
         assert_eq!(
             check_namespaces(&spec(v.clone())).unwrap_err().field,

@@ -135,7 +135,8 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         .transpose()?;
 
     // The state directory appears. From here on whatever fails is undone by the guard.
-    let mut c = Unwind::new(Container::create(req.root, state)?, req.pid_file, "create");
+    let mut container = Container::create(req.root, state)?;
+    let mut c = Unwind::new(&mut container, req.pid_file, "create");
     let notify = notify_prepared(&c, req.start_now)?;
     if let (Some(r), Some(planned)) = (rdt_config, &c.state.rdt) {
         let made = crate::rdt::make(rdt_root, r, planned)?;
@@ -262,8 +263,9 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     })
     .context("committing the container")?;
     point("create: committed");
+    c.disarm();
     Ok(Created {
-        container: c.keep(),
+        container,
         spawned: Spawned { pid, pidfd, chan },
         console,
         notify,
@@ -271,57 +273,54 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
 }
 
 /// Undoes a create that fails on its way: what was made for the container (see
-/// lifecycle::destroy_failed) and the pid file. Kept with `keep` once the container is
-/// committed.
+/// lifecycle::destroy_failed) and the pid file. Disarmed once the container is committed.
 pub(super) struct Unwind<'a> {
-    container: Option<Container>,
+    container: &'a mut Container,
     pid_file: Option<&'a Path>,
     /// The command, for the warning if the undoing fails too.
     what: &'static str,
+    armed: bool,
 }
 
 impl<'a> Unwind<'a> {
     pub(super) fn new(
-        container: Container,
+        container: &'a mut Container,
         pid_file: Option<&'a Path>,
         what: &'static str,
     ) -> Unwind<'a> {
         Unwind {
-            container: Some(container),
+            container,
             pid_file,
             what,
+            armed: true,
         }
     }
 
-    pub(super) fn keep(mut self) -> Container {
-        match self.container.take() {
-            Some(c) => c,
-            // `container` is only taken here, which consumes the guard.
-            None => unreachable!("an Unwind guard is kept once"),
-        }
+    pub(super) fn disarm(mut self) {
+        self.armed = false;
     }
 }
 
 impl std::ops::Deref for Unwind<'_> {
     type Target = Container;
     fn deref(&self) -> &Container {
-        self.container.as_ref().unwrap_or_else(|| unreachable!())
+        self.container
     }
 }
 
 impl std::ops::DerefMut for Unwind<'_> {
     fn deref_mut(&mut self) -> &mut Container {
-        self.container.as_mut().unwrap_or_else(|| unreachable!())
+        self.container
     }
 }
 
 impl Drop for Unwind<'_> {
     fn drop(&mut self) {
-        let Some(mut c) = self.container.take() else {
+        if !self.armed {
             return;
-        };
-        let init = c.state.init;
-        if let Err(e) = destroy_failed(&mut c, init) {
+        }
+        let init = self.container.state.init;
+        if let Err(e) = destroy_failed(self.container, init) {
             crate::log::warn(&format!(
                 "cleaning up after the failed {}: {e:#}",
                 self.what

@@ -169,7 +169,7 @@ pub fn exec(root: &Path, a: &ExecRequest) -> anyhow::Result<i32> {
     let op = Op::Exec {
         ignore_paused: a.ignore_paused,
     };
-    check(op, status, &a.id).map_err(|e| anyhow!(e))?;
+    check(op, status, &a.id)?;
     let init = c
         .state
         .init

@@ -190,7 +190,7 @@ pub fn destroy(c: &mut Container) -> anyhow::Result<()> {
 
 pub fn start(root: &Path, id: &str) -> anyhow::Result<()> {
     let mut c = Container::load_locked(root, id)?;
-    check(Op::Start, c.status(), id).map_err(|e| anyhow!(e))?;
+    check(Op::Start, c.status(), id)?;
     // An init killed by another caller since the status was read: runc's answer (but
     // what the init itself reported, such as a failed startContainer hook, stays).
     let ending = || c.state.init.is_none_or(super::is_ending);
@@ -242,7 +242,7 @@ pub fn run_poststart(c: &Container) {
 
 pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
     let c = Container::load_locked(root, id)?;
-    check(Op::Kill, c.status(), id).map_err(|e| anyhow!(e))?;
+    check(Op::Kill, c.status(), id)?;
     if all {
         kill_cgroup(&c, sig);
         return Ok(());
@@ -265,7 +265,7 @@ pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
         }
         Err(e) => return Err(e.into()),
     };
-    match check(Op::Delete { force }, c.status(), id).map_err(|e| anyhow!(e))? {
+    match check(Op::Delete { force }, c.status(), id)? {
         Go::On => {}
         Go::KillFirst => kill_everything(&c)?,
     }
@@ -281,21 +281,21 @@ fn cgroup_of(c: &Container) -> anyhow::Result<&super::state::CgroupRecord> {
 
 pub fn pause(root: &Path, id: &str) -> anyhow::Result<()> {
     let c = Container::load_locked(root, id)?;
-    check(Op::Pause, c.status(), id).map_err(|e| anyhow!(e))?;
+    check(Op::Pause, c.status(), id)?;
     cgroups::freeze(cgroup_of(&c)?, id, true)?;
     Ok(())
 }
 
 pub fn resume(root: &Path, id: &str) -> anyhow::Result<()> {
     let c = Container::load_locked(root, id)?;
-    check(Op::Resume, c.status(), id).map_err(|e| anyhow!(e))?;
+    check(Op::Resume, c.status(), id)?;
     cgroups::freeze(cgroup_of(&c)?, id, false)?;
     Ok(())
 }
 
 pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> anyhow::Result<()> {
     let c = Container::load_locked(root, id)?;
-    check(Op::Update, c.status(), id).map_err(|e| anyhow!(e))?;
+    check(Op::Update, c.status(), id)?;
     cgroups::update(cgroup_of(&c)?, id, r)?;
     Ok(())
 }
@@ -303,6 +303,6 @@ pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> a
 /// The container's cgroup, for commands that read it (events, ps); it must be running.
 pub fn running_cgroup(root: &Path, id: &str) -> anyhow::Result<super::state::CgroupRecord> {
     let c = Container::load(root, id)?;
-    check(Op::Read, c.status(), id).map_err(|e| anyhow!(e))?;
+    check(Op::Read, c.status(), id)?;
     Ok(cgroup_of(&c)?.clone())
 }

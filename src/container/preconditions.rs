@@ -28,8 +28,17 @@ pub enum Go {
     KillFirst,
 }
 
-/// Whether `op` may act on container `id` in `status`; the refusal is the error text.
-pub fn check(op: Op, status: Status, id: &str) -> Result<Go, String> {
+/// A command refused in the container's status: runc's words for it.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refusal(pub String);
+
+/// Whether `op` may act on container `id` in `status`.
+pub fn check(op: Op, status: Status, id: &str) -> Result<Go, Refusal> {
+    rule(op, status, id).map_err(Refusal)
+}
+
+fn rule(op: Op, status: Status, id: &str) -> Result<Go, String> {
     use Status::*;
     let not_running = || Err(format!("container not running: {id}"));
     match (op, status) {
@@ -196,7 +205,7 @@ mod tests {
                 let got = check(op, *status, "c");
                 match (want, &got) {
                     ("G", Ok(Go::On)) | ("K", Ok(Go::KillFirst)) => {}
-                    (w, Err(text)) if w.len() > 1 && text.starts_with(w) => {
+                    (w, Err(Refusal(text))) if w.len() > 1 && text.starts_with(w) => {
                         assert!(text.ends_with('c') || text.contains(" c "), "{text}");
                     }
                     _ => panic!("{op:?} in {status}: want {want}, got {got:?}"),

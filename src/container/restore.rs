@@ -44,15 +44,14 @@ pub fn restore(req: &CreateRequest, opts: &CriuOpts) -> anyhow::Result<Restored>
     let binary = criu::binary()?;
     let cgroup = cgroups::plan(spec, req.id, req.systemd_cgroup, req.rootless)?;
     let state = initial_state(req, &bundle, &ns, cgroup)?;
-    let mut c = Unwind::new(Container::create(req.root, state)?, req.pid_file, "restore");
+    let mut container = Container::create(req.root, state)?;
+    let mut c = Unwind::new(&mut container, req.pid_file, "restore");
     let pid = restore_in(&mut c, &bundle, &binary, opts)?;
     if let Some(p) = req.pid_file {
         write_pid_file(p, pid)?;
     }
-    Ok(Restored {
-        container: c.keep(),
-        pid,
-    })
+    c.disarm();
+    Ok(Restored { container, pid })
 }
 
 fn restore_in(

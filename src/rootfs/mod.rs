@@ -317,10 +317,6 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         .iter()
         .find(|(j, _)| *j == i)
         .map(|(_, fd)| *fd);
-    let way = way_of(typ, &opts);
-    if way == Way::Cgroup {
-        return cgroupfs::mount(root, cfg, &dest, &opts, &field);
-    }
     // A procfs or sysfs reached through a symlink the image planted lands somewhere the
     // container's tools (and LSM helpers) do not look, leaving a fake at the real path
     // (CVE-2019-16884, CVE-2023-27561); runc refuses these too.
@@ -332,102 +328,105 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
     }
     // The new mount itself (not the directory under it): what propagation and recursive
     // attributes apply to.
-    let target: rustix::fd::OwnedFd = if let Way::Bind { recursive, flags } = way {
-        let src = bind_source(cfg, m);
-        let is_dir = match idmapped {
-            // Prepared elsewhere (the source may not be reachable from here: see Deferred).
-            Some(tree) => rustix::fs::fstat(tree)
-                .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
-                .map_err(std::io::Error::from)
-                .ctx(|| format!("mounts[{i}].source: the prepared tree"))?,
-            None => fs::metadata(&src)
-                .ctx(|| format!("mounts[{i}].source: {}", src.display()))?
-                .is_dir(),
-        };
-        let point = make_mount_point(root, &dest, !is_dir, &field)?;
-        let what = || {
-            format!(
-                "{field}: applying {:?} to the bind of {}",
-                m.options().as_deref().unwrap_or_default(),
-                src.display()
-            )
-        };
-        let tree = if let Some(tree) = idmapped {
-            if !flags.is_empty() {
-                set_bind_flags(tree, flags, false, recursive, &what)?;
-            }
-            rustix::io::fcntl_dupfd_cloexec(tree, 0)
-                .map_err(std::io::Error::from)
-                .ctx(|| format!("{field}: the idmapped tree"))?
-        } else if flags.is_empty() {
-            detached_bind(
-                rustix::fs::CWD,
-                &src,
-                recursive,
-                MsFlags::empty(),
-                true,
-                || format!("{field}: bind-mounting {}", src.display()),
-            )?
-        } else {
-            detached_bind(rustix::fs::CWD, &src, recursive, flags, false, what)?
-        };
-        attach(tree.as_fd(), point.as_fd(), || {
-            format!("{field}: bind-mounting {}", src.display())
-        })?;
-        tree
-    } else if way == Way::Proc {
-        let target = make_mount_point(root, &dest, false, &field)?;
-        let source = m.source().as_ref().map(|s| s.display().to_string());
-        let mnt = new_detached_fs("proc", source.as_deref().unwrap_or("proc"), &opts, &field)?;
-        attach(mnt.as_fd(), target.as_fd(), || {
-            format!("{field}: mounting proc")
-        })?;
-        mnt
-    } else if way == Way::TmpfsCopyUp {
-        // Only here: a tmpfs made detached and moved into place cost `rt run` of true
-        // about 3 ms more than mount(2) on the path (15.0 against 12.3 ms, median of 60,
-        // with the default config's two tmpfs), so a plain tmpfs keeps the mount below.
-        mount_tmpfs(root, m, &dest, &opts, &field)?
-    } else {
-        let target = make_mount_point(root, &dest, false, &field)?;
-        let source = m
-            .source()
-            .as_ref()
-            .map(|s| s.display().to_string())
-            .unwrap_or_else(|| typ.to_owned());
-        let data = opts.data_string();
-        let Way::Plain { flags } = way else {
-            unreachable!("every other way is handled above")
-        };
-        let mounted = mount(
-            Some(source.as_str()),
-            fd_path(target.as_fd()).as_str(),
-            Some(typ),
-            flags,
-            (!data.is_empty()).then_some(data.as_str()),
-        );
-        match mounted {
-            // sysfs can only be mounted by the owner of the network namespace; a user
-            // namespace sharing the host's network gets the host's sysfs bound instead
-            // (as runc does), with the same flags, recursively.
-            Err(nix::Error::EPERM) if typ == "sysfs" && cfg.in_user_ns => {
-                crate::debug!("{field}: sysfs refused in this user namespace; binding /sys");
-                let tree = detached_bind(
+    let target: rustix::fd::OwnedFd = match way_of(typ, &opts) {
+        Way::Cgroup => return cgroupfs::mount(root, cfg, &dest, &opts, &field),
+        Way::Bind { recursive, flags } => {
+            let src = bind_source(cfg, m);
+            let is_dir = match idmapped {
+                // Prepared elsewhere (the source may not be reachable from here: see Deferred).
+                Some(tree) => rustix::fs::fstat(tree)
+                    .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
+                    .map_err(std::io::Error::from)
+                    .ctx(|| format!("mounts[{i}].source: the prepared tree"))?,
+                None => fs::metadata(&src)
+                    .ctx(|| format!("mounts[{i}].source: {}", src.display()))?
+                    .is_dir(),
+            };
+            let point = make_mount_point(root, &dest, !is_dir, &field)?;
+            let what = || {
+                format!(
+                    "{field}: applying {:?} to the bind of {}",
+                    m.options().as_deref().unwrap_or_default(),
+                    src.display()
+                )
+            };
+            let tree = if let Some(tree) = idmapped {
+                if !flags.is_empty() {
+                    set_bind_flags(tree, flags, false, recursive, &what)?;
+                }
+                rustix::io::fcntl_dupfd_cloexec(tree, 0)
+                    .map_err(std::io::Error::from)
+                    .ctx(|| format!("{field}: the idmapped tree"))?
+            } else if flags.is_empty() {
+                detached_bind(
                     rustix::fs::CWD,
-                    Path::new("/sys"),
+                    &src,
+                    recursive,
+                    MsFlags::empty(),
                     true,
-                    opts.flags,
-                    false,
-                    || format!("{field}: binding the host's /sys"),
-                )?;
-                attach(tree.as_fd(), target.as_fd(), || {
-                    format!("{field}: bind-mounting the host's /sys")
-                })?;
-                tree
-            }
-            other => {
-                other.ctx(|| format!("{field}: mounting {typ}"))?;
-                reopen(root, &dest, &field)?.into()
+                    || format!("{field}: bind-mounting {}", src.display()),
+                )?
+            } else {
+                detached_bind(rustix::fs::CWD, &src, recursive, flags, false, what)?
+            };
+            attach(tree.as_fd(), point.as_fd(), || {
+                format!("{field}: bind-mounting {}", src.display())
+            })?;
+            tree
+        }
+        Way::Proc => {
+            let target = make_mount_point(root, &dest, false, &field)?;
+            let source = m.source().as_ref().map(|s| s.display().to_string());
+            let mnt = new_detached_fs("proc", source.as_deref().unwrap_or("proc"), &opts, &field)?;
+            attach(mnt.as_fd(), target.as_fd(), || {
+                format!("{field}: mounting proc")
+            })?;
+            mnt
+        }
+        Way::TmpfsCopyUp => {
+            // Only here: a tmpfs made detached and moved into place cost `rt run` of true
+            // about 3 ms more than mount(2) on the path (15.0 against 12.3 ms, median of 60,
+            // with the default config's two tmpfs), so a plain tmpfs keeps the mount below.
+            mount_tmpfs(root, m, &dest, &opts, &field)?
+        }
+        Way::Plain { flags } => {
+            let target = make_mount_point(root, &dest, false, &field)?;
+            let source = m
+                .source()
+                .as_ref()
+                .map(|s| s.display().to_string())
+                .unwrap_or_else(|| typ.to_owned());
+            let data = opts.data_string();
+            let mounted = mount(
+                Some(source.as_str()),
+                fd_path(target.as_fd()).as_str(),
+                Some(typ),
+                flags,
+                (!data.is_empty()).then_some(data.as_str()),
+            );
+            match mounted {
+                // sysfs can only be mounted by the owner of the network namespace; a user
+                // namespace sharing the host's network gets the host's sysfs bound instead
+                // (as runc does), with the same flags, recursively.
+                Err(nix::Error::EPERM) if typ == "sysfs" && cfg.in_user_ns => {
+                    crate::debug!("{field}: sysfs refused in this user namespace; binding /sys");
+                    let tree = detached_bind(
+                        rustix::fs::CWD,
+                        Path::new("/sys"),
+                        true,
+                        opts.flags,
+                        false,
+                        || format!("{field}: binding the host's /sys"),
+                    )?;
+                    attach(tree.as_fd(), target.as_fd(), || {
+                        format!("{field}: bind-mounting the host's /sys")
+                    })?;
+                    tree
+                }
+                other => {
+                    other.ctx(|| format!("{field}: mounting {typ}"))?;
+                    reopen(root, &dest, &field)?.into()
+                }
             }
         }
     };
