@@ -13,7 +13,9 @@ use crate::common::*;
 
 /// A counter on a tmpfs, as in the VM scenario.
 fn counter() -> Bundle {
-    Bundle::sh("i=0; while :; do i=$((i + 1)); echo $i >/dev/shm/count; sleep 0.05; done")
+    Bundle::sh(
+        "i=0; while :; do i=$((i + 1)); echo $i >/dev/shm/count.tmp; mv /dev/shm/count.tmp /dev/shm/count; sleep 0.05; done",
+    )
 }
 
 fn criu_works() -> Option<bool> {

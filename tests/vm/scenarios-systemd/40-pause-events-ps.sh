@@ -6,7 +6,7 @@
 
 id=sd-life unit=rt-sd-life.scope
 dir=$CG/system.slice/$unit
-make_bundle $id 'x=$(head -c 8000000 /dev/zero | tr "\0" a); sleep 1000 & i=0; while :; do i=$((i + 1)); echo $i >/dev/shm/n; sleep 0.05; done' \
+make_bundle $id 'x=$(head -c 8000000 /dev/zero | tr "\0" a); sleep 1000 & i=0; while :; do i=$((i + 1)); echo $i >/dev/shm/n.tmp; mv /dev/shm/n.tmp /dev/shm/n; sleep 0.05; done' \
     '"memory": {"limit": 134217728}, "pids": {"limit": 32}'
 sd_run_detached $id
 pid=$(state_pid $id)

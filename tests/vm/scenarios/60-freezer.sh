@@ -3,7 +3,7 @@
 # paused container can be force-deleted.
 . /scenarios/lib.sh
 
-make_bundle frz 'i=0; while :; do i=$((i + 1)); echo $i > /dev/shm/n; sleep 0.05; done'
+make_bundle frz 'i=0; while :; do i=$((i + 1)); echo $i >/dev/shm/n.tmp; mv /dev/shm/n.tmp /dev/shm/n; sleep 0.05; done'
 run_detached frz
 pid=$(state_pid frz)
 wait_file /proc/$pid/root/dev/shm/n

@@ -12,7 +12,7 @@ command -v criu >/dev/null || fail "no criu in the guest"
 criu check 2>&1 | grep -v '^Warn' | sed 's/^/criu check: /'
 
 # /dev/shm: a tmpfs (rt spec's rootfs is read-only), whose content CRIU keeps
-make_bundle cr 'i=0; while :; do i=$((i + 1)); echo $i >/dev/shm/count; sleep 0.1; done'
+make_bundle cr 'i=0; while :; do i=$((i + 1)); echo $i >/dev/shm/count.tmp; mv /dev/shm/count.tmp /dev/shm/count; sleep 0.1; done'
 run_detached cr
 pid=$(state_pid cr)
 count=/proc/$pid/root/dev/shm/count
@@ -50,7 +50,8 @@ echo "counted to $seen before the checkpoint, $now after the restore"
 [ "$now" -ge "$seen" ] || fail "restored counter at $now, it was at $seen"
 wait_change "$count" "$now"
 grep -qx '0::/cr' /proc/$pid/cgroup || fail "restored process in $(cat /proc/$pid/cgroup), not /cr"
-[ "$(rt exec cr cat /dev/shm/count)" -ge "$now" ] || fail "rt exec in the restored container"
+seen=$(rt exec cr cat /dev/shm/count 2>&1) || fail "rt exec in the restored container: $seen"
+[ "$seen" -ge "$now" ] || fail "rt exec in the restored container read $seen, less than $now"
 
 rt kill cr KILL || fail "rt kill"
 wait_status cr stopped
