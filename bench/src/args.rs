@@ -12,7 +12,12 @@ usage: rt-bench --runtime NAME=PATH... --launcher PATH [options]
   --warmup N             warm-up rounds, run and discarded (default 3)
   --concurrency N        containers started at once in the throughput scenario (default 50)
   --out DIR              where results.md, results.png and raw.csv go (default bench/results)
-  --short                3 rounds and 1 warm-up, for CI (overrides --rounds and --warmup)
+  --short                3 rounds and 1 warm-up, for CI (overrides --rounds and --warmup);
+                         the scale rows with 10 containers, 100 processes, 3 samples
+  --scale-sizes N,N...   how many containers are present for the list/state/create rows
+                         (default 10,100,1000; 0 alone: no scale rows)
+  --scale-procs N        processes in the container of the ps/events rows (default 1000)
+  --scale-samples N      samples per scale cell (default 10)
   --cgroup-parent PATH   cgroup below which every container is placed
                          (default: the driver's own memory cgroup + /rt-bench)
   --busybox PATH         static busybox for the rootfs (default /bin/busybox)
@@ -33,6 +38,10 @@ pub struct Runtime {
 
 #[derive(Debug)]
 pub struct Args {
+    /// Container counts of the scale rows, ascending; empty: no scale rows.
+    pub scale_sizes: Vec<usize>,
+    pub scale_procs: usize,
+    pub scale_samples: usize,
     pub runtimes: Vec<Runtime>,
     pub launcher: PathBuf,
     pub rounds: usize,
@@ -61,6 +70,9 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
     let mut timeout_s = 30;
     let mut known_failures = Vec::new();
     let mut notes = Vec::new();
+    let mut scale_sizes = vec![10, 100, 1000];
+    let mut scale_procs = 1000;
+    let mut scale_samples = 10;
 
     let mut it = argv.into_iter();
     while let Some(arg) = it.next() {
@@ -89,18 +101,26 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
             "--timeout" => timeout_s = parse_count(&flag, &value()?)?,
             "--known-failure" => known_failures.push(parse_known_failure(&value()?)?),
             "--note" => notes.push(value()?),
+            "--scale-sizes" => scale_sizes = parse_sizes(&value()?)?,
+            "--scale-procs" => scale_procs = parse_count(&flag, &value()?)?,
+            "--scale-samples" => scale_samples = parse_count(&flag, &value()?)?,
             _ => bail!("unknown argument {arg:?}\n{USAGE}"),
         }
     }
     if short {
         rounds = 3;
         warmup = 1;
+        scale_sizes.retain(|n| *n <= 10);
+        scale_procs = scale_procs.min(100);
+        scale_samples = scale_samples.min(3);
     }
     if runtimes.is_empty() {
         bail!("no --runtime given\n{USAGE}");
     }
-    if rounds == 0 || concurrency == 0 || timeout_s == 0 {
-        bail!("--rounds, --concurrency and --timeout must be at least 1");
+    if rounds == 0 || concurrency == 0 || timeout_s == 0 || scale_procs == 0 || scale_samples == 0 {
+        bail!(
+            "--rounds, --concurrency, --timeout, --scale-procs and --scale-samples must be at least 1"
+        );
     }
     for (i, r) in runtimes.iter().enumerate() {
         if runtimes[..i].iter().any(|o| o.name == r.name) {
@@ -125,7 +145,25 @@ pub fn parse(argv: impl IntoIterator<Item = String>) -> Result<Option<Args>> {
         timeout_s,
         known_failures,
         notes,
+        scale_sizes,
+        scale_procs,
+        scale_samples,
     }))
+}
+
+/// `10,100,1000`: ascending container counts; `0` alone turns the scale rows off.
+fn parse_sizes(s: &str) -> Result<Vec<usize>> {
+    if s == "0" {
+        return Ok(Vec::new());
+    }
+    let sizes: Vec<usize> = s
+        .split(',')
+        .map(|n| parse_count("--scale-sizes", n.trim()))
+        .collect::<Result<_>>()?;
+    if sizes.is_empty() || sizes.contains(&0) || !sizes.windows(2).all(|w| w[0] < w[1]) {
+        bail!("--scale-sizes {s:?}: counts above 0, ascending (or 0 alone)");
+    }
+    Ok(sizes)
 }
 
 fn parse_runtime(s: &str) -> Result<Runtime> {
@@ -193,6 +231,39 @@ mod tests {
             (30, 3, 50, 30)
         );
         assert_eq!(a.out, PathBuf::from("bench/results"));
+        assert_eq!(
+            (a.scale_sizes, a.scale_procs, a.scale_samples),
+            (vec![10, 100, 1000], 1000, 10)
+        );
+    }
+
+    #[test]
+    fn scale_flags() {
+        let a = args("--runtime rt=/r --launcher /l --scale-sizes 5,50 --scale-procs 7")
+            .unwrap()
+            .unwrap();
+        assert_eq!((a.scale_sizes, a.scale_procs), (vec![5, 50], 7));
+        let a = args("--runtime rt=/r --launcher /l --short")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (a.scale_sizes, a.scale_procs, a.scale_samples),
+            (vec![10], 100, 3)
+        );
+        let a = args("--runtime rt=/r --launcher /l --scale-sizes 0")
+            .unwrap()
+            .unwrap();
+        assert!(a.scale_sizes.is_empty());
+        for bad in ["10,5", "10,10", "1,0", "", "x", "0,10"] {
+            assert!(
+                args(&format!(
+                    "--runtime rt=/r --launcher /l --scale-sizes={bad}"
+                ))
+                .is_err(),
+                "{bad}"
+            );
+        }
+        assert!(args("--runtime rt=/r --launcher /l --scale-procs 0").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod bundle;
 mod cgroups;
 mod launch;
 mod report;
+mod scale;
 mod stats;
 mod sysinfo;
 
@@ -95,6 +96,12 @@ struct Bench {
     /// Worth knowing, not a failure.
     warnings: Vec<String>,
     known_failures: Vec<(String, String)>,
+    /// What the scale rows need to make bundles of their own.
+    base_spec: serde_json::Value,
+    rootfs: PathBuf,
+    cgroup_parent: String,
+    /// The scale rows, measured after the rounds (none with `--scale-sizes 0`).
+    scale: Option<scale::Scale>,
 }
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -172,7 +179,7 @@ fn real_main() -> Result<bool> {
     bench.problems.extend(c.problems);
     bench.warnings.extend(c.warnings);
 
-    let ok = write_results(&args, &bench, &cgroup_parent)?;
+    let ok = write_results(&args, &bench)?;
     if INTERRUPTED.load(Ordering::SeqCst) {
         bail!(
             "interrupted; partial results written to {}",
@@ -211,7 +218,7 @@ fn prepare_and_measure(
         })
         .collect();
     for r in &rts {
-        for id in ids_of(&r.name, args.concurrency) {
+        for id in ids_of(&r.name, args.concurrency, 0) {
             let process: &[&str] = if id.ends_with("-exec") {
                 &["/bin/sleep", "1000000"]
             } else {
@@ -235,26 +242,44 @@ fn prepare_and_measure(
         load: (sysinfo::loadavg(), String::new()),
         warnings,
         known_failures: args.known_failures.clone(),
+        base_spec: base,
+        rootfs,
+        cgroup_parent: cgroup_parent.to_string(),
+        scale: None,
     };
     bench.measure(args.warmup, args.rounds);
     bench.load.1 = sysinfo::loadavg();
+    if !args.scale_sizes.is_empty() && !INTERRUPTED.load(Ordering::SeqCst) {
+        // The exec containers would count as present in every list.
+        bench.teardown_exec_containers();
+        reap_strays();
+        let plan = scale::Plan {
+            sizes: args.scale_sizes.clone(),
+            procs: args.scale_procs,
+            samples: args.scale_samples,
+        };
+        bench.scale = Some(bench.measure_scale(plan));
+    }
     Ok(bench)
 }
 
 /// Container ids of one runtime; reused every round, each round deletes its containers.
-fn ids_of(runtime: &str, concurrency: usize) -> Vec<String> {
-    let mut ids: Vec<String> = ["run", "life", "exec"]
+/// The scale rows (scale.rs) add `population` containers and three more.
+fn ids_of(runtime: &str, concurrency: usize, population: usize) -> Vec<String> {
+    let mut ids: Vec<String> = ["run", "life", "exec", "sx", "ps", "fg"]
         .iter()
         .map(|w| format!("b-{runtime}-{w}"))
         .collect();
     ids.extend((0..concurrency).map(|k| format!("b-{runtime}-tp{k}")));
+    ids.extend((0..population).map(|k| format!("b-{runtime}-s{k}")));
     ids
 }
 
 fn all_ids(args: &args::Args) -> HashSet<String> {
+    let population = args.scale_sizes.last().copied().unwrap_or(0);
     args.runtimes
         .iter()
-        .flat_map(|r| ids_of(&r.name, args.concurrency))
+        .flat_map(|r| ids_of(&r.name, args.concurrency, population))
         .collect()
 }
 
@@ -769,7 +794,7 @@ fn mib(bytes: f64) -> f64 {
 
 /// Writes raw.csv, the gnuplot files and plot, and results.md; prints the table. Returns
 /// whether everything succeeded.
-fn write_results(args: &args::Args, bench: &Bench, cgroup_parent: &str) -> Result<bool> {
+fn write_results(args: &args::Args, bench: &Bench) -> Result<bool> {
     let out = &args.out;
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let names: Vec<String> = bench.rts.iter().map(|r| r.name.clone()).collect();
@@ -837,7 +862,7 @@ fn write_results(args: &args::Args, bench: &Bench, cgroup_parent: &str) -> Resul
         })
         .collect();
     let n = args.concurrency;
-    let rows = vec![
+    let mut rows = vec![
         row("run (ms)".into(), Unit::Ms, Scenario::Run, false, &ms),
         row(
             "lifecycle (ms)".into(),
@@ -877,13 +902,31 @@ fn write_results(args: &args::Args, bench: &Bench, cgroup_parent: &str) -> Resul
                 .collect(),
         },
     ];
+    if let Some(sc) = &bench.scale {
+        rows.insert(6, sc.resident_row());
+    }
     let table = report::render_table(&names, &rows);
+    let scale_table = bench
+        .scale
+        .as_ref()
+        .map(|sc| report::render_table(&names, &sc.rows()));
 
-    let plot = plot(out, &names, &rows, args.concurrency);
-    let md = render_markdown(args, bench, cgroup_parent, &infos, &rows, &table, &plot);
+    let plot = plot(out, &names, &rows, args.concurrency, bench.scale.as_ref());
+    let md = render_markdown(
+        args,
+        bench,
+        &infos,
+        &rows,
+        &table,
+        scale_table.as_deref(),
+        &plot,
+    );
     fs::write(out.join("results.md"), md).context("writing results.md")?;
 
     println!("{table}");
+    if let Some(t) = &scale_table {
+        println!("{t}");
+    }
     let mut unexpected = 0;
     for (r, sc, msg, known) in bench.failures() {
         unexpected += usize::from(!known);
@@ -917,16 +960,28 @@ impl std::fmt::Display for PlotError {
     }
 }
 
-/// results.png from times.dat, rss.dat and plot.gp, all kept in `out`.
-fn plot(out: &Path, names: &[String], rows: &[Row], concurrency: usize) -> Result<(), PlotError> {
-    let failed = |what: &str, e: &dyn std::fmt::Display| PlotError::Failed(format!("{what}: {e}"));
-    let png = out.join("results.png");
+fn plot_failed(what: &str, e: &dyn std::fmt::Display) -> PlotError {
+    PlotError::Failed(format!("{what}: {e}"))
+}
+
+/// results.png from times.dat, rss.dat and plot.gp, and scale.png from scale.dat and
+/// scale.gp, all kept in `out`.
+fn plot(
+    out: &Path,
+    names: &[String],
+    rows: &[Row],
+    concurrency: usize,
+    scale: Option<&scale::Scale>,
+) -> Result<(), PlotError> {
+    let failed = plot_failed;
     // An old plot next to new numbers would mislead.
-    match fs::remove_file(&png) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(failed("removing the old results.png", &e));
+    for old in ["results.png", "scale.png"] {
+        match fs::remove_file(out.join(old)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(failed(&format!("removing the old {old}"), &e));
+            }
+            _ => {}
         }
-        _ => {}
     }
     let terminals = match Command::new("gnuplot")
         .args(["-e", "set terminal"])
@@ -984,15 +1039,29 @@ fn plot(out: &Path, names: &[String], rows: &[Row], concurrency: usize) -> Resul
     ] {
         fs::write(out.join(file), text).map_err(|e| failed(&format!("writing {file}"), &e))?;
     }
+    gnuplot(out, "plot.gp", "results.png")?;
+    if let Some(sc) = scale {
+        for (file, text) in [
+            ("scale.dat", sc.gnuplot_data()),
+            ("scale.gp", scale::gnuplot_script(names, terminal)),
+        ] {
+            fs::write(out.join(file), text).map_err(|e| failed(&format!("writing {file}"), &e))?;
+        }
+        gnuplot(out, "scale.gp", "scale.png")?;
+    }
+    Ok(())
+}
+
+fn gnuplot(out: &Path, script: &str, png: &str) -> Result<(), PlotError> {
     let o = Command::new("gnuplot")
-        .arg("plot.gp")
+        .arg(script)
         .current_dir(out)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| failed("running gnuplot", &e))?;
-    if !o.status.success() || !png.exists() {
+        .map_err(|e| plot_failed("running gnuplot", &e))?;
+    if !o.status.success() || !out.join(png).exists() {
         return Err(PlotError::Failed(format!(
-            "gnuplot plot.gp failed: {}",
+            "gnuplot {script} failed: {}",
             String::from_utf8_lossy(&o.stderr).trim()
         )));
     }
@@ -1002,16 +1071,17 @@ fn plot(out: &Path, names: &[String], rows: &[Row], concurrency: usize) -> Resul
 fn render_markdown(
     args: &args::Args,
     bench: &Bench,
-    cgroup_parent: &str,
     infos: &[Info],
     rows: &[Row],
     table: &str,
+    scale_table: Option<&str>,
     plot: &Result<(), PlotError>,
 ) -> String {
     let mut md = String::new();
     let names: Vec<&str> = bench.rts.iter().map(|r| r.name.as_str()).collect();
     let n = names.len();
     let first = names.first().copied().unwrap_or("");
+    let cgroup_parent = &bench.cgroup_parent;
     let _ = writeln!(md, "# Benchmark: {}\n", names.join(", "));
     let _ = writeln!(md, "- Date: {}", sysinfo::date());
     let _ = writeln!(
@@ -1114,6 +1184,32 @@ of the `run` and `exec` samples. Ratios are {first} / other of the medians (belo
             })
             .collect();
         let _ = writeln!(md, "- {name}: {}", med.join(" / "));
+    }
+
+    if let (Some(t), Some(sc)) = (scale_table, &bench.scale) {
+        let p = &sc.plan;
+        let sizes: Vec<String> = p.sizes.iter().map(usize::to_string).collect();
+        let _ = writeln!(md, "\n## Cost as work grows\n");
+        let _ = writeln!(
+            md,
+            "Measured after the rounds, one runtime at a time: each runtime creates (and does not start) \
+{} containers of its own, and with each count present measures `list`, `state` of one of them and `create` of \
+one more (deleted after each sample), {} samples each, median (p90). Then `ps` and `events --stats` of a container \
+whose shell started {} `sleep`s. Its containers are removed before the next runtime begins.\n",
+            sizes.join(", then "),
+            p.samples,
+            p.procs
+        );
+        let _ = writeln!(
+            md,
+            "The resident size in the table above is `VmRSS` of a foreground `run` (no `-d`) {} s after its \
+container (`sleep`) started: such a runtime process stays for the container's whole life, one per container.\n",
+            scale::RESIDENT_AFTER.as_secs()
+        );
+        let _ = writeln!(md, "{t}");
+        if plot.is_ok() {
+            let _ = writeln!(md, "![scale](scale.png)");
+        }
     }
 
     let _ = writeln!(md, "\n## Binaries\n");

@@ -25,6 +25,8 @@ pub enum Cell {
     Spread(f64, f64),
     Single(f64),
     Failed(String),
+    /// The runtime has no such command: not a failure, nothing to compare.
+    Absent(String),
     NoData,
 }
 
@@ -48,6 +50,7 @@ impl Cell {
             Cell::Spread(m, s) => format!("{} ({})", unit.format(*m), unit.format(*s)),
             Cell::Single(v) => unit.format(*v),
             Cell::Failed(msg) => format!("failed: {}", escape(msg)),
+            Cell::Absent(msg) => escape(msg),
             Cell::NoData => "–".to_string(),
         }
     }

@@ -93,10 +93,24 @@ pub fn reap_adopted(within: std::time::Duration) {
 /// Waits for `pid` (a child of this process) while forwarding signals to it through
 /// its pidfd; returns its exit code.
 pub fn wait_and_forward(init: i32, pidfd: &OwnedFd, set: &SigSet) -> anyhow::Result<i32> {
+    use nix::poll::{PollFd, PollFlags, poll};
     let sfd = SignalFd::with_flags(set, SfdFlags::SFD_CLOEXEC).context("signalfd")?;
+    let mut shed = Shed::default();
     loop {
         if let Some(code) = reap(init)? {
             return Ok(code);
+        }
+        match poll(
+            &mut [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)],
+            shed.timeout(),
+        ) {
+            Ok(0) => {
+                shed.now();
+                continue;
+            }
+            Err(nix::Error::EINTR) => continue,
+            Err(e) => return Err(e).context("waiting for the container"),
+            Ok(_) => {}
         }
         let Some(info) = sfd.read_signal().context("reading signals")? else {
             continue;
@@ -126,6 +140,7 @@ pub fn wait_with_terminal(
     crate::console::copy_window_size(master.as_fd());
     let mut stdin_open = true;
     let mut exit_code = None;
+    let mut shed = Shed::default();
     loop {
         if exit_code.is_none() {
             exit_code = reap(pid)?;
@@ -142,11 +157,15 @@ pub fn wait_with_terminal(
         let timeout = if exit_code.is_some() {
             PollTimeout::from(100u16)
         } else {
-            PollTimeout::NONE
+            shed.timeout()
         };
         match poll(&mut fds, timeout) {
             Err(nix::Error::EINTR) => continue,
             Err(e) => return Err(e).context("waiting for the container"),
+            Ok(0) if exit_code.is_none() => {
+                shed.now();
+                continue;
+            }
             Ok(0) => return Ok(exit_code.unwrap_or(0)),
             Ok(_) => {}
         }
@@ -170,5 +189,71 @@ pub fn wait_with_terminal(
         {
             return Ok(code);
         }
+    }
+}
+
+/// A foreground `rt run` or `rt exec` stays for the whole life of its process, one per
+/// container on a host that runs them this way: once that process has run for
+/// `SHED_AFTER_MS`, rt gives back what only its start needed. The delay keeps the cost (and
+/// the page faults that follow) off short-lived processes, which exit before it.
+#[derive(Default)]
+struct Shed {
+    done: bool,
+}
+
+const SHED_AFTER_MS: u16 = 1000;
+
+impl Shed {
+    fn timeout(&self) -> nix::poll::PollTimeout {
+        if self.done {
+            nix::poll::PollTimeout::NONE
+        } else {
+            nix::poll::PollTimeout::from(SHED_AFTER_MS)
+        }
+    }
+
+    fn now(&mut self) {
+        if !self.done {
+            self.done = true;
+            shed_memory();
+        }
+    }
+}
+
+/// Returns free heap to the kernel and unmaps the pages of rt's own code and read-only
+/// data: a static binary whose start touched most of its text (the kernel maps file
+/// pages 64 KiB around each fault) holds megabytes it will not run again while it waits.
+/// The waiting loop faults back in the little it uses.
+fn shed_memory() {
+    // SAFETY: malloc_trim only hands free chunks of the heap back; no live allocation moves.
+    unsafe { libc::malloc_trim(0) };
+    let Ok(maps) = procfs::process::Process::myself().and_then(|p| p.smaps()) else {
+        return;
+    };
+    for map in maps {
+        let file_backed = matches!(map.pathname, procfs::process::MMapPath::Path(_));
+        let read_only = !map.perms.contains(procfs::process::MMPermissions::WRITE);
+        // A page of a private mapping that was ever written (relocations in RELRO, a
+        // debugger's breakpoint) is an anonymous copy: dropping it would bring back the
+        // file's bytes, so only mappings with no such page qualify.
+        let pristine = map.extension.map.get("Anonymous") == Some(&0);
+        if !(file_backed && read_only && pristine) {
+            continue;
+        }
+        let (start, end) = map.address;
+        let Ok(len) = usize::try_from(end - start) else {
+            continue;
+        };
+        // SAFETY: the range is a whole mapping of this process, read-only, file-backed and
+        // without private copies, so its pages hold exactly the file's contents:
+        // MADV_DONTNEED only drops the page table entries, and any later access faults the
+        // same bytes back in from the page cache. No Rust reference is invalidated.
+        let _ = unsafe {
+            libc::madvise(
+                start as usize as *mut libc::c_void,
+                len,
+                libc::MADV_DONTNEED,
+            )
+        };
     }
 }

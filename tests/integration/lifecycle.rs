@@ -173,6 +173,58 @@ fn run_forwards_signals_to_the_container() {
     assert_no_trace(&rt, &id, &b);
 }
 
+/// VmRSS of `pid` in KiB.
+fn vm_rss_kib(pid: u32) -> u64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// A foreground `rt run` stays for its container's whole life; once the container has run
+/// for a second it gives back what only its start needed (supervise.rs, Shed), and still
+/// forwards signals and reports the exit afterwards.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn a_waiting_foreground_run_gives_back_its_start_up_memory() {
+    use std::io::BufRead;
+    need_root();
+    let rt = Rt::new();
+    let b =
+        Bundle::sh("trap 'echo got TERM; exit 42' TERM; echo ready; while :; do sleep 0.05; done");
+    let id = unique("shed");
+    let mut child = rt
+        .cmd()
+        .args(["run", "--bundle", b.path().to_str().unwrap(), &id])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    let before = vm_rss_kib(child.id());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut after = before;
+    while after * 10 > before * 6 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        after = vm_rss_kib(child.id());
+    }
+    assert!(
+        after * 10 <= before * 6,
+        "rt run still holds {after} KiB of the {before} KiB it had when the container started"
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "got TERM\n");
+    assert_eq!(child.wait().unwrap().code(), Some(42));
+    assert_no_trace(&rt, &id, &b);
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn start_output_goes_to_the_fds_create_was_given() {
