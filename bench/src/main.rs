@@ -1194,7 +1194,8 @@ of the `run` and `exec` samples. Ratios are {first} / other of the medians (belo
             md,
             "Measured after the rounds, one runtime at a time: each runtime creates (and does not start) \
 {} containers of its own, and with each count present measures `list`, `state` of one of them and `create` of \
-one more (deleted after each sample), {} samples each, median (p90). Then `ps` and `events --stats` of a container \
+one more (deleted after each sample), {} samples each, median (p90). Then `ps` (rt and runc run the host's `ps -ef` \
+and keep the container's rows, crun prints the pids), `ps --format json` (the pids) and `events --stats` of a container \
 whose shell started {} `sleep`s. Its containers are removed before the next runtime begins.\n",
             sizes.join(", then "),
             p.samples,

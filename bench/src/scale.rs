@@ -169,6 +169,7 @@ impl Bench {
             Ok(pid) => {
                 for (key, args) in [
                     ("ps", vec!["ps", &id]),
+                    ("ps-json", vec!["ps", "--format", "json", &id]),
                     ("events", vec!["events", "--stats", &id]),
                 ] {
                     got.push((key.to_string(), self.sample_command(r, &args, plan.samples)));
@@ -182,7 +183,7 @@ impl Bench {
             }
             Err(msg) => {
                 let _ = self.force_delete(r, &id);
-                for key in ["ps", "events"] {
+                for key in ["ps", "ps-json", "events"] {
                     got.push((key.to_string(), Outcome::Failed(msg.clone())));
                 }
             }
@@ -353,6 +354,11 @@ impl Scale {
         }
         let p = self.plan.procs;
         rows.push(self.row(format!("ps, {p} processes (ms)"), Unit::Ms, "ps"));
+        rows.push(self.row(
+            format!("ps --format json, {p} processes (ms)"),
+            Unit::Ms,
+            "ps-json",
+        ));
         rows.push(self.row(
             format!("events --stats, {p} processes (ms)"),
             Unit::Ms,

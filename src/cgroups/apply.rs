@@ -407,10 +407,19 @@ pub fn oom_kills(record: &CgroupRecord) -> Option<u64> {
     })
 }
 
-/// Processes in the container's cgroup (host pids).
+/// Processes in the container's cgroup and below (host pids), from the cgroup.procs files
+/// of the hierarchy libcgroups' own managers read them from (devices on v1, the unified
+/// one on v2): by libcgroups' walk, without building a manager, which reads mountinfo and
+/// /proc/self/cgroup once per controller (most of what `ps` and `kill --all` cost).
 pub fn pids(record: &CgroupRecord, id: &str) -> Result<Vec<i32>, CgroupError> {
-    let m = manager(record, id)?;
-    m.get_all_pids()
-        .map(|v| v.into_iter().map(|p| p.as_raw()).collect())
-        .map_err(|e| CgroupError::libcgroups("", e))
+    let found = match controller_dir(record, "devices") {
+        Ok(dir) => {
+            libcgroups::common::get_all_pids(&dir).map_err(|e| CgroupError::libcgroups("", e))
+        }
+        // No devices hierarchy (an unusual v1 host): whatever the manager finds.
+        Err(_) => manager(record, id)?
+            .get_all_pids()
+            .map_err(|e| CgroupError::libcgroups("", e)),
+    };
+    found.map(|v| v.into_iter().map(|p| p.as_raw()).collect())
 }

@@ -42,7 +42,7 @@ use oci_spec::runtime::Spec;
 
 use super::lifecycle::destroy_failed;
 use super::process::{initial_affinity, initial_oom_score_adj, write_pid_file};
-use super::state::{CgroupRecord, LaterHooks, SharedMounts};
+use super::state::{CgroupRecord, LaterHooks, SharedMounts, Unparsed};
 use super::{Container, Phase, ProcId, State, Status};
 use crate::cgroups;
 use crate::config::{self, Bundle};
@@ -412,7 +412,13 @@ pub(super) fn initial_state(
             poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
         },
         process: spec.process().clone(),
-        seccomp: spec.linux().as_ref().and_then(|l| l.seccomp().clone()),
+        seccomp: spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.seccomp().as_ref())
+            .map(Unparsed::new)
+            .transpose()
+            .context("recording linux.seccomp")?,
         personality: spec.linux().as_ref().and_then(|l| l.personality().clone()),
         memory_policy: spec
             .linux()

@@ -241,7 +241,10 @@ fn exec_in(
         .state
         .seccomp
         .as_ref()
-        .map(crate::security::seccomp::compile_profile)
+        .map(|d| {
+            let profile = d.parse().context("state.json: seccomp")?;
+            crate::security::seccomp::compile_profile(&profile)
+        })
         .transpose()?;
     let self_join = match (&cgroup, &c.state.cgroup) {
         (Some(record), Some(container)) => match cgroups::self_join_files(record)? {

@@ -29,13 +29,14 @@ pub fn wait_started(c: &Container, pid: i32, chan: &Channel) -> anyhow::Result<(
 }
 
 fn wait_started_raw(c: &Container, pid: i32, chan: &Channel) -> Result<(), SpawnError> {
-    let listener = crate::security::seccomp::listener_of(c.state.seccomp.as_ref());
     spawn::wait_exec(chan, |fd| {
-        let listener = listener
-            .as_ref()
+        // Parsed only here: without a notify fd there is nothing to hand over.
+        let profile = c.state.seccomp.as_ref().map(|d| d.parse()).transpose();
+        let profile = profile.context("state.json: seccomp")?;
+        let listener = crate::security::seccomp::listener_of(profile.as_ref())
             .ok_or_else(|| anyhow!("linux.seccomp: a notify fd arrived without a listenerPath"))?;
         let state = c.state.hook_input(Status::Created, pid);
-        crate::security::seccomp::send_to_listener(listener, fd, pid, &state)
+        crate::security::seccomp::send_to_listener(&listener, fd, pid, &state)
     })
 }
 
