@@ -217,19 +217,6 @@ fn prepare_and_measure(
             exec_pid: None,
         })
         .collect();
-    for r in &rts {
-        for id in ids_of(&r.name, args.concurrency, 0) {
-            let process: &[&str] = if id.ends_with("-exec") {
-                &["/bin/sleep", "1000000"]
-            } else {
-                &["/bin/true"]
-            };
-            let spec =
-                bundle::container_spec(&base, &rootfs, process, &format!("{cgroup_parent}/{id}"))?;
-            bundle::write_bundle(&bundles.join(&id), &spec)?;
-        }
-    }
-
     let mut bench = Bench {
         launcher: args.launcher.clone(),
         timeout: Duration::from_secs(args.timeout_s.into()),
@@ -247,6 +234,18 @@ fn prepare_and_measure(
         cgroup_parent: cgroup_parent.to_string(),
         scale: None,
     };
+    for r in &bench.rts {
+        for id in round_ids(&r.name, args.concurrency) {
+            let process: &[&str] = if id.ends_with("-exec") {
+                &["/bin/sleep", "1000000"]
+            } else {
+                &["/bin/true"]
+            };
+            bench
+                .write_bundle(&id, process)
+                .map_err(anyhow::Error::msg)?;
+        }
+    }
     bench.measure(args.warmup, args.rounds);
     bench.load.1 = sysinfo::loadavg();
     if !args.scale_sizes.is_empty() && !INTERRUPTED.load(Ordering::SeqCst) {
@@ -263,14 +262,26 @@ fn prepare_and_measure(
     Ok(bench)
 }
 
-/// Container ids of one runtime; reused every round, each round deletes its containers.
-/// The scale rows (scale.rs) add `population` containers and three more.
-fn ids_of(runtime: &str, concurrency: usize, population: usize) -> Vec<String> {
-    let mut ids: Vec<String> = ["run", "life", "exec", "sx", "ps", "fg"]
+/// Container ids of one runtime in the rounds; reused every round, each round deletes its
+/// containers.
+fn round_ids(runtime: &str, concurrency: usize) -> Vec<String> {
+    let mut ids: Vec<String> = ["run", "life", "exec"]
         .iter()
         .map(|w| format!("b-{runtime}-{w}"))
         .collect();
     ids.extend((0..concurrency).map(|k| format!("b-{runtime}-tp{k}")));
+    ids
+}
+
+/// Every container id of one runtime: the rounds', and the scale rows' (scale.rs:
+/// `population` containers and three more), which write their own bundles.
+fn ids_of(runtime: &str, concurrency: usize, population: usize) -> Vec<String> {
+    let mut ids = round_ids(runtime, concurrency);
+    ids.extend(
+        ["sx", "ps", "fg"]
+            .iter()
+            .map(|w| format!("b-{runtime}-{w}")),
+    );
     ids.extend((0..population).map(|k| format!("b-{runtime}-s{k}")));
     ids
 }
@@ -408,6 +419,19 @@ impl Bench {
             }
             Ok(l) => Ok(l),
         }
+    }
+
+    /// Writes the bundle of container `id`: runc's default spec running `args`, with the
+    /// shared rootfs and the container's own cgroup below the parent.
+    fn write_bundle(&self, id: &str, args: &[&str]) -> Result<(), String> {
+        bundle::container_spec(
+            &self.base_spec,
+            &self.rootfs,
+            args,
+            &format!("{}/{id}", self.cgroup_parent),
+        )
+        .and_then(|spec| bundle::write_bundle(&self.bundles.join(id), &spec))
+        .map_err(|e| format!("harness: {e:#}"))
     }
 
     fn bundle(&self, id: &str) -> String {

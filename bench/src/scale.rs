@@ -8,13 +8,14 @@
 //! them before the next begins, so that no runtime's population weighs on another's.
 
 use std::fs;
-use std::os::fd::AsRawFd;
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use nix::unistd::Pid;
+
 use crate::report::{Cell, Row, Unit};
-use crate::{Bench, INTERRUPTED, bundle, stats};
+use crate::{Bench, INTERRUPTED, stats};
 
 /// The commands measured against the number of containers present.
 pub const COMMANDS: [&str; 3] = ["list", "state", "create"];
@@ -77,17 +78,6 @@ impl Bench {
         Scale { plan, outcomes }
     }
 
-    fn scale_bundle(&self, id: &str, args: &[&str]) -> Result<(), String> {
-        let spec = bundle::container_spec(
-            &self.base_spec,
-            &self.rootfs,
-            args,
-            &format!("{}/{id}", self.cgroup_parent),
-        )
-        .and_then(|spec| bundle::write_bundle(&self.bundles.join(id), &spec));
-        spec.map_err(|e| format!("harness: {e:#}"))
-    }
-
     /// list/state/create at each size; the containers are removed at the end, also after a
     /// failure.
     fn population(&self, r: usize, plan: &Plan, got: &mut Outcomes) {
@@ -119,14 +109,14 @@ impl Bench {
         got: &mut Outcomes,
     ) -> Result<(), String> {
         let probe = self.id(r, "sx");
-        self.scale_bundle(&probe, &["/bin/true"])?;
+        self.write_bundle(&probe, &["/bin/true"])?;
         for &n in &plan.sizes {
             while present.len() < n {
                 if INTERRUPTED.load(Ordering::SeqCst) {
                     return Err("interrupted".into());
                 }
                 let id = self.id(r, &format!("s{}", present.len()));
-                self.scale_bundle(&id, &["/bin/true"])?;
+                self.write_bundle(&id, &["/bin/true"])?;
                 self.create(r, &id, &self.pid_file(&id))
                     .map_err(|e| format!("creating container {}: {e}", present.len() + 1))?;
                 present.push(id);
@@ -160,7 +150,7 @@ impl Bench {
         );
         let pid_file = self.pid_file(&id);
         let started = self
-            .scale_bundle(&id, &["/bin/sh", "-c", &script])
+            .write_bundle(&id, &["/bin/sh", "-c", &script])
             .and_then(|()| self.create(r, &id, &pid_file))
             .and_then(|_| crate::read_pid(&pid_file))
             .and_then(|pid| self.step(r, &["start", &id]).map(|_| pid))
@@ -209,7 +199,7 @@ impl Bench {
     /// VmRSS of a foreground `run` whose container sleeps, `RESIDENT_AFTER` after start.
     fn foreground_resident(&self, r: usize) -> Outcome {
         let id = self.id(r, "fg");
-        if let Err(msg) = self.scale_bundle(&id, &["/bin/sleep", "1000000"]) {
+        if let Err(msg) = self.write_bundle(&id, &["/bin/sleep", "1000000"]) {
             return Outcome::Failed(msg);
         }
         let log = self.logs.join(format!("{id}.log"));
@@ -223,7 +213,7 @@ impl Bench {
                     .stderr(err)
                     .spawn()
             });
-        let mut child = match child {
+        let child = match child {
             Ok(c) => c,
             Err(e) => return Outcome::Failed(format!("harness: starting run: {e}")),
         };
@@ -233,19 +223,7 @@ impl Bench {
         });
         let _ = self.step(r, &["kill", &id, "KILL"]);
         // The runtime exits once its container does; one that does not is killed.
-        let ended = crate::pidfd_open(child.id()).is_ok_and(|fd| {
-            let mut p = libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: p is one valid pollfd for the duration of the call.
-            unsafe { libc::poll(&mut p, 1, 10_000) == 1 }
-        });
-        if !ended {
-            let _ = child.kill();
-        }
-        let _ = child.wait();
+        let _ = crate::reap_within(Pid::from_raw(child.id() as i32), Duration::from_secs(10));
         let _ = self.force_delete(r, &id);
         crate::reap_strays();
         match rss {
