@@ -59,11 +59,15 @@ fn kill_everything(c: &Container) -> anyhow::Result<()> {
     }
     crate::fault::point("delete: init killed");
     // A frozen process cannot act on SIGKILL until it is thawed; thawing after the kill is
-    // queued means nothing in the container runs another instruction.
+    // queued means nothing in the container runs another instruction. cgroup v2 lets a
+    // frozen process die of SIGKILL, and systemd removes a scope once its last process is
+    // gone: a thaw that fails because the cgroup went meanwhile has nothing left to do.
     if let Some(record) = &c.state.cgroup
         && cgroups::is_frozen(record)
+        && let Err(e) = cgroups::freeze(record, &c.state.id, false)
+        && cgroups::is_frozen(record)
     {
-        cgroups::freeze(record, &c.state.id, false)?;
+        return Err(e.into());
     }
     if let Some(init) = c.state.init {
         wait_gone(init, Duration::from_secs(10))?;
