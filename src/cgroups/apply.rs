@@ -199,11 +199,9 @@ pub(super) fn rdma_dir(rel: &Path) -> Result<PathBuf, String> {
         }
         return Ok(root.join(rel));
     }
-    let mounts = procfs::process::Process::myself()
-        .and_then(|p| p.mountinfo())
-        .map_err(|e| format!("reading mountinfo: {e}"))?;
-    mounts
-        .into_iter()
+    cgroup_mounts()
+        .map_err(|e| e.to_string())?
+        .iter()
         .find(|m| m.fs_type == "cgroup" && m.super_options.contains_key("rdma"))
         .map(|m| m.mount_point.join(rel))
         .ok_or_else(missing)

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use libcgroups::common::{CgroupSetup, DEFAULT_CGROUP_ROOT};
+use procfs::process::MountInfo;
 
 use super::error::CgroupError;
 use super::record::CgroupRecord;
@@ -71,6 +72,24 @@ pub(super) fn serves(controller: &str, mount_point: &Path) -> bool {
     names.iter().any(|n| mount_point.ends_with(n))
 }
 
+/// The host's cgroup and cgroup2 mounts, in mountinfo's order: read once per process for
+/// everything this module derives from them.
+pub(super) fn cgroup_mounts() -> Result<&'static Vec<MountInfo>, CgroupError> {
+    static MOUNTS: OnceLock<Result<Vec<MountInfo>, String>> = OnceLock::new();
+    MOUNTS
+        .get_or_init(|| {
+            let mounts = procfs::process::Process::myself()
+                .and_then(|p| p.mountinfo())
+                .map_err(|e| format!("reading mountinfo: {e}"))?;
+            Ok(mounts
+                .into_iter()
+                .filter(|m| m.fs_type == "cgroup" || m.fs_type == "cgroup2")
+                .collect())
+        })
+        .as_ref()
+        .map_err(|e| CgroupError::Setup(e.clone()))
+}
+
 /// Mount points of the v1 controllers rt manages, read once per process, with the rule
 /// libcgroups' manager uses (the first cgroup mount whose name matches). libcgroups'
 /// own helper re-reads mountinfo for each of its twelve controllers, through a procfs
@@ -79,11 +98,9 @@ pub(super) fn v1_mount_points() -> Result<&'static HashMap<String, PathBuf>, Cgr
     static POINTS: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
     POINTS
         .get_or_init(|| {
-            let mounts = procfs::process::Process::myself()
-                .and_then(|p| p.mountinfo())
-                .map_err(|e| format!("reading mountinfo: {e}"))?;
+            let mounts = cgroup_mounts().map_err(|e| e.to_string())?;
             let mut points = HashMap::new();
-            for m in mounts.into_iter().filter(|m| m.fs_type == "cgroup") {
+            for m in mounts.iter().filter(|m| m.fs_type == "cgroup") {
                 for c in V1_CONTROLLERS.iter().filter(|c| c.1).map(|c| c.0) {
                     if !points.contains_key(c) && serves(c, &m.mount_point) {
                         points.insert(c.to_owned(), m.mount_point.clone());
@@ -108,9 +125,7 @@ pub(super) fn unmanaged_roots() -> Result<&'static Vec<PathBuf>, CgroupError> {
             let setup = setup().map_err(|e| e.to_string())?;
             let managed = managed_roots(&setup).map_err(|e| e.to_string())?;
             let hybrid = matches!(setup, CgroupSetup::Hybrid);
-            let mounts = procfs::process::Process::myself()
-                .and_then(|p| p.mountinfo())
-                .map_err(|e| format!("reading mountinfo: {e}"))?;
+            let mounts = cgroup_mounts().map_err(|e| e.to_string())?;
             let mut seen: Vec<String> = Vec::new();
             let mut roots = Vec::new();
             for m in mounts {

@@ -56,6 +56,20 @@ pub(super) fn procs_of(dir: &Path) -> Vec<i32> {
 /// while it is still listed in that cgroup; then the directories go, deepest first.
 pub(super) fn remove_leaves(leaves: &[PathBuf]) -> Result<(), CgroupError> {
     const ROUNDS: usize = 200;
+    // Mostly the container has exited and left its cgroups empty, without sub-cgroups:
+    // then one rmdir per leaf does, without listing directories and reading cgroup.procs
+    // (a quarter of delete's syscalls on a v1 host). The kernel refuses to remove a cgroup
+    // that still has processes or children, so a leaf that is not empty stays for the
+    // rounds below.
+    let mut busy = Vec::new();
+    for leaf in leaves {
+        match fs::remove_dir(leaf) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(_) => busy.push(leaf.clone()),
+        }
+    }
+    let leaves = busy.as_slice();
     for round in 0..ROUNDS {
         let mut left = false;
         for leaf in leaves {

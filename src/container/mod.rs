@@ -208,7 +208,26 @@ fn write_state(dir: &Path, state: &State) -> Result<(), ContainerError> {
     f.write_all(&text).map_err(io_err(&tmp))?;
     drop(f);
     crate::fault::point("state: temporary file written");
-    fs::rename(&tmp, &dst).map_err(io_err(&dst))
+    replace(&tmp, &dst)
+}
+
+/// Moves `tmp` over `dst` atomically: a reader sees the old file or the new one. An
+/// existing `dst` is swapped out with RENAME_EXCHANGE and then unlinked, because ext4
+/// (auto_da_alloc, its default) starts writeback of the new file's data in every rename
+/// that replaces a file: the state directory is on disk where /run is not a tmpfs, and
+/// that flush was the dearest step of `start` (0.2-0.3 ms against 0.03 for a rename onto a
+/// free name). An rt killed between the two steps leaves the old state in the temporary
+/// file, which the next write truncates.
+fn replace(tmp: &Path, dst: &Path) -> Result<(), ContainerError> {
+    match renameat2(None, tmp, None, dst, RenameFlags::RENAME_EXCHANGE) {
+        Ok(()) => match fs::remove_file(tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(io_err(tmp)(e)),
+            _ => Ok(()),
+        },
+        // No file to swap with (the first write), or a filesystem without the flag.
+        Err(nix::Error::ENOENT | nix::Error::EINVAL) => fs::rename(tmp, dst).map_err(io_err(dst)),
+        Err(e) => Err(io_err(dst)(e.into())),
+    }
 }
 
 /// Mounts rt makes in a state directory: a held network namespace (netdev.rs) and the
@@ -373,18 +392,23 @@ impl Container {
         self.dir.join(START_SOCKET)
     }
 
+    /// Only what `derive_status` looks at for this phase is read (`list` calls this once
+    /// per container): the creator only while creating, the start socket only for a live
+    /// init that is not frozen.
     pub fn liveness(&self) -> Liveness {
-        let init_alive = self.state.init.is_some_and(is_alive);
+        let creating = self.state.phase == Phase::Creating;
+        let init_alive = !creating && self.state.init.is_some_and(is_alive);
+        let frozen = init_alive
+            && self
+                .state
+                .cgroup
+                .as_ref()
+                .is_some_and(crate::cgroups::is_frozen);
         Liveness {
-            creator_alive: is_alive(self.state.creator),
+            creator_alive: creating && is_alive(self.state.creator),
             init_alive,
-            waiting_for_start: self.start_socket().exists(),
-            frozen: init_alive
-                && self
-                    .state
-                    .cgroup
-                    .as_ref()
-                    .is_some_and(crate::cgroups::is_frozen),
+            waiting_for_start: init_alive && !frozen && self.start_socket().exists(),
+            frozen,
         }
     }
 
@@ -459,10 +483,17 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
 
 /// Start time of a live, non-zombie process; None if there is none; an error if /proc
 /// could not be read (out of fds, say: that is no answer about the process).
+/// The file is opened by path rather than through procfs' Process: that opens and checks
+/// /proc/<pid> first, and `list` reads one of these per container.
 pub fn read_start_time(pid: i32) -> Result<Option<u64>, procfs::ProcError> {
-    let stat = match procfs::process::Process::new(pid).and_then(|p| p.stat()) {
+    use procfs::FromRead;
+    let stat = match procfs::process::Stat::from_file(format!("/proc/{pid}/stat")) {
         Ok(stat) => stat,
         Err(procfs::ProcError::NotFound(_)) => return Ok(None),
+        // Reaped between the open and the read.
+        Err(procfs::ProcError::Io(e, _)) if e.raw_os_error() == Some(libc::ESRCH) => {
+            return Ok(None);
+        }
         Err(e) => return Err(e),
     };
     Ok(match stat.state {
