@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
-use libcgroups::common::{CgroupManager, CgroupSetup};
+use libcgroups::common::{AnyCgroupManager, CgroupManager, CgroupSetup};
 use nix::unistd::Pid;
 use oci_spec::runtime::Spec;
 
@@ -65,6 +66,62 @@ pub fn place_unmanaged(record: &CgroupRecord, pid: Option<i32>) -> Result<(), Cg
         }
     }
     Ok(())
+}
+
+/// Whether a process is born in the container's cgroup (clone3's CLONE_INTO_CGROUP)
+/// rather than moved there: cgroup v2, a cgroup of rt's own (systemd places processes in
+/// its units itself), and root (an unprivileged rt's cgroup may not be writable; it keeps
+/// the move, which tolerates that). A move writes cgroup.procs, which takes the global
+/// cgroup_threadgroup_rwsem for writing and so waits for an RCU grace period (the v1
+/// counterpart is `self_join_files`); a clone into the cgroup only takes it for reading.
+pub fn born_in_cgroup(record: &CgroupRecord) -> Result<bool, CgroupError> {
+    Ok(!record.systemd && nix::unistd::geteuid().is_root() && mode()? == resources::Mode::V2)
+}
+
+/// For an init born in its cgroup (where `born_in_cgroup`): creates the cgroup, with the
+/// controllers enabled on the way as libcgroups does when it moves a process, writes
+/// linux.resources (so the init is limited from its first instruction) and returns the
+/// directory, open for clone3.
+pub fn make_for_clone(
+    record: &CgroupRecord,
+    spec: &Spec,
+    id: &str,
+) -> Result<OwnedFd, CgroupError> {
+    let m = manager(record, id)?;
+    let AnyCgroupManager::V2(v2) = &m else {
+        return Err(CgroupError::Manager(
+            "a cgroup v2 host without libcgroups' v2 manager".into(),
+        ));
+    };
+    v2.create_cgroup()
+        .map_err(|e| CgroupError::libcgroups("creating the cgroup", e))?;
+    apply_spec(record, spec, id, &m)?;
+    open_for_clone(record)
+}
+
+/// Whether the cgroup has no pids limit of its own ("max", or no pids controller). An
+/// `rt exec` process born in the cgroup arrives through an intermediate born there too,
+/// and each birth is checked against pids.max, where a move is not checked at all: so
+/// under a limit of its own, the exec process is moved in, and an exec into a container
+/// at its limit still works, as it does with runc.
+pub fn no_pids_limit(record: &CgroupRecord) -> bool {
+    controller_dir(record, "pids")
+        .ok()
+        .and_then(|d| libcgroups::common::read_cgroup_file(d.join("pids.max")).ok())
+        .is_none_or(|max| max.trim() == "max")
+}
+
+/// The container's existing cgroup v2 directory (or `exec --cgroup`'s sub-cgroup), open
+/// for clone3's CLONE_INTO_CGROUP, which wants a directory opened for reading (not O_PATH).
+pub fn open_for_clone(record: &CgroupRecord) -> Result<OwnedFd, CgroupError> {
+    let dir = controller_dir(record, "")?;
+    fs::File::open(&dir).map(OwnedFd::from).map_err(|e| {
+        CgroupError::Manager(format!(
+            "opening {}: {}",
+            dir.display(),
+            crate::error::io_text(&e)
+        ))
+    })
 }
 
 /// Creates the cgroup, moves `pid` into it and applies linux.resources.

@@ -27,6 +27,7 @@ pub use host::*;
 pub use join::*;
 pub use placement::*;
 pub use record::CgroupRecord;
+pub use registry::Registry;
 pub use remove::*;
 
 /// libcgroups' statistics, as `events` converts them to runc's shape: rt reaches

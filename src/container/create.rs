@@ -52,7 +52,7 @@ use crate::init;
 use crate::rootfs::shared;
 use crate::spawn::namespaces::{self, NsPlan};
 use crate::spawn::sync::{self, Channel, Msg};
-use crate::spawn::{self, Forked, SpawnError, Spawned, clone_process};
+use crate::spawn::{self, Forked, SpawnError, Spawned};
 
 /// What a create is asked to do: the command line's flags, as plain values.
 pub struct CreateRequest<'a> {
@@ -179,16 +179,27 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         seccomp: seccomp.as_ref(),
     };
 
+    // cgroup v2: the init is born in its cgroup, made before the clone.
+    let (born_in, registry) = match self_join.is_empty() && !ns.intermediate {
+        true => cgroup_to_be_born_in(&mut c, spec)?,
+        false => (None, None),
+    };
+
     // Clone the init (directly into its new namespaces, or through the intermediate).
     let (chan, child_end) = sync::pair().map_err(SpawnError::Sync)?;
     let flags = if ns.intermediate { 0 } else { ns.create };
-    let (pid, pidfd) = match clone_process(flags).map_err(SpawnError::Clone)? {
+    let (forked, born_inside) = spawn::clone_process_in(flags, born_in.as_ref().map(|d| d.as_fd()))
+        .map_err(SpawnError::Clone)?;
+    let (pid, pidfd) = match forked {
         Forked::Child => {
             drop(chan);
             init::enter(&ctx, child_end)
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
+    let made_for_clone = born_in.is_some();
+    drop(born_in);
+    drop(registry);
     drop(child_end);
     let (mut pid, mut pidfd) = map_ids(&chan, &ns, spec, id_maps, pid, pidfd)?;
 
@@ -201,7 +212,17 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     if let Some(r) = &c.state.rdt {
         crate::rdt::add(r, pid)?;
     }
-    if self_join.is_empty() {
+    if made_for_clone {
+        // The cgroup is recorded, made and limited already; the init is recorded now.
+        c.save()?;
+        point("create: init recorded");
+        if !born_inside && let Some(record) = &c.state.cgroup {
+            // The kernel refused the clone into it (before 5.7, or a seccomp profile
+            // without clone3): moved in.
+            cgroups::add_process(record, &c.state.id, pid)?;
+            point("create: init placed in its cgroups");
+        }
+    } else if self_join.is_empty() {
         place_in_cgroups(&mut c, spec, pid)?;
     }
 
@@ -562,6 +583,31 @@ fn place_in_cgroups(c: &mut Container, spec: &Spec, pid: i32) -> anyhow::Result<
     }
     point("create: init placed in its cgroups");
     Ok(())
+}
+
+/// cgroup v2 (see cgroups::born_in_cgroup): the cgroup is claimed and recorded, then made
+/// and limited, before the clone, so that the init is born in it. Returns the directory
+/// for clone3 and the registry, still locked: until the init is in the cgroup, another
+/// create could otherwise claim the same empty cgroup (claim refuses one with processes).
+/// None where the init is moved in after the clone (place_in_cgroups) or, on v1, moves
+/// itself.
+fn cgroup_to_be_born_in(
+    c: &mut Container,
+    spec: &Spec,
+) -> anyhow::Result<(Option<OwnedFd>, Option<cgroups::Registry>)> {
+    let Some(mut record) = c.state.cgroup.clone() else {
+        return Ok((None, None));
+    };
+    if !cgroups::born_in_cgroup(&record)? {
+        return Ok((None, None));
+    }
+    let registry = cgroups::claim(&mut record)?;
+    c.state.cgroup = Some(record.clone());
+    c.save()?;
+    point("create: cgroups claimed and recorded");
+    let dir = cgroups::make_for_clone(&record, spec, &c.state.id)?;
+    point("create: cgroup made for the init");
+    Ok((Some(dir), registry))
 }
 
 /// A self-joining init (v1, see cgroups::self_join_files) sets up its mounts while its

@@ -1,7 +1,7 @@
 //! `rt exec`: a new process in a running container, in all its namespaces and its cgroup,
 //! with the container's process settings as defaults (or exactly a --process document).
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
@@ -15,7 +15,7 @@ use crate::error::Ctx;
 use crate::init::exec::ExecContext;
 use crate::spawn::exec::{self as spawn_exec, ContainerNs};
 use crate::spawn::sync::Msg;
-use crate::spawn::{self, Forked, SpawnError, Spawned, clone_process};
+use crate::spawn::{self, Forked, SpawnError, Spawned};
 
 /// What an exec is asked to do: the command line's flags (cli.rs's ExecRequest), as plain
 /// values.
@@ -271,13 +271,33 @@ fn exec_in(
             memory_policy: c.state.memory_policy.as_ref(),
         },
     };
-    let child = clone_exec_process(&ns, &ctx)?;
+    // cgroup v2: the process is born in its cgroup, through its intermediate (see
+    // cgroups::born_in_cgroup). Not in a paused container: there the intermediate would
+    // be frozen before it had joined the container; nor under a pids limit (see
+    // cgroups::no_pids_limit).
+    let born_in = match &cgroup {
+        Some(record)
+            if status != Status::Paused
+                && self_join.is_empty()
+                && cgroup_files.is_empty()
+                && cgroups::born_in_cgroup(record)?
+                && cgroups::no_pids_limit(record) =>
+        {
+            Some(cgroups::open_for_clone(record)?)
+        }
+        _ => None,
+    };
+    let (child, born_inside) = clone_exec_process(&ns, &ctx, born_in.as_ref().map(|d| d.as_fd()))?;
+    drop(born_in);
     crate::fault::point("exec: process cloned");
     let placed = process::initial_affinity(Some(&process), child.pid);
     drop(console_socket);
     let started = (|| -> anyhow::Result<()> {
         placed?;
-        if let Some(record) = cgroup.as_ref().filter(|_| self_join.is_empty()) {
+        if let Some(record) = cgroup
+            .as_ref()
+            .filter(|_| self_join.is_empty() && !born_inside)
+        {
             cgroups::add_process(record, &a.id, child.pid)?;
             crate::fault::point("exec: process placed in the cgroup");
         }
@@ -339,14 +359,21 @@ fn exec_in(
 /// namespace) joins the user namespace, the others and the root, opens the cgroup files
 /// the process moves itself into, then enters the pid and time namespaces for its children
 /// and clones the process with CLONE_PARENT: born inside, and a child of `rt exec`, which
-/// waits for it. The intermediate reports its pid and exits.
-fn clone_exec_process(ns: &ContainerNs, ctx: &ExecContext) -> Result<Spawned, SpawnError> {
+/// waits for it. The intermediate reports its pid and exits. With `cgroup`, the
+/// intermediate is born in that cgroup v2 directory, and so is the process; returned is
+/// whether that happened (the kernel may refuse it, see spawn::clone_process_in).
+fn clone_exec_process(
+    ns: &ContainerNs,
+    ctx: &ExecContext,
+    cgroup: Option<BorrowedFd>,
+) -> Result<(Spawned, bool), SpawnError> {
     let (parent_end, child_end) = spawn::sync::pair().map_err(SpawnError::Sync)?;
     if let Some(user) = ns.user.as_ref().filter(|_| ns.user_by_parent) {
         setns(user.as_fd(), CloneFlags::CLONE_NEWUSER)
             .ctx(|| "joining the container's user namespace")?;
     }
-    let (pid, _pidfd) = match clone_process(0).map_err(SpawnError::Clone)? {
+    let (forked, born_inside) = spawn::clone_process_in(0, cgroup).map_err(SpawnError::Clone)?;
+    let (pid, _pidfd) = match forked {
         Forked::Child => {
             drop(parent_end);
             crate::init::exec::intermediate(ns, ctx, child_end)
@@ -363,11 +390,12 @@ fn clone_exec_process(ns: &ContainerNs, ctx: &ExecContext) -> Result<Spawned, Sp
         Some(other) => return Err(SpawnError::Protocol(format!("{other:?}"))),
         None => return Err(SpawnError::ChildDied),
     };
-    Ok(Spawned {
+    let spawned = Spawned {
         pid: exec_pid,
         pidfd: spawn::pidfd_of_reported(exec_pid)?,
         chan: parent_end,
-    })
+    };
+    Ok((spawned, born_inside))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub mod sync;
 
 use std::fs;
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::sched::{CloneFlags, setns};
 use nix::unistd::{Gid, Uid, setresgid, setresuid};
@@ -75,6 +75,10 @@ struct CloneArgs {
     cgroup: u64,
 }
 
+/// include/uapi/linux/sched.h. The libc crate declares it as a c_int, which cannot hold
+/// bit 33.
+const CLONE_INTO_CGROUP: u64 = 0x200000000;
+
 pub enum Forked {
     Child,
     Parent { pid: i32, pidfd: OwnedFd },
@@ -95,6 +99,32 @@ pub fn pidfd_of_reported(pid: i32) -> Result<OwnedFd, SpawnError> {
 /// no lock can be held by a thread that does not exist in the child; the child only ever
 /// leaves through execve or _exit.
 pub fn clone_process(flags: u64) -> io::Result<Forked> {
+    clone_with(flags, None)
+}
+
+/// clone_process, with the child born in the cgroup v2 directory `cgroup` where one is
+/// given and the kernel allows it (clone3's CLONE_INTO_CGROUP, Linux 5.7). Returns whether
+/// it was: where the kernel or a seccomp profile refuses the flag (ENOSYS, EINVAL, E2BIG,
+/// EPERM), the child is cloned plainly and the caller moves it.
+pub fn clone_process_in(flags: u64, cgroup: Option<BorrowedFd>) -> io::Result<(Forked, bool)> {
+    let Some(dir) = cgroup else {
+        return clone_with(flags, None).map(|f| (f, false));
+    };
+    match clone_with(flags, Some(dir)) {
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ENOSYS | libc::EINVAL | libc::E2BIG | libc::EPERM)
+            ) =>
+        {
+            crate::debug!("clone3 into the cgroup: {e}; the process is moved there instead");
+            clone_with(flags, None).map(|f| (f, false))
+        }
+        other => other.map(|f| (f, true)),
+    }
+}
+
+fn clone_with(flags: u64, cgroup: Option<BorrowedFd>) -> io::Result<Forked> {
     // The dumpable flag is copied with the memory: made non-dumpable here, the child is
     // born so, not only from its first step on. Until then a process in the container
     // (the child may be born into its pid namespace) could ptrace it or read its /proc
@@ -119,6 +149,10 @@ pub fn clone_process(flags: u64) -> io::Result<Forked> {
         exit_signal,
         ..Default::default()
     };
+    if let Some(fd) = cgroup {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = fd.as_raw_fd() as u64;
+    }
     // SAFETY: clone3 reads `args` (valid for its full size) and writes the pidfd into
     // `pidfd`, which outlives the call. Without CLONE_VM the child runs on its own copy of
     // our stack, so returning into Rust code in both processes is sound.
@@ -129,7 +163,10 @@ pub fn clone_process(flags: u64) -> io::Result<Forked> {
             std::mem::size_of::<CloneArgs>(),
         )
     };
-    if ret < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+    if ret < 0
+        && cgroup.is_none()
+        && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS)
+    {
         // Kernels before 5.3, or seccomp profiles that hide clone3: the legacy clone
         // takes the same flags (none of ours needs clone3-only bits here) and stores the
         // pidfd through its parent_tid argument.

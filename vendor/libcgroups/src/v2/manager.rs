@@ -116,6 +116,19 @@ impl Manager {
 
     /// Creates a unified cgroup at `self.full_path` and attaches a process to it
     fn create_unified_cgroup(&self, pid: Pid) -> Result<(), V2ManagerError> {
+        self.create_cgroup()?;
+        if self.rootless && !self.full_path.exists() {
+            // could not be created (see create_cgroup): the process stays where it is
+            return Ok(());
+        }
+        self.attach_pid(pid)
+    }
+
+    /// Creates the cgroup at `self.full_path`, with the available controllers enabled
+    /// in its ancestors, without moving a process into it: for a caller that starts its
+    /// process in the cgroup with clone3(CLONE_INTO_CGROUP), which spares the move (and
+    /// the global cgroup_threadgroup_rwsem write lock a write to cgroup.procs takes).
+    pub fn create_cgroup(&self) -> Result<(), V2ManagerError> {
         let controllers: Vec<String> = util::get_available_controllers(&self.root_path)?
             .iter()
             .map(|c| format!("+{c}"))
@@ -160,7 +173,7 @@ impl Manager {
             }
         }
 
-        self.attach_pid(pid)
+        Ok(())
     }
 
     fn attach_pid(&self, pid: Pid) -> Result<(), V2ManagerError> {
