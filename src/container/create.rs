@@ -432,7 +432,12 @@ pub(super) fn initial_state(
                 .unwrap_or_default(),
             poststop: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
         },
-        process: spec.process().clone(),
+        process: spec
+            .process()
+            .as_ref()
+            .map(Unparsed::new)
+            .transpose()
+            .context("recording process")?,
         seccomp: spec
             .linux()
             .as_ref()

@@ -192,7 +192,14 @@ fn exec_in(
     init: super::ProcId,
     status: Status,
 ) -> anyhow::Result<i32> {
-    let mut process = build_process(a, c.state.process.as_ref())?;
+    let recorded = c
+        .state
+        .process
+        .as_ref()
+        .map(|p| p.parse())
+        .transpose()
+        .context("state.json: process")?;
+    let mut process = build_process(a, recorded.as_ref())?;
     crate::config::check_scheduling(&process)?;
     let listen = crate::init::process::listen_fds();
     if listen > 0 {
