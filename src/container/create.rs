@@ -199,7 +199,6 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     };
     let made_for_clone = born_in.is_some();
     drop(born_in);
-    drop(registry);
     drop(child_end);
     let (mut pid, mut pidfd) = map_ids(&chan, &ns, spec, id_maps, pid, pidfd)?;
 
@@ -225,6 +224,8 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     } else if self_join.is_empty() {
         place_in_cgroups(&mut c, spec, pid)?;
     }
+    // Only now is the init in its cgroup, also where it was moved in.
+    drop(registry);
 
     chan.send(&Msg::Go(pid)).map_err(SpawnError::Sync)?;
     if !self_join.is_empty() {
