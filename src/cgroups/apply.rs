@@ -70,10 +70,10 @@ pub(super) fn apply_spec(
 }
 
 /// libcgroups' manager for the container's cgroups, built on another thread: its
-/// constructor reads mountinfo and /proc/self/cgroup once per controller (two dozen procfs
-/// reads through libpathrs' checks, about a millisecond) and needs none of the directories
-/// to exist, so it can overlap with claiming and creating them. Built in place if no
-/// thread can be started.
+/// constructor reads mountinfo and /proc/self/cgroup (once each since the patch in
+/// vendor/libcgroups; once per controller before) and needs none of the directories to
+/// exist, so it can overlap with claiming and creating them. Built in place if no thread
+/// can be started.
 pub struct ManagerBuild(
     Result<std::thread::JoinHandle<Result<AnyCgroupManager, CgroupError>>, (CgroupRecord, String)>,
 );
@@ -408,7 +408,8 @@ pub fn oom_kills(record: &CgroupRecord) -> Option<u64> {
 /// Processes in the container's cgroup and below (host pids), from the cgroup.procs files
 /// of the hierarchy libcgroups' own managers read them from (devices on v1, the unified
 /// one on v2): by libcgroups' walk, without building a manager, which reads mountinfo and
-/// /proc/self/cgroup once per controller (most of what `ps` and `kill --all` cost).
+/// /proc/self/cgroup (once per controller before the patch in vendor/libcgroups: then
+/// most of what `ps` and `kill --all` cost).
 pub fn pids(record: &CgroupRecord, id: &str) -> Result<Vec<i32>, CgroupError> {
     let found = match controller_dir(record, "devices") {
         Ok(dir) => {

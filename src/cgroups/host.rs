@@ -92,8 +92,8 @@ pub(super) fn cgroup_mounts() -> Result<&'static Vec<MountInfo>, CgroupError> {
 
 /// Mount points of the v1 controllers rt manages, read once per process, with the rule
 /// libcgroups' manager uses (the first cgroup mount whose name matches). libcgroups'
-/// own helper re-reads mountinfo for each of its twelve controllers, through a procfs
-/// handle it re-validates every time: one read here instead.
+/// public helper, get_subsystem_mount_point, re-reads mountinfo on every call, through a
+/// procfs handle it re-validates every time: one read here instead.
 pub(super) fn v1_mount_points() -> Result<&'static HashMap<String, PathBuf>, CgroupError> {
     static POINTS: OnceLock<Result<HashMap<String, PathBuf>, String>> = OnceLock::new();
     POINTS

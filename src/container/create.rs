@@ -618,7 +618,7 @@ fn cgroup_to_be_born_in(
 
 /// A self-joining init (v1, see cgroups::self_join_files) sets up its mounts while its
 /// cgroups are made: the directories first (it moves in before the cgroup mount), then the
-/// limits (building libcgroups' manager reads mountinfo a dozen times; the init waits only
+/// limits (building libcgroups' manager reads mountinfo and /proc; the init waits only
 /// before it makes device nodes, as the device cgroup governs mknod). Until the cgroups
 /// are recorded, with the init, an init whose rt died exits (its channel closes) and
 /// nothing of it is on the host. A send fails only if the init already failed: what it
