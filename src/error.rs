@@ -131,19 +131,6 @@ pub fn errno_text(errno: i32) -> String {
     }
 }
 
-/// What the last panic of a thread other than main said (see main's panic hook): a
-/// dependency that panics there (libpathrs does when it cannot open /proc/thread-self,
-/// out of fds) is caught by the thread's join and reported as an error with this text.
-pub static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
-
-pub fn last_panic() -> String {
-    LAST_PANIC
-        .lock()
-        .ok()
-        .and_then(|mut p| p.take())
-        .unwrap_or_else(|| "it panicked".to_owned())
-}
-
 /// An io::Error's text, its errno as errno_text gives it.
 pub fn io_text(e: &io::Error) -> String {
     match e.raw_os_error() {

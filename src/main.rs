@@ -137,9 +137,7 @@ fn error_text(e: &anyhow::Error) -> String {
 }
 
 /// A panic is one line, never a multi-line report with a backtrace in the container's
-/// logs. In a thread other than main, where the join turns it into an error (cgroup
-/// manager), its text is kept for that error instead; with panic=abort (release builds)
-/// nothing is caught, so it is always printed.
+/// logs.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
         let msg = info
@@ -152,15 +150,7 @@ fn install_panic_hook() {
             .location()
             .map(|l| format!(" ({}:{})", l.file(), l.line()))
             .unwrap_or_default();
-        let text = format!("{msg}{at}");
-        let caught = cfg!(panic = "unwind") && std::thread::current().name() != Some("main");
-        if caught {
-            if let Ok(mut last) = error::LAST_PANIC.lock() {
-                *last = Some(text);
-            }
-        } else {
-            log::error(&format!("internal error: {text}"));
-        }
+        log::error(&format!("internal error: {msg}{at}"));
     }));
 }
 

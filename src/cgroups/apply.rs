@@ -69,46 +69,10 @@ pub(super) fn apply_spec(
     )
 }
 
-/// libcgroups' manager for the container's cgroups, built on another thread: its
-/// constructor reads mountinfo and /proc/self/cgroup (once each since the patch in
-/// vendor/libcgroups; once per controller before) and needs none of the directories to
-/// exist, so it can overlap with claiming and creating them. Built in place if no thread
-/// can be started.
-pub struct ManagerBuild(
-    Result<std::thread::JoinHandle<Result<AnyCgroupManager, CgroupError>>, (CgroupRecord, String)>,
-);
-
-impl ManagerBuild {
-    pub fn start(record: &CgroupRecord, id: &str) -> ManagerBuild {
-        let (r, i) = (record.clone(), id.to_owned());
-        let spawned = std::thread::Builder::new()
-            .name("cgroup-manager".into())
-            .spawn(move || manager(&r, &i));
-        ManagerBuild(spawned.map_err(|_| (record.clone(), id.to_owned())))
-    }
-
-    fn finish(self) -> Result<AnyCgroupManager, CgroupError> {
-        match self.0 {
-            Ok(handle) => handle.join().unwrap_or_else(|_| {
-                Err(CgroupError::Manager(format!(
-                    "building the cgroup manager failed: {}",
-                    crate::error::last_panic()
-                )))
-            }),
-            Err((record, id)) => manager(&record, &id),
-        }
-    }
-}
-
 /// Applies linux.resources (and the device rules linux.devices implies) to the
 /// container's existing cgroups.
-pub fn apply_resources(
-    record: &CgroupRecord,
-    spec: &Spec,
-    id: &str,
-    build: ManagerBuild,
-) -> Result<(), CgroupError> {
-    apply_spec(record, spec, id, &build.finish()?)
+pub fn apply_resources(record: &CgroupRecord, spec: &Spec, id: &str) -> Result<(), CgroupError> {
+    apply_spec(record, spec, id, &manager(record, id)?)
 }
 
 /// libcgroups' systemd driver applies only what systemd has properties for (cpu, cpuset,

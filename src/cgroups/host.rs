@@ -181,6 +181,19 @@ pub(super) fn unmanaged_dirs(record: &CgroupRecord) -> Result<Vec<PathBuf>, Cgro
     Ok(unmanaged_roots()?.iter().map(|r| r.join(rel)).collect())
 }
 
+/// The cgroup2 mount of a hybrid host, the one unmanaged hierarchy that is not v1 (it has
+/// no `tasks` file: see join::self_join_files).
+pub(super) fn hybrid_cgroup2_root() -> Result<Option<&'static Path>, CgroupError> {
+    if !matches!(setup()?, CgroupSetup::Hybrid) {
+        return Ok(None);
+    }
+    let roots = unmanaged_roots()?;
+    Ok(cgroup_mounts()?
+        .iter()
+        .find(|m| m.fs_type == "cgroup2" && roots.contains(&m.mount_point))
+        .map(|m| m.mount_point.as_path()))
+}
+
 /// The container's directory in the hierarchy of `controller` ("memory", "freezer", ...;
 /// ignored on v2, where there is one hierarchy).
 pub(super) fn controller_dir(

@@ -68,60 +68,104 @@ pub fn place_unmanaged(record: &CgroupRecord, pid: Option<i32>) -> Result<(), Cg
     Ok(())
 }
 
-/// Whether a process is born in the container's cgroup (clone3's CLONE_INTO_CGROUP)
-/// rather than moved there: cgroup v2, a cgroup of rt's own (systemd places processes in
-/// its units itself), and root (an unprivileged rt's cgroup may not be writable; it keeps
-/// the move, which tolerates that). A move writes cgroup.procs, which takes the global
-/// cgroup_threadgroup_rwsem for writing and so waits for an RCU grace period (the v1
-/// counterpart is `self_join_files`); a clone into the cgroup only takes it for reading.
-pub fn born_in_cgroup(record: &CgroupRecord) -> Result<bool, CgroupError> {
-    Ok(!record.systemd && nix::unistd::geteuid().is_root() && mode()? == resources::Mode::V2)
+/// The cgroup2 directory where a process of the container is born (clone3's
+/// CLONE_INTO_CGROUP) rather than moved in: on v2 the container's cgroup; on a hybrid host
+/// its directory in the cgroup2 hierarchy, which holds no controller rt uses (the v1
+/// hierarchies are joined through `tasks`, see self_join_files). A move writes
+/// cgroup.procs, which takes the global cgroup_threadgroup_rwsem for writing and so waits
+/// for an RCU grace period (5–9 ms for each move after a quiet moment, measured on this
+/// project's hybrid host, against 0.15 ms for a write to `tasks`); a birth in the cgroup
+/// only takes it for reading. None with the systemd driver (systemd places processes in
+/// its units), for a caller that is not root (an unprivileged rt's cgroup may not be
+/// writable; it keeps the move, which tolerates that), and on a host without cgroup2.
+pub fn clone_target(record: &CgroupRecord) -> Result<Option<PathBuf>, CgroupError> {
+    if record.systemd || !nix::unistd::geteuid().is_root() {
+        return Ok(None);
+    }
+    match mode()? {
+        resources::Mode::V2 => controller_dir(record, "").map(Some),
+        resources::Mode::V1 => {
+            let rel = record.path.strip_prefix("/").unwrap_or(&record.path);
+            Ok(hybrid_cgroup2_root()?.map(|root| root.join(rel)))
+        }
+    }
 }
 
-/// For an init born in its cgroup (where `born_in_cgroup`): creates the cgroup, with the
-/// controllers enabled on the way as libcgroups does when it moves a process, writes
-/// linux.resources (so the init is limited from its first instruction) and returns the
-/// directory, open for clone3.
+/// Whether the init's cgroups are made before its clone: on v2 where it is born in them
+/// (clone_target), on v1 where it moves itself in (`self_join`, see self_join_files).
+/// Elsewhere rt moves it in after the clone (`join`).
+pub fn made_before_clone(record: &CgroupRecord, self_join: bool) -> Result<bool, CgroupError> {
+    Ok(self_join || (mode()? == resources::Mode::V2 && clone_target(record)?.is_some()))
+}
+
+/// Makes the init's cgroups before its clone (see made_before_clone) and returns the
+/// directory it is born in, open for clone3, if there is one (clone_target). On v2 the
+/// cgroup is made with the controllers enabled on the way, as libcgroups does when it
+/// moves a process, and limited: linux.resources are in force from the init's first
+/// instruction. On v1 only the directories are made (`create_dirs`): the init moves
+/// itself in, and the limits follow (`apply_resources`) while it mounts.
 pub fn make_for_clone(
     record: &CgroupRecord,
     spec: &Spec,
     id: &str,
-) -> Result<OwnedFd, CgroupError> {
-    let m = manager(record, id)?;
-    let AnyCgroupManager::V2(v2) = &m else {
-        return Err(CgroupError::Manager(
-            "a cgroup v2 host without libcgroups' v2 manager".into(),
-        ));
-    };
-    v2.create_cgroup()
-        .map_err(|e| CgroupError::libcgroups("creating the cgroup", e))?;
-    apply_spec(record, spec, id, &m)?;
+) -> Result<Option<OwnedFd>, CgroupError> {
+    match mode()? {
+        resources::Mode::V2 => {
+            let m = manager(record, id)?;
+            let AnyCgroupManager::V2(v2) = &m else {
+                return Err(CgroupError::Manager(
+                    "a cgroup v2 host without libcgroups' v2 manager".into(),
+                ));
+            };
+            v2.create_cgroup()
+                .map_err(|e| CgroupError::libcgroups("creating the cgroup", e))?;
+            apply_spec(record, spec, id, &m)?;
+        }
+        resources::Mode::V1 => create_dirs(record)?,
+    }
     open_for_clone(record)
 }
 
-/// Whether the cgroup has no pids limit of its own ("max", or no pids controller). An
-/// `rt exec` process born in the cgroup arrives through an intermediate born there too,
-/// and each birth is checked against pids.max, where a move is not checked at all: so
-/// under a limit of its own, the exec process is moved in, and an exec into a container
-/// at its limit still works, as it does with runc.
+/// Whether the cgroup a process would be born in (clone_target) has no pids limit of its
+/// own ("max", or no pids controller there). An `rt exec` process born in the cgroup
+/// arrives through an intermediate born there too, and each birth is checked against
+/// pids.max, where a move is not checked at all: so under a limit of its own, the exec
+/// process is moved in, and an exec into a container at its limit still works, as it does
+/// with runc. A v1 pids limit does not count: the exec process joins that hierarchy by a
+/// move.
 pub fn no_pids_limit(record: &CgroupRecord) -> bool {
-    controller_dir(record, "pids")
+    clone_target(record)
         .ok()
+        .flatten()
         .and_then(|d| libcgroups::common::read_cgroup_file(d.join("pids.max")).ok())
         .is_none_or(|max| max.trim() == "max")
 }
 
-/// The container's existing cgroup v2 directory (or `exec --cgroup`'s sub-cgroup), open
-/// for clone3's CLONE_INTO_CGROUP, which wants a directory opened for reading (not O_PATH).
-pub fn open_for_clone(record: &CgroupRecord) -> Result<OwnedFd, CgroupError> {
-    let dir = controller_dir(record, "")?;
-    fs::File::open(&dir).map(OwnedFd::from).map_err(|e| {
-        CgroupError::Manager(format!(
-            "opening {}: {}",
-            dir.display(),
-            crate::error::io_text(&e)
-        ))
-    })
+/// The container's existing clone_target directory (or `exec --cgroup`'s sub-cgroup's),
+/// open for clone3's CLONE_INTO_CGROUP, which wants a directory opened for reading (not
+/// O_PATH); None where there is no clone target.
+pub fn open_for_clone(record: &CgroupRecord) -> Result<Option<OwnedFd>, CgroupError> {
+    let Some(dir) = clone_target(record)? else {
+        return Ok(None);
+    };
+    fs::File::open(&dir)
+        .map(|f| Some(OwnedFd::from(f)))
+        .map_err(|e| {
+            CgroupError::Manager(format!(
+                "opening {}: {}",
+                dir.display(),
+                crate::error::io_text(&e)
+            ))
+        })
+}
+
+/// Where the kernel refused the birth in clone_target (before 5.7, or a seccomp profile
+/// without clone3): moves `pid` there instead.
+pub fn move_to_clone_target(record: &CgroupRecord, pid: i32) -> Result<(), CgroupError> {
+    match clone_target(record)? {
+        Some(dir) => add_to_files(&[dir.join("cgroup.procs")], pid),
+        None => Ok(()),
+    }
 }
 
 /// Creates the cgroup, moves `pid` into it and applies linux.resources.
@@ -141,26 +185,37 @@ pub fn join(record: &CgroupRecord, spec: &Spec, id: &str, pid: i32) -> Result<()
 /// waits for an RCU grace period (5–15 ms on this project's hosts, more than all of rt's
 /// other work together). A single-threaded process that moves itself by writing "0" to a
 /// v1 `tasks` file needs no threadgroup stability and current kernels skip that lock
-/// (measured here: 0.04 ms instead of ~10 ms). So on v1 the parent only creates the
-/// directories (`create_dirs`), the init moves itself in (`join_self`) once they exist and
-/// before its first cgroup mount (init/steps.rs, join_own_cgroups; an exec process right
-/// after Go), and the parent writes the limits (`apply_resources`) while the init mounts,
-/// before the init makes device nodes. libcgroups can only move a
+/// (measured here: 0.15 ms instead of 5–9 ms). So on v1 the parent creates the directories
+/// before the clone (`create_dirs`), the init moves itself in (`join_self`) right after
+/// Go, before it joins any namespace (an exec process right after Go), and the parent
+/// writes the limits (`apply_resources`) while the init mounts, before the init makes
+/// device nodes. That holds for the named v1 hierarchies (name=systemd) too; a hybrid
+/// host's cgroup2 hierarchy has no `tasks` file outside threaded subtrees, and there the
+/// process is born in its directory instead (clone_target). libcgroups can only move a
 /// process by pid through cgroup.procs; the directories, the cpuset inheritance and the
 /// writes below use its file helpers.
 ///
 /// Returns the `tasks` files, or None where the parent must move the process: the systemd
-/// driver, cgroup v2 (no `tasks` file outside threaded subtrees), or a caller that is not
-/// root (a rootless process cannot write to the container's cgroup itself).
+/// driver, cgroup v2, or a caller that is not root (a rootless process cannot write to
+/// the container's cgroup itself).
 pub fn self_join_files(record: &CgroupRecord) -> Result<Option<Vec<PathBuf>>, CgroupError> {
     if record.systemd || !nix::unistd::geteuid().is_root() || mode()? != resources::Mode::V1 {
         return Ok(None);
     }
-    let files = v1_mount_points()?
+    let cgroup2 = clone_target(record)?;
+    let mut files = v1_mount_points()?
         .keys()
         .map(|c| controller_dir(record, c).map(|d| d.join("tasks")))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(with_unmanaged(record, files)?))
+    files.extend(
+        unmanaged_dirs(record)?
+            .into_iter()
+            .filter(|d| Some(d) != cgroup2.as_ref())
+            .map(|d| d.join("tasks")),
+    );
+    files.sort();
+    files.dedup();
+    Ok(Some(files))
 }
 
 /// `files` of the managed hierarchies plus the container's cgroup.procs in the unmanaged
@@ -180,7 +235,8 @@ pub(super) fn with_unmanaged(
 }
 
 /// Creates the container's v1 cgroups, ready for the init to move itself in with
-/// `join_self`; linux.resources follow with `apply_resources`.
+/// `join_self` (and to be born in its cgroup2 directory on a hybrid host);
+/// linux.resources follow with `apply_resources`.
 pub fn create_dirs(record: &CgroupRecord) -> Result<(), CgroupError> {
     place_unmanaged(record, None)?;
     for controller in v1_mount_points()?.keys() {
@@ -227,8 +283,8 @@ pub(super) fn inherit_cpuset(mount: &Path, dir: &Path, file: &str) -> Result<(),
     Ok(())
 }
 
-/// In the container's process, before it joins any namespace: moves this (single-threaded)
-/// process into the cgroups `self_join_files` named.
+/// In the container's process, before it joins any namespace (the paths are the host's):
+/// moves this (single-threaded) process into the cgroups `self_join_files` named.
 pub fn join_self(files: &[PathBuf]) -> Result<(), crate::error::StepError> {
     for f in files {
         libcgroups::common::write_cgroup_file_str(f, "0")

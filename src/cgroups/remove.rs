@@ -130,8 +130,11 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
             .map_err(|e| CgroupError::libcgroups("", e));
     }
     let reg = Registry::open()?;
-    remove_leaves(&created_leaves(record))?;
-    for dir in &record.created {
+    let leaves = created_leaves(record);
+    remove_leaves(&leaves)?;
+    // The leaves are gone now, and were never noted (see claim): only the ancestors rt
+    // created are left to try.
+    for dir in record.created.iter().filter(|d| !leaves.contains(d)) {
         match fs::remove_dir(dir) {
             Ok(()) => reg.forget(dir),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => reg.forget(dir),

@@ -5,16 +5,21 @@
 //!  rt create                                 init (clone3 child)
 //!  load, check and plan the bundle
 //!  the state directory appears
-//!  clone3(CLONE_NEW*|CLONE_PIDFD)  ───────▶ waits for Go
+//!  cgroups claimed, recorded, made
+//!  (v2: limited too; not for the
+//!  systemd driver, an intermediate
+//!  or a rootless or userns v1 init)
+//!  clone3(CLONE_NEW*|CLONE_PIDFD,  ───────▶ waits for Go
+//!  CLONE_INTO_CGROUP on v2/hybrid)
 //!  uid/gid maps (or on the
 //!  intermediate's MapIds)
 //!  init recorded; affinity,
 //!  oom_score_adj, resctrl group;
-//!  cgroups claimed, recorded, joined
-//!  (unless the init joins them: v1)
-//!  Go(host pid)                    ───────▶ setns joins, mounts
-//!  v1: cgroup dirs, CgroupsReady   ───────▶ joins its cgroups, cgroupns, cgroup mount
-//!      limits, LimitsSet           ───────▶ devices
+//!  (otherwise: cgroups claimed,
+//!  recorded, init moved in)
+//!  Go(host pid)                    ───────▶ v1: joins its cgroups (tasks); setns
+//!                                           joins, cgroupns, mounts
+//!  v1: limits, LimitsSet           ───────▶ devices
 //!                                  ◀─────── HostSteps  (only for hooks or netDevices)
 //!  netDevices moved in, prestart
 //!  + createRuntime hooks
@@ -34,7 +39,7 @@
 
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -179,17 +184,16 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         seccomp: seccomp.as_ref(),
     };
 
-    // cgroup v2: the init is born in its cgroup, made before the clone.
-    let (born_in, registry) = match self_join.is_empty() && !ns.intermediate {
-        true => cgroup_to_be_born_in(&mut c, spec)?,
-        false => (None, None),
-    };
+    // The init's cgroups, made before the clone where it is born in them (v2, and a
+    // hybrid host's cgroup2 hierarchy) or moves itself in (v1).
+    let build = cgroups_made_before_clone(&mut c, spec, &self_join, ns.intermediate)?;
 
     // Clone the init (directly into its new namespaces, or through the intermediate).
     let (chan, child_end) = sync::pair().map_err(SpawnError::Sync)?;
     let flags = if ns.intermediate { 0 } else { ns.create };
-    let (forked, born_inside) = spawn::clone_process_in(flags, born_in.as_ref().map(|d| d.as_fd()))
-        .map_err(SpawnError::Clone)?;
+    let born_in = build.as_ref().and_then(|b| b.born_in.as_ref());
+    let (forked, born_inside) =
+        spawn::clone_process_in(flags, born_in.map(|d| d.as_fd())).map_err(SpawnError::Clone)?;
     let (pid, pidfd) = match forked {
         Forked::Child => {
             drop(chan);
@@ -197,8 +201,6 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         }
         Forked::Parent { pid, pidfd } => (pid, pidfd),
     };
-    let made_for_clone = born_in.is_some();
-    drop(born_in);
     drop(child_end);
     let (mut pid, mut pidfd) = map_ids(&chan, &ns, spec, id_maps, pid, pidfd)?;
 
@@ -211,25 +213,38 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     if let Some(r) = &c.state.rdt {
         crate::rdt::add(r, pid)?;
     }
-    if made_for_clone {
-        // The cgroup is recorded, made and limited already; the init is recorded now.
-        c.save()?;
-        point("create: init recorded");
-        if !born_inside && let Some(record) = &c.state.cgroup {
-            // The kernel refused the clone into it (before 5.7, or a seccomp profile
-            // without clone3): moved in.
-            cgroups::add_process(record, &c.state.id, pid)?;
-            point("create: init placed in its cgroups");
+    let limits_later = match build {
+        Some(BuiltBeforeClone {
+            born_in,
+            registry,
+            limits_later,
+        }) => {
+            // The cgroups are recorded and made already; the init is recorded now.
+            c.save()?;
+            point("create: init recorded");
+            if born_in.is_some()
+                && !born_inside
+                && let Some(record) = &c.state.cgroup
+            {
+                // The kernel refused the clone into it (before 5.7, or a seccomp profile
+                // without clone3): moved in.
+                cgroups::move_to_clone_target(record, pid)?;
+                point("create: init placed in its cgroups");
+            }
+            // Only now is the init in a cgroup of the container, also where it was moved
+            // in: until then another create could claim the same empty cgroup.
+            drop(registry);
+            limits_later
         }
-    } else if self_join.is_empty() {
-        place_in_cgroups(&mut c, spec, pid)?;
-    }
-    // Only now is the init in its cgroup, also where it was moved in.
-    drop(registry);
+        None => {
+            place_in_cgroups(&mut c, spec, pid)?;
+            false
+        }
+    };
 
     chan.send(&Msg::Go(pid)).map_err(SpawnError::Sync)?;
-    if !self_join.is_empty() {
-        make_cgroups_while_the_init_mounts(&mut c, spec, &chan)?;
+    if limits_later {
+        limit_while_the_init_mounts(&c, spec, &chan)?;
     }
 
     // Serve the init until it is Ready.
@@ -591,57 +606,58 @@ fn place_in_cgroups(c: &mut Container, spec: &Spec, pid: i32) -> anyhow::Result<
     Ok(())
 }
 
-/// cgroup v2 (see cgroups::born_in_cgroup): the cgroup is claimed and recorded, then made
-/// and limited, before the clone, so that the init is born in it. Returns the directory
-/// for clone3 and the registry, still locked: until the init is in the cgroup, another
-/// create could otherwise claim the same empty cgroup (claim refuses one with processes).
-/// None where the init is moved in after the clone (place_in_cgroups) or, on v1, moves
-/// itself.
-fn cgroup_to_be_born_in(
+/// What cgroups_made_before_clone made: the cgroup2 directory the init is born in, the
+/// registry (still locked: until the init is in the cgroup, another create could claim
+/// the same empty cgroup, as claim refuses only one with processes), and whether the
+/// limits are still to be written, once the init runs (v1).
+struct BuiltBeforeClone {
+    born_in: Option<OwnedFd>,
+    registry: Option<cgroups::Registry>,
+    limits_later: bool,
+}
+
+/// The init's cgroups where they are made before its clone (see
+/// cgroups::made_before_clone): claimed and recorded, then made, so that a delete after a
+/// crash at any point removes exactly those. On v2 they are limited too; a self-joining
+/// init (v1, see cgroups::self_join_files) moves itself in right after Go and sets up its
+/// mounts while rt writes the limits (limit_while_the_init_mounts). None where the init
+/// is moved in after the clone (place_in_cgroups).
+fn cgroups_made_before_clone(
     c: &mut Container,
     spec: &Spec,
-) -> anyhow::Result<(Option<OwnedFd>, Option<cgroups::Registry>)> {
+    self_join: &[PathBuf],
+    intermediate: bool,
+) -> anyhow::Result<Option<BuiltBeforeClone>> {
     let Some(mut record) = c.state.cgroup.clone() else {
-        return Ok((None, None));
+        return Ok(None);
     };
-    if !cgroups::born_in_cgroup(&record)? {
-        return Ok((None, None));
+    if intermediate || !cgroups::made_before_clone(&record, !self_join.is_empty())? {
+        return Ok(None);
     }
     let registry = cgroups::claim(&mut record)?;
     c.state.cgroup = Some(record.clone());
     c.save()?;
     point("create: cgroups claimed and recorded");
-    let dir = cgroups::make_for_clone(&record, spec, &c.state.id)?;
+    let born_in = cgroups::make_for_clone(&record, spec, &c.state.id)?;
     point("create: cgroup made for the init");
-    Ok((Some(dir), registry))
+    Ok(Some(BuiltBeforeClone {
+        born_in,
+        registry,
+        limits_later: !self_join.is_empty(),
+    }))
 }
 
-/// A self-joining init (v1, see cgroups::self_join_files) sets up its mounts while its
-/// cgroups are made: the directories first (it moves in before the cgroup mount), then the
-/// limits (building libcgroups' manager reads mountinfo and /proc; the init waits only
-/// before it makes device nodes, as the device cgroup governs mknod). Until the cgroups
-/// are recorded, with the init, an init whose rt died exits (its channel closes) and
-/// nothing of it is on the host. A send fails only if the init already failed: what it
-/// said is the error to report, read in the loop that follows.
-fn make_cgroups_while_the_init_mounts(
-    c: &mut Container,
-    spec: &Spec,
-    chan: &Channel,
-) -> anyhow::Result<()> {
-    let Some(mut record) = c.state.cgroup.clone() else {
+/// A self-joining init sets up its mounts while rt writes its cgroup limits (building
+/// libcgroups' manager reads mountinfo and /proc); it waits for them (LimitsSet) only
+/// before it makes device nodes, as the device cgroup governs mknod. Not before the
+/// clone: no thread may run in rt when it clones the init (a lock held by another thread
+/// at that instant stays held forever in the child). A send fails only if the init
+/// already failed: what it said is the error to report, read in the loop that follows.
+fn limit_while_the_init_mounts(c: &Container, spec: &Spec, chan: &Channel) -> anyhow::Result<()> {
+    let Some(record) = &c.state.cgroup else {
         return Ok(());
     };
-    let build = cgroups::ManagerBuild::start(&record, &c.state.id);
-    {
-        let _registry = cgroups::claim(&mut record)?;
-        c.state.cgroup = Some(record.clone());
-        c.save()?;
-        point("create: cgroups claimed and recorded");
-        cgroups::create_dirs(&record)?;
-    }
-    point("create: cgroup directories made");
-    let _ = chan.send(&Msg::CgroupsReady);
-    cgroups::apply_resources(&record, spec, &c.state.id, build)?;
+    cgroups::apply_resources(record, spec, &c.state.id)?;
     point("create: limits set");
     let _ = chan.send(&Msg::LimitsSet);
     Ok(())

@@ -11,6 +11,7 @@ use oci_spec::runtime::{Capabilities, Capability, Process};
 use super::preconditions::{Op, check};
 use super::{Container, Status, process, supervise};
 use crate::cgroups;
+use crate::cgroups::resources::Mode;
 use crate::error::Ctx;
 use crate::init::exec::ExecContext;
 use crate::spawn::exec::{self as spawn_exec, ContainerNs};
@@ -278,19 +279,17 @@ fn exec_in(
             memory_policy: c.state.memory_policy.as_ref(),
         },
     };
-    // cgroup v2: the process is born in its cgroup, through its intermediate (see
-    // cgroups::born_in_cgroup). Not in a paused container: there the intermediate would
-    // be frozen before it had joined the container; nor under a pids limit (see
-    // cgroups::no_pids_limit).
+    // The process is born in its cgroup (v2) or its hybrid host's cgroup2 directory,
+    // through its intermediate (see cgroups::clone_target). Not in a paused v2 container:
+    // there the intermediate would be frozen before it had joined the container (a v1
+    // freezer cgroup is joined by a move, after the birth); nor under a pids limit there
+    // (see cgroups::no_pids_limit).
+    let frozen_at_birth = status == Status::Paused && cgroups::mode()? == Mode::V2;
     let born_in = match &cgroup {
         Some(record)
-            if status != Status::Paused
-                && self_join.is_empty()
-                && cgroup_files.is_empty()
-                && cgroups::born_in_cgroup(record)?
-                && cgroups::no_pids_limit(record) =>
+            if !frozen_at_birth && cgroup_files.is_empty() && cgroups::no_pids_limit(record) =>
         {
-            Some(cgroups::open_for_clone(record)?)
+            cgroups::open_for_clone(record)?
         }
         _ => None,
     };
@@ -301,11 +300,13 @@ fn exec_in(
     drop(console_socket);
     let started = (|| -> anyhow::Result<()> {
         placed?;
-        if let Some(record) = cgroup
-            .as_ref()
-            .filter(|_| self_join.is_empty() && !born_inside)
-        {
-            cgroups::add_process(record, &a.id, child.pid)?;
+        if let Some(record) = cgroup.as_ref().filter(|_| !born_inside) {
+            // A self-joining process moves itself into the v1 hierarchies; on a hybrid
+            // host it was to be born in the cgroup2 one.
+            match self_join.is_empty() {
+                true => cgroups::add_process(record, &a.id, child.pid)?,
+                false => cgroups::move_to_clone_target(record, child.pid)?,
+            }
             crate::fault::point("exec: process placed in the cgroup");
         }
         cgroups::add_to_files(&cgroup_files, child.pid)?;

@@ -137,21 +137,6 @@ fn setup_terminal(
     Ok(pty.slave)
 }
 
-/// The self-joining init's cgroup step: once rt has made the directories (CgroupsReady),
-/// the init writes itself into them, then makes its cgroup namespace, which is rooted
-/// where it is at that moment.
-fn join_own_cgroups(ctx: &Context, chan: &Channel) -> Result<(), StepError> {
-    match wait_for(chan, "the container's cgroups")? {
-        Msg::CgroupsReady => {}
-        other => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
-    }
-    crate::cgroups::join_self(ctx.cgroup_self_join)?;
-    if ctx.ns.new_cgroup {
-        unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "creating the cgroup namespace")?;
-    }
-    Ok(())
-}
-
 /// Everything up to Ready.
 fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     let pid = match wait_for(chan, "the go-ahead from rt")? {
@@ -163,19 +148,21 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     // process's /proc files belong to root, and a rootless parent must still write its
     // uid_map; until Go the init is alone in its namespaces and does nothing.
     nix::sys::prctl::set_dumpable(false).ctx(|| "PR_SET_DUMPABLE")?;
+    // A self-joining init (v1, see cgroups::self_join_files) moves itself into the
+    // cgroups rt made before the clone: before it joins any namespace, as the paths are
+    // the host's (a joined mount namespace may not even have them), and before its cgroup
+    // namespace, which is rooted where it is at that moment. Device nodes wait for the
+    // limits rt writes meanwhile (mknod is subject to the device cgroup), and so does
+    // everything after the rootfs: hooks, hostname, execve.
+    crate::cgroups::join_self(ctx.cgroup_self_join)?;
     if !ctx.ns.intermediate {
         if ctx.ns.new_user() {
             become_ns_root()?;
         }
         join_namespaces(&ctx.ns.join)?;
     }
-    // A self-joining init (v1, see cgroups::self_join_files) makes its mounts while rt
-    // creates its cgroups: it moves in (and creates its cgroup namespace, rooted where it
-    // lands) before the first cgroup mount; device nodes wait for the limits (mknod is
-    // subject to the device cgroup), and so does everything after the rootfs: hooks,
-    // hostname, execve. Any other init is in its cgroups since before Go.
-    let self_join = !ctx.cgroup_self_join.is_empty();
-    if ctx.ns.new_cgroup && !self_join {
+    // Any other init is in its cgroups since before Go.
+    if ctx.ns.new_cgroup {
         unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "creating the cgroup namespace")?;
     }
     // Modes given in the config (devices, mount points) are meant exactly.
@@ -196,12 +183,8 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     // Also in a joined mount namespace and in none (see MountNs): skipping it there would
     // leave the container on the host's root.
     let mut mounting = rootfs::begin(&rootfs_cfg)?;
-    rootfs::mount_until_cgroups(&rootfs_cfg, &mut mounting)?;
-    if self_join {
-        join_own_cgroups(ctx, chan)?;
-    }
-    rootfs::mount_rest(&rootfs_cfg, &mut mounting)?;
-    if self_join {
+    rootfs::mount_all(&rootfs_cfg, &mut mounting)?;
+    if !ctx.cgroup_self_join.is_empty() {
         match wait_for(chan, "the container's cgroup limits")? {
             Msg::LimitsSet => {}
             other => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),

@@ -12,8 +12,6 @@ use super::mount::in_root;
 pub struct Mounting {
     pub(super) root: Root,
     pub(super) deferred: Deferred,
-    /// The index in mounts[] of the next mount to make.
-    pub(super) next: usize,
 }
 
 pub struct Prepared {

@@ -10,9 +10,7 @@
 //! The steps, called in this order by init/steps.rs:
 //!
 //! 1. `begin`: stop propagation to the host, make the rootfs a mount point;
-//!    `mount_until_cgroups`: mounts[] up to the first cgroup file system;
-//!    (the init joins its cgroups here, see init/steps.rs)
-//!    `mount_rest`: the rest of mounts[];
+//!    `mount_all`: mounts[] in their order;
 //!    (the init waits for its cgroup limits here: the device cgroup governs mknod)
 //!    `make_devices`: device nodes, /dev links, process.cwd;
 //! 2. (createContainer hooks and the terminal, in init)
@@ -117,26 +115,13 @@ pub fn begin(cfg: &RootfsConfig) -> Result<Mounting, StepError> {
     Ok(Mounting {
         root,
         deferred: Deferred::default(),
-        next: 0,
     })
 }
 
-/// Step 1b: mounts[] in their order, up to the first cgroup file system: that one needs
-/// the init in its cgroups (the init's cgroup join comes between 1b and 1c).
-pub fn mount_until_cgroups(cfg: &RootfsConfig, m: &mut Mounting) -> Result<(), StepError> {
-    let mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
-    let end = mounts
-        .iter()
-        .position(|m| matches!(m.typ().as_deref(), Some("cgroup" | "cgroup2")))
-        .unwrap_or(mounts.len());
-    mount_range(cfg, m, end)
-}
-
-/// Step 1c: the rest of mounts[], and the host's /dev/null kept for masked paths that
+/// Step 1b: mounts[] in their order, and the host's /dev/null kept for masked paths that
 /// wait for a deferred proc mount.
-pub fn mount_rest(cfg: &RootfsConfig, m: &mut Mounting) -> Result<(), StepError> {
-    let n = cfg.spec.mounts().as_deref().unwrap_or_default().len();
-    mount_range(cfg, m, n)?;
+pub fn mount_all(cfg: &RootfsConfig, m: &mut Mounting) -> Result<(), StepError> {
+    mount_entries(cfg, m)?;
     let masked = cfg
         .spec
         .linux()
@@ -164,11 +149,9 @@ pub fn mount_rest(cfg: &RootfsConfig, m: &mut Mounting) -> Result<(), StepError>
     Ok(())
 }
 
-fn mount_range(cfg: &RootfsConfig, at: &mut Mounting, end: usize) -> Result<(), StepError> {
+fn mount_entries(cfg: &RootfsConfig, at: &mut Mounting) -> Result<(), StepError> {
     let mounts = cfg.spec.mounts().as_deref().unwrap_or_default();
-    while at.next < end.min(mounts.len()) {
-        let (i, m) = (at.next, &mounts[at.next]);
-        at.next += 1;
+    for (i, m) in mounts.iter().enumerate() {
         if !(cfg.defer_proc && at.deferred.take(i, m)) {
             mount_entry(&at.root, cfg, i, m)?;
             continue;

@@ -28,8 +28,6 @@ pub enum Msg {
     InitPid(i32),
     /// parent → init: ids mapped, cgroup joined; carries the init's host pid.
     Go(i32),
-    /// parent → init (self-joining init): its v1 cgroup directories exist; move in.
-    CgroupsReady,
     /// parent → init (when the init moved itself into its v1 cgroups): linux.resources,
     /// device rules included, are written; device nodes may be made now.
     LimitsSet,

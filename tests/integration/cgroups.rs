@@ -513,3 +513,89 @@ fn zero_limits_mean_not_set_as_engines_send_them() {
     assert_eq!(read("pids/pids.max"), "max");
     rt.rt(&["delete", "-f", &id]).ok();
 }
+
+/// A private tracefs instance with the kernel's cgroup:cgroup_attach_task tracepoint on:
+/// it fires for every move of a process into a cgroup (a write to cgroup.procs or tasks)
+/// and for no birth in one (clone3's CLONE_INTO_CGROUP). Private, so that nobody else's
+/// tracing on the host is touched; removed on drop.
+struct AttachTrace(std::path::PathBuf);
+
+impl AttachTrace {
+    fn start() -> Option<AttachTrace> {
+        let root = std::path::Path::new("/sys/kernel/tracing/instances");
+        if !root.is_dir() {
+            return None;
+        }
+        let dir = root.join(unique("rt-attach"));
+        fs::create_dir(&dir).ok()?;
+        let t = AttachTrace(dir);
+        fs::write(t.0.join("events/cgroup/cgroup_attach_task/enable"), "1").ok()?;
+        Some(t)
+    }
+
+    fn stop(&self) -> String {
+        let _ = fs::write(self.0.join("events/cgroup/cgroup_attach_task/enable"), "0");
+        fs::read_to_string(self.0.join("trace")).unwrap()
+    }
+}
+
+impl Drop for AttachTrace {
+    fn drop(&mut self) {
+        let _ = fs::write(self.0.join("events/cgroup/cgroup_attach_task/enable"), "0");
+        let _ = fs::remove_dir(&self.0);
+    }
+}
+
+/// On a hybrid host the container's init and its exec processes are born in their
+/// directory of the cgroup2 hierarchy, never moved there (a move by cgroup.procs waits for
+/// an RCU grace period, 5–9 ms here); the v1 hierarchies, named ones included, are joined
+/// by the process itself through `tasks`, which the trace shows as moves (the control
+/// that the trace works). Both processes are in the container's cgroup in every hierarchy.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn hybrid_host_processes_are_born_in_their_cgroup2_directory() {
+    need_root();
+    let unified = std::path::Path::new("/sys/fs/cgroup/unified");
+    if !unified.join("cgroup.procs").exists() {
+        eprintln!("not a hybrid host: skipped");
+        return;
+    }
+    let Some(trace) = AttachTrace::start() else {
+        eprintln!("no tracefs instance with cgroup:cgroup_attach_task: skipped");
+        return;
+    };
+    let rt = Rt::new();
+    let b = Bundle::sh("sleep 1000");
+    let (id, pid) = detached(&rt, &b);
+    let exec = rt.rt(&["exec", &id, "sh", "-c", "cat /proc/self/cgroup"]);
+    let text = trace.stop();
+    rt.rt(&["delete", "-f", &id]).ok();
+    let inside = exec.ok();
+
+    let into = |l: &&str| l.contains("cgroup_attach_task:") && l.contains(&format!("/{id} "));
+    let cgroup2: Vec<&str> = text
+        .lines()
+        .filter(into)
+        .filter(|l| l.contains("dst_root=0 "))
+        .collect();
+    let v1 = text.lines().filter(into).count();
+    assert!(
+        cgroup2.is_empty(),
+        "processes were moved into the container's cgroup2 directory:\n{}",
+        cgroup2.join("\n")
+    );
+    // Every v1 hierarchy, by the init and by the exec process.
+    let hierarchies = fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert!(
+        v1 >= 2,
+        "the trace saw no move into the v1 hierarchies (init {pid} was in {hierarchies}):\n{text}"
+    );
+    let lines: Vec<&str> = inside.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("0::")) && lines.iter().all(|l| l.ends_with(":/")),
+        "the exec process is not in the container's cgroup in every hierarchy:\n{inside}"
+    );
+}
