@@ -84,8 +84,8 @@ fn too_few_file_descriptors_fail_cleanly() {
     let rt = Rt::new();
     let b = Bundle::new(&["true"]);
     // Each limit runs out at a different step of create. Around 8 or 9, libpathrs (a
-    // dependency) panics in rt's cgroup-manager thread when it cannot open
-    // /proc/thread-self: that is one line and a failed create too.
+    // dependency) can panic when it cannot open /proc/thread-self: that is one line and a
+    // failed create too.
     for limit in 4..=14 {
         let id = unique("emfile");
         let out = capture(
