@@ -39,7 +39,7 @@
 
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -186,7 +186,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
 
     // The init's cgroups, made before the clone where it is born in them (v2, and a
     // hybrid host's cgroup2 hierarchy) or moves itself in (v1).
-    let build = cgroups_made_before_clone(&mut c, spec, &self_join, ns.intermediate)?;
+    let build = cgroups_made_before_clone(&mut c, spec, !self_join.is_empty(), ns.intermediate)?;
 
     // Clone the init (directly into its new namespaces, or through the intermediate).
     let (chan, child_end) = sync::pair().map_err(SpawnError::Sync)?;
@@ -213,12 +213,8 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     if let Some(r) = &c.state.rdt {
         crate::rdt::add(r, pid)?;
     }
-    let limits_later = match build {
-        Some(BuiltBeforeClone {
-            born_in,
-            registry,
-            limits_later,
-        }) => {
+    match build {
+        Some(BuiltBeforeClone { born_in, registry }) => {
             // The cgroups are recorded and made already; the init is recorded now.
             c.save()?;
             point("create: init recorded");
@@ -234,16 +230,12 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
             // Only now is the init in a cgroup of the container, also where it was moved
             // in: until then another create could claim the same empty cgroup.
             drop(registry);
-            limits_later
         }
-        None => {
-            place_in_cgroups(&mut c, spec, pid)?;
-            false
-        }
-    };
+        None => place_in_cgroups(&mut c, spec, pid)?,
+    }
 
     chan.send(&Msg::Go(pid)).map_err(SpawnError::Sync)?;
-    if limits_later {
+    if !self_join.is_empty() {
         limit_while_the_init_mounts(&c, spec, &chan)?;
     }
 
@@ -606,14 +598,12 @@ fn place_in_cgroups(c: &mut Container, spec: &Spec, pid: i32) -> anyhow::Result<
     Ok(())
 }
 
-/// What cgroups_made_before_clone made: the cgroup2 directory the init is born in, the
-/// registry (still locked: until the init is in the cgroup, another create could claim
-/// the same empty cgroup, as claim refuses only one with processes), and whether the
-/// limits are still to be written, once the init runs (v1).
+/// What cgroups_made_before_clone made: the cgroup2 directory the init is born in, and
+/// the registry (still locked: until the init is in the cgroup, another create could
+/// claim the same empty cgroup, as claim refuses only one with processes).
 struct BuiltBeforeClone {
     born_in: Option<OwnedFd>,
     registry: Option<cgroups::Registry>,
-    limits_later: bool,
 }
 
 /// The init's cgroups where they are made before its clone (see
@@ -625,13 +615,13 @@ struct BuiltBeforeClone {
 fn cgroups_made_before_clone(
     c: &mut Container,
     spec: &Spec,
-    self_join: &[PathBuf],
+    self_join: bool,
     intermediate: bool,
 ) -> anyhow::Result<Option<BuiltBeforeClone>> {
     let Some(mut record) = c.state.cgroup.clone() else {
         return Ok(None);
     };
-    if intermediate || !cgroups::made_before_clone(&record, !self_join.is_empty())? {
+    if intermediate || !cgroups::made_before_clone(&record, self_join)? {
         return Ok(None);
     }
     let registry = cgroups::claim(&mut record)?;
@@ -640,11 +630,7 @@ fn cgroups_made_before_clone(
     point("create: cgroups claimed and recorded");
     let born_in = cgroups::make_for_clone(&record, spec, &c.state.id)?;
     point("create: cgroup made for the init");
-    Ok(Some(BuiltBeforeClone {
-        born_in,
-        registry,
-        limits_later: !self_join.is_empty(),
-    }))
+    Ok(Some(BuiltBeforeClone { born_in, registry }))
 }
 
 /// A self-joining init sets up its mounts while rt writes its cgroup limits (building
