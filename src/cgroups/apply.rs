@@ -337,6 +337,27 @@ pub fn is_frozen(record: &CgroupRecord) -> bool {
         .is_some_and(|s| s.trim() == frozen)
 }
 
+/// Whether the container is paused, given the state letter of its live init (from
+/// /proc/PID/stat), for `list` and `state`, which ask this of every container: most are
+/// not paused, and the letter answers for them without a read of the freezer.
+/// A v1 freezer calls a cgroup FROZEN only once each of its tasks is frozen, and since
+/// Linux 6.1 (the freezer rewrite that made TASK_FROZEN a task state) procfs reports every
+/// frozen task as 'D'; so on v1 an init in any other state means not paused. Older kernels
+/// count a task sleeping in freezable_schedule() (nanosleep, say: 'S') as frozen, and on
+/// v2 a frozen task waits in an interruptible sleep ('S'): there the file is read.
+pub fn is_paused(record: &CgroupRecord, init_state: char) -> bool {
+    static FROZEN_IS_D: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let frozen_is_d =
+        || procfs::KernelVersion::current().is_ok_and(|v| v >= procfs::KernelVersion::new(6, 1, 0));
+    if init_state != 'D'
+        && matches!(mode(), Ok(resources::Mode::V1))
+        && *FROZEN_IS_D.get_or_init(frozen_is_d)
+    {
+        return false;
+    }
+    is_frozen(record)
+}
+
 /// Reads the container's resource usage; one manager (and, with systemd, one D-Bus
 /// connection) serves every read of an `rt events` stream.
 pub struct StatsReader(AnyCgroupManager);

@@ -191,7 +191,10 @@ fn read_state(dir: &Path) -> Result<State, ContainerError> {
 /// A small file, whole, by plain read(2)s into a buffer of 8 KiB that grows as needed.
 /// fs::read and procfs' readers ask for the size first (statx, and lseek on /proc
 /// files): two syscalls more per file, which `list` pays for every container's
-/// state.json and /proc/PID/stat.
+/// state.json and /proc/PID/stat. A read that leaves room in the buffer ends the file:
+/// procfs hands out a one-record file like stat whole in each read that can hold it, and
+/// a regular file returns all it has up to its end, so asking again for the 0 that says
+/// "end" would be one syscall more per file for nothing.
 fn read_small(path: &Path) -> io::Result<Vec<u8>> {
     use std::io::Read as _;
     let mut f = File::open(path)?;
@@ -202,8 +205,12 @@ fn read_small(path: &Path) -> io::Result<Vec<u8>> {
             buf.resize(len * 2, 0);
         }
         match f.read(&mut buf[len..]) {
-            Ok(0) => break,
-            Ok(n) => len += n,
+            Ok(n) => {
+                len += n;
+                if len < buf.len() {
+                    break;
+                }
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
@@ -421,13 +428,14 @@ impl Container {
     /// init that is not frozen.
     pub fn liveness(&self) -> Liveness {
         let creating = self.state.phase == Phase::Creating;
-        let init_alive = !creating && self.state.init.is_some_and(is_alive);
-        let frozen = init_alive
-            && self
-                .state
+        let init_state = self.state.init.filter(|_| !creating).and_then(alive_state);
+        let init_alive = init_state.is_some();
+        let frozen = init_state.is_some_and(|letter| {
+            self.state
                 .cgroup
                 .as_ref()
-                .is_some_and(crate::cgroups::is_frozen);
+                .is_some_and(|record| crate::cgroups::is_paused(record, letter))
+        });
         Liveness {
             creator_alive: creating && is_alive(self.state.creator),
             init_alive,
@@ -507,9 +515,14 @@ pub fn proc_start_time(pid: i32) -> Option<u64> {
 
 /// Start time of a live, non-zombie process; None if there is none; an error if /proc
 /// could not be read (out of fds, say: that is no answer about the process).
+pub fn read_start_time(pid: i32) -> Result<Option<u64>, procfs::ProcError> {
+    Ok(read_stat(pid)?.map(|(start, _)| start))
+}
+
+/// Start time and state letter (R, S, D, ...) of a live, non-zombie process.
 /// The file is opened by path rather than through procfs' Process: that opens and checks
 /// /proc/<pid> first, and `list` reads one of these per container.
-pub fn read_start_time(pid: i32) -> Result<Option<u64>, procfs::ProcError> {
+fn read_stat(pid: i32) -> Result<Option<(u64, char)>, procfs::ProcError> {
     use procfs::FromRead;
     let path = PathBuf::from(format!("/proc/{pid}/stat"));
     let text = match read_small(&path) {
@@ -522,12 +535,20 @@ pub fn read_start_time(pid: i32) -> Result<Option<u64>, procfs::ProcError> {
     let stat = procfs::process::Stat::from_read(text.as_slice())?;
     Ok(match stat.state {
         'Z' | 'X' | 'x' => None,
-        _ => Some(stat.starttime),
+        state => Some((stat.starttime, state)),
     })
 }
 
 pub fn is_alive(p: ProcId) -> bool {
     p.pid > 0 && proc_start_time(p.pid) == Some(p.start)
+}
+
+/// The state letter of `p` if it is alive (the same process: pid and start time).
+fn alive_state(p: ProcId) -> Option<char> {
+    match read_stat(p.pid) {
+        Ok(Some((start, state))) if p.pid > 0 && start == p.start => Some(state),
+        _ => None,
+    }
 }
 
 /// Whether `p` is gone or on its way out (PF_EXITING: its files, root and namespaces are

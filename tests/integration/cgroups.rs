@@ -235,6 +235,15 @@ fn pause_freezes_and_resume_thaws() {
     };
     rt.rt(&["pause", &id]).ok();
     assert_eq!(rt.status(&id), "paused");
+    // `list` decides "paused" from the init's state letter before it reads the freezer.
+    let listed: serde_json::Value =
+        serde_json::from_str(rt.rt(&["list", "--format", "json"]).ok()).unwrap();
+    let entry = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == id.as_str());
+    assert_eq!(entry.unwrap()["status"], "paused", "{listed}");
     let frozen = count();
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(count(), frozen, "processes kept running while paused");
