@@ -30,6 +30,7 @@ mod seal;
 mod security;
 mod signal;
 mod spawn;
+mod unparsed;
 
 use clap::{CommandFactory, Parser};
 

@@ -23,6 +23,7 @@ const LAYERS: &[&str] = &[
     "log",
     "oci_state",
     "passwd",
+    "unparsed",
     "spawn",
     "security",
     "console",

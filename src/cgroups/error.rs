@@ -26,6 +26,9 @@ pub enum CgroupError {
     Field { field: String, reason: String },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// The list of directories rt created, as state.json keeps it.
+    #[error("cgroups: the record of the directories rt created: {0}")]
+    Record(serde_json::Error),
     #[error("cgroups: removing {path}: {}", crate::error::io_text(.reason))]
     Remove {
         path: PathBuf,

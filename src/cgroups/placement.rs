@@ -95,12 +95,7 @@ pub fn plan(
         return Ok(None);
     }
     let path = resolve_path(spec_path, id, &own)?;
-    Ok(Some(CgroupRecord {
-        path,
-        created: Vec::new(),
-        systemd: false,
-        unit_dir: None,
-    }))
+    Ok(Some(CgroupRecord::new(path, false, None)))
 }
 
 /// Whether this (rootless) process may create cgroups below its own: only on cgroup v2,
@@ -203,12 +198,11 @@ pub(super) fn plan_systemd(
         });
     }
     let (slice, prefix, name) = systemd_parts(spec_path, id)?;
-    Ok(CgroupRecord {
-        path: PathBuf::from(format!("{slice}:{prefix}:{name}")),
-        created: Vec::new(),
-        systemd: true,
-        unit_dir: Some(systemd_unit_dir(&slice, &prefix, &name)),
-    })
+    Ok(CgroupRecord::new(
+        PathBuf::from(format!("{slice}:{prefix}:{name}")),
+        true,
+        Some(systemd_unit_dir(&slice, &prefix, &name)),
+    ))
 }
 
 /// Every directory on the way to the container's cgroup, in every hierarchy, deepest
@@ -266,7 +260,7 @@ pub fn claim(record: &mut CgroupRecord) -> Result<Option<Registry>, CgroupError>
             )));
         }
     }
-    record.created = ours;
+    record.set_created(&ours).map_err(CgroupError::Record)?;
     Ok(Some(reg))
 }
 
@@ -283,12 +277,7 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
             "must be a path below the container's (non-systemd) cgroup",
         ));
     }
-    let sub_record = CgroupRecord {
-        path: record.path.join(&rel),
-        created: Vec::new(),
-        systemd: false,
-        unit_dir: None,
-    };
+    let sub_record = CgroupRecord::new(record.path.join(&rel), false, None);
     // Where the container can have made it: the hierarchies with controllers.
     let roots = managed_roots(&setup()?)?;
     let leaf = sub_record

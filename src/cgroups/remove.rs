@@ -14,10 +14,9 @@ use super::registry::Registry;
 /// The container's leaf directories that rt created, one per hierarchy where it did: the
 /// only ones whose contents (sub-cgroups, processes) rt may remove. A leaf that existed
 /// before the container is never emptied or removed.
-pub(super) fn created_leaves(record: &CgroupRecord) -> Vec<PathBuf> {
+fn created_leaves(record: &CgroupRecord, created: &[PathBuf]) -> Vec<PathBuf> {
     let leaf = record.path.strip_prefix("/").unwrap_or(&record.path);
-    record
-        .created
+    created
         .iter()
         .filter(|d| d.ends_with(leaf))
         .cloned()
@@ -130,11 +129,12 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
             .map_err(|e| CgroupError::libcgroups("", e));
     }
     let reg = Registry::open()?;
-    let leaves = created_leaves(record);
+    let created = record.created().map_err(CgroupError::Record)?;
+    let leaves = created_leaves(record, &created);
     remove_leaves(&leaves)?;
     // The leaves are gone now, and were never noted (see claim): only the ancestors rt
     // created are left to try.
-    for dir in record.created.iter().filter(|d| !leaves.contains(d)) {
+    for dir in created.iter().filter(|d| !leaves.contains(d)) {
         match fs::remove_dir(dir) {
             Ok(()) => reg.forget(dir),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => reg.forget(dir),
@@ -162,19 +162,23 @@ mod tests {
 
     #[test]
     fn leaf_ownership() {
-        let mut r = CgroupRecord {
-            path: "/a/c1".into(),
-            created: pb(&[
-                "/sys/fs/cgroup/cpu/a/c1",
-                "/sys/fs/cgroup/cpu/a",
-                "/sys/fs/cgroup/memory/a",
-            ]),
-            systemd: false,
-            unit_dir: None,
-        };
+        let mut r = CgroupRecord::new("/a/c1".into(), false, None);
+        let made = pb(&[
+            "/sys/fs/cgroup/cpu/a/c1",
+            "/sys/fs/cgroup/cpu/a",
+            "/sys/fs/cgroup/memory/a",
+        ]);
+        r.set_created(&made).unwrap();
         // Only where rt made the leaf (cpu), not where it existed (memory).
-        assert_eq!(created_leaves(&r), pb(&["/sys/fs/cgroup/cpu/a/c1"]));
-        r.created.clear();
-        assert!(created_leaves(&r).is_empty());
+        assert_eq!(
+            created_leaves(&r, &r.created().unwrap()),
+            pb(&["/sys/fs/cgroup/cpu/a/c1"])
+        );
+        // Kept as written, and read back the same.
+        let back: CgroupRecord = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back.created().unwrap(), made);
+        r.set_created(&[]).unwrap();
+        assert!(r.created().unwrap().is_empty());
+        assert!(!serde_json::to_string(&r).unwrap().contains("created"));
     }
 }
