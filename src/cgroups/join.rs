@@ -261,24 +261,32 @@ pub fn fill_cpuset(record: &CgroupRecord) -> Result<(), CgroupError> {
 }
 
 /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and no task can join it
-/// until both are set: each level without its own value takes its parent's.
+/// until both are set: each level without its own value takes its parent's. Read from
+/// the leaf up, and only as far as the first level with a value of its own (usually the
+/// container's parent), then written down to the leaf.
 pub(super) fn inherit_cpuset(mount: &Path, dir: &Path, file: &str) -> Result<(), CgroupError> {
-    let rel = dir.strip_prefix(mount).unwrap_or(Path::new(""));
-    let mut current = mount.to_path_buf();
     let read = |p: &Path| {
         libcgroups::common::read_cgroup_file(p.join(file))
             .map_err(|e| CgroupError::libcgroups("", e))
     };
-    let mut value = read(&current)?;
-    for c in rel.components() {
-        current.push(c);
-        let own = read(&current)?;
-        if own.trim().is_empty() {
-            libcgroups::common::write_cgroup_file_str(current.join(file), value.trim())
-                .map_err(|e| CgroupError::libcgroups("", e))?;
-        } else {
-            value = own;
+    let mut empty = Vec::new();
+    let mut current = dir;
+    let value = loop {
+        let own = read(current)?;
+        if !own.trim().is_empty() {
+            break own;
         }
+        empty.push(current);
+        match current.parent() {
+            Some(up) if current != mount && up.starts_with(mount) => current = up,
+            // The hierarchy's root always has a value; a root without one leaves nothing
+            // to inherit.
+            _ => return Ok(()),
+        }
+    };
+    for level in empty.iter().rev() {
+        libcgroups::common::write_cgroup_file_str(level.join(file), value.trim())
+            .map_err(|e| CgroupError::libcgroups("", e))?;
     }
     Ok(())
 }
@@ -398,4 +406,33 @@ pub fn add_process(record: &CgroupRecord, id: &str, pid: i32) -> Result<(), Cgro
         }
     };
     add_to_files(&files, pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Levels without a value of their own take the nearest one above them; a level with
+    /// its own is left alone, and so is everything above the first such level.
+    #[test]
+    fn cpuset_is_inherited_from_the_nearest_level_with_a_value() {
+        let mount = std::env::temp_dir().join(format!("rt-cpuset-{}", std::process::id()));
+        let leaf = mount.join("a/b/c");
+        fs::create_dir_all(&leaf).unwrap();
+        let file = "cpuset.cpus";
+        for (level, value) in [("", "0-1\n"), ("a", "0\n"), ("a/b", ""), ("a/b/c", "")] {
+            fs::write(mount.join(level).join(file), value).unwrap();
+        }
+        inherit_cpuset(&mount, &leaf, file).unwrap();
+        let read = |level: &str| fs::read_to_string(mount.join(level).join(file)).unwrap();
+        assert_eq!(
+            [read(""), read("a"), read("a/b"), read("a/b/c")],
+            ["0-1\n", "0\n", "0", "0"]
+        );
+        fs::write(leaf.join(file), "1").unwrap();
+        fs::write(mount.join("a/b").join(file), "").unwrap();
+        inherit_cpuset(&mount, &leaf, file).unwrap();
+        assert_eq!([read("a/b"), read("a/b/c")], ["", "1"]);
+        fs::remove_dir_all(&mount).unwrap();
+    }
 }

@@ -1,5 +1,7 @@
 //! The note of intermediate cgroup directories rt created, shared by every rt on the host.
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +27,13 @@ fn registry_name(dir: &Path) -> String {
 pub struct Registry {
     dir: PathBuf,
     _lock: nix::fcntl::Flock<fs::File>,
+    /// The names of the notes, listed at the first question and kept up to date by this
+    /// handle (no other rt changes them while it holds the lock): a claim asks about every
+    /// existing directory on the way to the container's cgroup (30 on a hybrid host for a
+    /// path three levels deep), and opening a note that does not exist costs a path
+    /// lookup each time. None until listed, or if the listing failed (then each note is
+    /// opened).
+    names: RefCell<Option<HashSet<String>>>,
 }
 
 impl Registry {
@@ -44,23 +53,50 @@ impl Registry {
         Ok(Registry {
             dir: dir.to_path_buf(),
             _lock: lock,
+            names: RefCell::new(None),
         })
     }
 
     pub fn note(&self, cgroup_dir: &Path) -> std::io::Result<()> {
+        let name = registry_name(cgroup_dir);
         fs::write(
-            self.dir.join(registry_name(cgroup_dir)),
+            self.dir.join(&name),
             cgroup_dir.as_os_str().as_encoded_bytes(),
-        )
+        )?;
+        if let Some(names) = self.names.borrow_mut().as_mut() {
+            names.insert(name);
+        }
+        Ok(())
     }
 
     pub fn is_noted(&self, cgroup_dir: &Path) -> bool {
-        fs::read(self.dir.join(registry_name(cgroup_dir)))
-            .is_ok_and(|c| c == cgroup_dir.as_os_str().as_encoded_bytes())
+        let name = registry_name(cgroup_dir);
+        if self.names.borrow().is_none() {
+            let listed = fs::read_dir(&self.dir).and_then(|entries| {
+                entries
+                    .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                    .collect::<std::io::Result<HashSet<_>>>()
+            });
+            *self.names.borrow_mut() = listed.ok();
+        }
+        if self
+            .names
+            .borrow()
+            .as_ref()
+            .is_some_and(|names| !names.contains(&name))
+        {
+            return false;
+        }
+        // The name is a hash: the note's content tells whether it is this directory's.
+        fs::read(self.dir.join(&name)).is_ok_and(|c| c == cgroup_dir.as_os_str().as_encoded_bytes())
     }
 
     pub fn forget(&self, cgroup_dir: &Path) {
-        let _ = fs::remove_file(self.dir.join(registry_name(cgroup_dir)));
+        let name = registry_name(cgroup_dir);
+        let _ = fs::remove_file(self.dir.join(&name));
+        if let Some(names) = self.names.borrow_mut().as_mut() {
+            names.remove(&name);
+        }
     }
 }
 
@@ -77,8 +113,18 @@ mod tests {
         reg.note(a).unwrap();
         assert!(reg.is_noted(a));
         assert!(!reg.is_noted(b));
+        // Listed now: notes and forgets through the handle keep the listing true.
+        reg.note(b).unwrap();
+        assert!(reg.is_noted(b));
         reg.forget(a);
         assert!(!reg.is_noted(a));
+        assert!(reg.is_noted(b));
+        // A note whose content names another directory (a hash collision) is not this one's.
+        fs::write(dir.join(registry_name(a)), "/elsewhere").unwrap();
+        drop(reg);
+        let reg = Registry::open_at(&dir).unwrap();
+        assert!(!reg.is_noted(a));
+        assert!(reg.is_noted(b));
         assert_ne!(registry_name(a), registry_name(b));
         assert_eq!(registry_name(a).len(), 16);
         drop(reg);
