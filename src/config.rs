@@ -384,12 +384,12 @@ pub fn caps_name(c: &Capability) -> String {
 /// bounding set, as when its caller runs with a reduced set) are left out with a warning:
 /// the runtime spec says a runtime SHOULD NOT fail for them, and capset(2) would.
 pub fn drop_ungrantable_caps(p: &mut Process) {
-    let Ok(own) = caps::read(None, caps::CapSet::Bounding) else {
-        return;
-    };
     let Some(mut c) = p.capabilities().clone() else {
         return;
     };
+    // Each capability the config names is looked up once (a config names about 14;
+    // reading the whole bounding set asks the kernel about all 41).
+    let mut held = std::collections::HashMap::new();
     let mut dropped = std::collections::BTreeSet::new();
     let mut keep = |set: &Option<Capabilities>| -> Option<Capabilities> {
         set.as_ref().map(|s| {
@@ -397,7 +397,11 @@ pub fn drop_ungrantable_caps(p: &mut Process) {
                 .filter(|cap| {
                     let granted = caps_name(cap)
                         .parse::<caps::Capability>()
-                        .map_or(true, |k| own.contains(&k));
+                        .map_or(true, |k| {
+                            *held.entry(k).or_insert_with(|| {
+                                caps::has_cap(None, caps::CapSet::Bounding, k).unwrap_or(false)
+                            })
+                        });
                     if !granted {
                         dropped.insert(caps_name(cap));
                     }

@@ -128,10 +128,16 @@ fn become_user(process: &Process, may_setgroups: bool, keep_admin: bool) -> Resu
     let all = caps::all();
 
     for cap in all.difference(&sets.bounding) {
-        // Capabilities this kernel does not know are not in its bounding set anyway.
-        if caps::has_cap(None, CapSet::Bounding, *cap).unwrap_or(false) {
-            caps::drop(None, CapSet::Bounding, *cap)
-                .map_err(|e| StepError::msg("process.capabilities.bounding", e.to_string()))?;
+        // Dropping one that is not in the set succeeds too, so no prctl asks first; a
+        // failure counts only while the capability is still there (one this kernel does
+        // not know is in no bounding set).
+        if let Err(e) = caps::drop(None, CapSet::Bounding, *cap)
+            && caps::has_cap(None, CapSet::Bounding, *cap).unwrap_or(false)
+        {
+            return Err(StepError::msg(
+                "process.capabilities.bounding",
+                e.to_string(),
+            ));
         }
     }
 
