@@ -229,6 +229,7 @@ pub fn claim(record: &mut CgroupRecord) -> Result<Option<Registry>, CgroupError>
         return Ok(None);
     }
     let reg = Registry::open()?;
+    reg.forget_stale();
     let leaf = record
         .path
         .strip_prefix("/")

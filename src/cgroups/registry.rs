@@ -3,6 +3,7 @@
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fs;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::error::CgroupError;
@@ -69,8 +70,8 @@ impl Registry {
         Ok(())
     }
 
-    pub fn is_noted(&self, cgroup_dir: &Path) -> bool {
-        let name = registry_name(cgroup_dir);
+    /// Lists the notes' names once per handle (see `names`).
+    fn list(&self) {
         if self.names.borrow().is_none() {
             let listed = fs::read_dir(&self.dir).and_then(|entries| {
                 entries
@@ -79,6 +80,11 @@ impl Registry {
             });
             *self.names.borrow_mut() = listed.ok();
         }
+    }
+
+    pub fn is_noted(&self, cgroup_dir: &Path) -> bool {
+        let name = registry_name(cgroup_dir);
+        self.list();
         if self
             .names
             .borrow()
@@ -89,6 +95,37 @@ impl Registry {
         }
         // The name is a hash: the note's content tells whether it is this directory's.
         fs::read(self.dir.join(&name)).is_ok_and(|c| c == cgroup_dir.as_os_str().as_encoded_bytes())
+    }
+
+    /// Forgets the notes of directories that do not exist. A note is written before its
+    /// directory is made, both under this lock, so with the lock held a note without its
+    /// directory is one whose creator was killed in between (or whose directory someone
+    /// removed): kept, it would make rt take for its own a directory that another
+    /// runtime or an administrator makes there later, and remove it with the last
+    /// container below it. Called by every claim and every removal.
+    pub fn forget_stale(&self) {
+        self.list();
+        let names: Vec<String> = match self.names.borrow().as_ref() {
+            Some(names) => names.iter().cloned().collect(),
+            None => return,
+        };
+        for name in names {
+            let Ok(content) = fs::read(self.dir.join(&name)) else {
+                continue;
+            };
+            let dir = Path::new(std::ffi::OsStr::from_bytes(&content));
+            let gone = match fs::symlink_metadata(dir) {
+                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+                Ok(_) => false,
+            };
+            // An empty note is one whose writer was killed mid-write.
+            if gone || content.is_empty() {
+                let _ = fs::remove_file(self.dir.join(&name));
+                if let Some(names) = self.names.borrow_mut().as_mut() {
+                    names.remove(&name);
+                }
+            }
+        }
     }
 
     pub fn forget(&self, cgroup_dir: &Path) {
@@ -125,6 +162,22 @@ mod tests {
         let reg = Registry::open_at(&dir).unwrap();
         assert!(!reg.is_noted(a));
         assert!(reg.is_noted(b));
+        // Notes of directories that do not exist (a creator killed between its note and
+        // its mkdir) and empty ones (killed mid-write) are forgotten; others stay.
+        let existing = dir.join("made");
+        fs::create_dir(&existing).unwrap();
+        reg.note(&existing).unwrap();
+        fs::write(dir.join("0000000000000000"), "").unwrap();
+        drop(reg);
+        let reg = Registry::open_at(&dir).unwrap();
+        reg.forget_stale();
+        assert!(!reg.is_noted(b), "/sys/fs/cgroup/cpu/y does not exist");
+        assert!(
+            !dir.join(registry_name(a)).exists(),
+            "/elsewhere does not exist"
+        );
+        assert!(reg.is_noted(&existing));
+        assert!(!dir.join("0000000000000000").exists());
         assert_ne!(registry_name(a), registry_name(b));
         assert_eq!(registry_name(a).len(), 16);
         drop(reg);

@@ -149,6 +149,7 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
             }
         }
     }
+    reg.forget_stale();
     Ok(())
 }
 
