@@ -1,7 +1,7 @@
 //! The note of intermediate cgroup directories rt created, shared by every rt on the host.
 
 use std::cell::RefCell;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -28,13 +28,14 @@ fn registry_name(dir: &Path) -> String {
 pub struct Registry {
     dir: PathBuf,
     _lock: nix::fcntl::Flock<fs::File>,
-    /// The names of the notes, listed at the first question and kept up to date by this
-    /// handle (no other rt changes them while it holds the lock): a claim asks about every
-    /// existing directory on the way to the container's cgroup (30 on a hybrid host for a
-    /// path three levels deep), and opening a note that does not exist costs a path
-    /// lookup each time. None until listed, or if the listing failed (then each note is
-    /// opened).
-    names: RefCell<Option<HashSet<String>>>,
+    /// The notes (name, and the directory written in it), read at the first question and
+    /// kept up to date by this handle (no other rt changes them while it holds the lock):
+    /// a claim asks about every existing directory on the way to the container's cgroup
+    /// (30 on a hybrid host for a path three levels deep), and opening a note that does
+    /// not exist costs a path lookup each time. A note that cannot be read is left out, as
+    /// if it were not there. None until read, or if the directory could not be listed
+    /// (then each note is opened).
+    notes: RefCell<Option<HashMap<String, Vec<u8>>>>,
 }
 
 impl Registry {
@@ -54,47 +55,47 @@ impl Registry {
         Ok(Registry {
             dir: dir.to_path_buf(),
             _lock: lock,
-            names: RefCell::new(None),
+            notes: RefCell::new(None),
         })
     }
 
     pub fn note(&self, cgroup_dir: &Path) -> std::io::Result<()> {
         let name = registry_name(cgroup_dir);
-        fs::write(
-            self.dir.join(&name),
-            cgroup_dir.as_os_str().as_encoded_bytes(),
-        )?;
-        if let Some(names) = self.names.borrow_mut().as_mut() {
-            names.insert(name);
+        let content = cgroup_dir.as_os_str().as_encoded_bytes();
+        fs::write(self.dir.join(&name), content)?;
+        if let Some(notes) = self.notes.borrow_mut().as_mut() {
+            notes.insert(name, content.to_vec());
         }
         Ok(())
     }
 
-    /// Lists the notes' names once per handle (see `names`).
-    fn list(&self) {
-        if self.names.borrow().is_none() {
-            let listed = fs::read_dir(&self.dir).and_then(|entries| {
-                entries
-                    .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-                    .collect::<std::io::Result<HashSet<_>>>()
-            });
-            *self.names.borrow_mut() = listed.ok();
+    /// Reads the notes once per handle (see `notes`).
+    fn read_all(&self) {
+        if self.notes.borrow().is_some() {
+            return;
         }
+        let read = fs::read_dir(&self.dir).and_then(|entries| {
+            let mut notes = HashMap::new();
+            for e in entries {
+                let name = e?.file_name().to_string_lossy().into_owned();
+                if let Ok(content) = fs::read(self.dir.join(&name)) {
+                    notes.insert(name, content);
+                }
+            }
+            Ok(notes)
+        });
+        *self.notes.borrow_mut() = read.ok();
     }
 
     pub fn is_noted(&self, cgroup_dir: &Path) -> bool {
         let name = registry_name(cgroup_dir);
-        self.list();
-        if self
-            .names
-            .borrow()
-            .as_ref()
-            .is_some_and(|names| !names.contains(&name))
-        {
-            return false;
-        }
+        let mine = |content: &[u8]| content == cgroup_dir.as_os_str().as_encoded_bytes();
+        self.read_all();
         // The name is a hash: the note's content tells whether it is this directory's.
-        fs::read(self.dir.join(&name)).is_ok_and(|c| c == cgroup_dir.as_os_str().as_encoded_bytes())
+        match self.notes.borrow().as_ref() {
+            Some(notes) => notes.get(&name).is_some_and(|c| mine(c)),
+            None => fs::read(self.dir.join(&name)).is_ok_and(|c| mine(&c)),
+        }
     }
 
     /// Forgets the notes of directories that do not exist. A note is written before its
@@ -104,36 +105,39 @@ impl Registry {
     /// runtime or an administrator makes there later, and remove it with the last
     /// container below it. Called by every claim and every removal.
     pub fn forget_stale(&self) {
-        self.list();
-        let names: Vec<String> = match self.names.borrow().as_ref() {
-            Some(names) => names.iter().cloned().collect(),
+        self.read_all();
+        let stale: Vec<String> = match self.notes.borrow().as_ref() {
+            Some(notes) => notes
+                .iter()
+                // An empty note is one whose writer was killed mid-write.
+                .filter(|(_, content)| content.is_empty() || !exists(content))
+                .map(|(name, _)| name.clone())
+                .collect(),
             None => return,
         };
-        for name in names {
-            let Ok(content) = fs::read(self.dir.join(&name)) else {
-                continue;
-            };
-            let dir = Path::new(std::ffi::OsStr::from_bytes(&content));
-            let gone = match fs::symlink_metadata(dir) {
-                Err(e) => e.kind() == std::io::ErrorKind::NotFound,
-                Ok(_) => false,
-            };
-            // An empty note is one whose writer was killed mid-write.
-            if gone || content.is_empty() {
-                let _ = fs::remove_file(self.dir.join(&name));
-                if let Some(names) = self.names.borrow_mut().as_mut() {
-                    names.remove(&name);
-                }
-            }
+        for name in stale {
+            self.forget_name(&name);
         }
     }
 
     pub fn forget(&self, cgroup_dir: &Path) {
-        let name = registry_name(cgroup_dir);
-        let _ = fs::remove_file(self.dir.join(&name));
-        if let Some(names) = self.names.borrow_mut().as_mut() {
-            names.remove(&name);
+        self.forget_name(&registry_name(cgroup_dir));
+    }
+
+    fn forget_name(&self, name: &str) {
+        let _ = fs::remove_file(self.dir.join(name));
+        if let Some(notes) = self.notes.borrow_mut().as_mut() {
+            notes.remove(name);
         }
+    }
+}
+
+/// Whether the directory written in a note exists; an error other than "not found"
+/// counts as existing (the note is kept).
+fn exists(content: &[u8]) -> bool {
+    match fs::symlink_metadata(Path::new(std::ffi::OsStr::from_bytes(content))) {
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        Ok(_) => true,
     }
 }
 
