@@ -35,6 +35,14 @@ impl<T> Serialize for Unparsed<T> {
     }
 }
 
+impl<T> PartialEq for Unparsed<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.json.get() == other.json.get()
+    }
+}
+
+impl<T> Eq for Unparsed<T> {}
+
 impl<'de, T> Deserialize<'de> for Unparsed<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let json = Box::<serde_json::value::RawValue>::deserialize(d)?;
@@ -74,14 +82,6 @@ fn nesting(json: &str) -> usize {
     }
     max
 }
-
-impl<T> PartialEq for Unparsed<T> {
-    fn eq(&self, other: &Self) -> bool {
-        self.json.get() == other.json.get()
-    }
-}
-
-impl<T> Eq for Unparsed<T> {}
 
 #[cfg(test)]
 mod tests {

@@ -540,13 +540,16 @@ fn read_stat(pid: i32) -> Result<Option<(u64, char)>, procfs::ProcError> {
 }
 
 pub fn is_alive(p: ProcId) -> bool {
-    p.pid > 0 && proc_start_time(p.pid) == Some(p.start)
+    alive_state(p).is_some()
 }
 
 /// The state letter of `p` if it is alive (the same process: pid and start time).
 fn alive_state(p: ProcId) -> Option<char> {
+    if p.pid <= 0 {
+        return None;
+    }
     match read_stat(p.pid) {
-        Ok(Some((start, state))) if p.pid > 0 && start == p.start => Some(state),
+        Ok(Some((start, state))) if start == p.start => Some(state),
         _ => None,
     }
 }
