@@ -235,10 +235,7 @@ fn cgroup_is_below_our_own_and_removed() {
     let b = Bundle::new(&["sleep", "1000"]);
     let id = unique("cg");
     rt.create(&b, &id).ok();
-    let own = own_cgroup("memory");
-    let dir = std::path::Path::new("/sys/fs/cgroup/memory")
-        .join(own.trim_start_matches('/'))
-        .join(&id);
+    let dir = own_memory_dir().join(&id);
     assert!(dir.is_dir(), "{} missing", dir.display());
     let pid = rt.state(&id)["pid"].as_i64().unwrap();
     let procs = fs::read_to_string(dir.join("cgroup.procs")).unwrap();
@@ -258,13 +255,13 @@ fn cgroups_path_relative_and_absolute() {
     b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("{rel}/inner")));
     let id = unique("cgp");
     rt.create(&b, &id).ok();
-    let own = own_cgroup("memory");
-    let base = std::path::Path::new("/sys/fs/cgroup/memory").join(own.trim_start_matches('/'));
+    let base = own_memory_dir();
     assert!(base.join(&rel).join("inner").is_dir());
     rt.rt(&["delete", &id]).ok();
     assert!(!base.join(&rel).exists(), "created parent left behind");
 
     // Absolute: still below our own cgroup, as this machine's rules want.
+    let own = own_cgroup("memory");
     let abs = format!("{}/{}", own.trim_end_matches('/'), unique("absgroup"));
     let mut b = Bundle::sh("true");
     b.edit(|c| c["linux"]["cgroupsPath"] = json!(abs));
@@ -321,10 +318,7 @@ fn pre_existing_cgroups_are_never_removed() {
     need_root();
     let rt = Rt::new();
     let parent = unique("preexisting");
-    let own = own_cgroup("memory");
-    let mem = std::path::Path::new("/sys/fs/cgroup/memory")
-        .join(own.trim_start_matches('/'))
-        .join(&parent);
+    let mem = own_memory_dir().join(&parent);
     fs::create_dir(&mem).unwrap();
     let mut b = Bundle::new(&["true"]);
     b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("{parent}/c")));
@@ -356,10 +350,7 @@ fn a_stale_registry_note_never_makes_rt_remove_a_directory_it_did_not_make() {
     need_root();
     let rt = Rt::new();
     let parent = unique("stale");
-    let own = own_cgroup("memory");
-    let mem = std::path::Path::new("/sys/fs/cgroup/memory")
-        .join(own.trim_start_matches('/'))
-        .join(&parent);
+    let mem = own_memory_dir().join(&parent);
     // The registry names a note by the FNV-1a hash of the directory's path and keeps the
     // path in it.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;

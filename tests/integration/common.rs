@@ -404,6 +404,11 @@ pub fn own_cgroup(controller: &str) -> String {
     panic!("no {controller} cgroup for this process")
 }
 
+/// This test process's own cgroup directory in the v1 memory hierarchy.
+pub fn own_memory_dir() -> PathBuf {
+    std::path::Path::new("/sys/fs/cgroup/memory").join(own_cgroup("memory").trim_start_matches('/'))
+}
+
 /// A small reproducible random source (xorshift64): `rand(m)` is below `m`. `seed` must
 /// not be 0.
 pub fn xorshift(mut seed: u64) -> impl FnMut(u64) -> u64 {

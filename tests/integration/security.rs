@@ -851,10 +851,7 @@ struct HostCgroup {
 
 impl HostCgroup {
     fn new(name: &str) -> HostCgroup {
-        let own = own_cgroup("memory");
-        let dir = std::path::Path::new("/sys/fs/cgroup/memory")
-            .join(own.trim_start_matches('/'))
-            .join(name);
+        let dir = own_memory_dir().join(name);
         fs::create_dir(&dir).unwrap();
         let sleeper = std::process::Command::new("sleep")
             .arg("600")
