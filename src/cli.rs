@@ -67,6 +67,7 @@ pub enum Rootless {
 }
 
 #[derive(Subcommand, Debug)]
+#[command(defer = true)]
 pub enum Command {
     /// Create a container (it waits for `start`)
     Create(CreateArgs),
@@ -105,7 +106,8 @@ pub enum Command {
     Restore(RestoreArgs),
 }
 
-/// What checkpoint and restore both pass to CRIU.
+// What checkpoint and restore both pass to CRIU (a plain comment: with deferred subcommands a
+// doc comment here would become their about text).
 #[derive(Args, Debug)]
 pub struct CriuArgs {
     /// Directory of CRIU's image files
