@@ -3,6 +3,7 @@
 //! the claim of the directories rt will create, recorded under the registry lock before
 //! any is made.
 
+use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
 use libcgroups::common::{CgroupSetup, DEFAULT_CGROUP_ROOT};
@@ -236,9 +237,16 @@ pub fn claim(record: &mut CgroupRecord) -> Result<Option<Registry>, CgroupError>
         .unwrap_or(&record.path)
         .to_path_buf();
     let mut ours = Vec::new();
+    // Deepest first: once a directory exists, so do the ones above it, and those are not
+    // asked about again (with ten hierarchies, half of the lookups of a usual create).
+    let mut present: HashSet<PathBuf> = HashSet::new();
     for dir in &dirs_on_the_way(&record.path)? {
         let is_leaf = dir.ends_with(&leaf);
-        if !dir.exists() {
+        let exists = present.contains(dir) || dir.exists();
+        if exists {
+            present.extend(dir.ancestors().skip(1).map(Path::to_path_buf));
+        }
+        if !exists {
             if !is_leaf {
                 reg.note(dir).map_err(|reason| CgroupError::Remove {
                     path: PathBuf::from(super::registry::REGISTRY),
