@@ -160,22 +160,37 @@ fn real_main() -> Result<bool> {
         ));
     }
 
-    let tmp = make_tmp_dir()?;
+    let tmp = make_tmp_dir(&std::env::temp_dir())?;
+    // The runtimes' state directories live on tmpfs, as every engine keeps them (runc's
+    // default /run/runc, containerd's /run/containerd/runc, docker's /run/docker): on a disk
+    // each mkdir and rmdir of a state directory costs a journal write, and with `discard`
+    // (this machine's / has it) a synchronous discard, none of which a caller pays.
+    let state = match make_tmp_dir(Path::new("/run")) {
+        Ok(dir) => dir,
+        Err(e) => {
+            warnings.push(format!(
+                "{e:#}; the state directories are in {}",
+                tmp.display()
+            ));
+            tmp.join("state")
+        }
+    };
     let result = snapshot
         .create()
         .map_err(anyhow::Error::msg)
-        .and_then(|()| prepare_and_measure(&args, &tmp, &cgroup_parent, warnings));
+        .and_then(|()| prepare_and_measure(&args, &tmp, &state, &cgroup_parent, warnings));
     let ids = all_ids(&args);
+    let dirs = [tmp.as_path(), state.as_path()];
     let mut bench = match result {
         Ok(b) => b,
         Err(e) => {
-            let _ = cleanup(&tmp, &snapshot, &ids);
+            let _ = cleanup(&dirs, &snapshot, &ids);
             return Err(e);
         }
     };
     bench.teardown_exec_containers();
     reap_strays();
-    let c = cleanup(&tmp, &snapshot, &ids);
+    let c = cleanup(&dirs, &snapshot, &ids);
     bench.problems.extend(c.problems);
     bench.warnings.extend(c.warnings);
 
@@ -192,6 +207,7 @@ fn real_main() -> Result<bool> {
 fn prepare_and_measure(
     args: &args::Args,
     tmp: &Path,
+    state: &Path,
     cgroup_parent: &str,
     warnings: Vec<String>,
 ) -> Result<Bench> {
@@ -212,7 +228,7 @@ fn prepare_and_measure(
         .map(|r| Runtime {
             name: r.name.clone(),
             path: r.path.clone(),
-            root: tmp.join("state").join(&r.name),
+            root: state.join(&r.name),
             failed: Default::default(),
             exec_pid: None,
         })
@@ -294,11 +310,11 @@ fn all_ids(args: &args::Args) -> HashSet<String> {
         .collect()
 }
 
-fn make_tmp_dir() -> Result<PathBuf> {
+fn make_tmp_dir(parent: &Path) -> Result<PathBuf> {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    let dir = std::env::temp_dir().join(format!("rt-bench.{}.{nanos}", std::process::id()));
+    let dir = parent.join(format!("rt-bench.{}.{nanos}", std::process::id()));
     // create_dir, not create_dir_all: the directory must be new, hence ours to remove.
     fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
@@ -780,28 +796,36 @@ fn reap_within(pid: Pid, limit: Duration) -> Option<String> {
     }
 }
 
-/// Removes the temporary directory (state dirs, bundles, rootfs, logs) and the cgroups the
-/// run created.
-fn cleanup(tmp: &Path, snapshot: &cgroups::Snapshot, ids: &HashSet<String>) -> cgroups::Cleanup {
+/// Removes the temporary directories (bundles, rootfs, logs; the state dirs) and the
+/// cgroups the run created.
+fn cleanup(
+    dirs: &[&Path],
+    snapshot: &cgroups::Snapshot,
+    ids: &HashSet<String>,
+) -> cgroups::Cleanup {
     let mut out = snapshot.cleanup(ids);
-    // A mount below tmp (a runtime's leftover) would make remove_dir_all reach into it.
-    let mounted = fs::read_to_string("/proc/self/mountinfo")
-        .map(|mi| {
-            mi.lines().any(|l| {
-                l.split(' ')
-                    .nth(4)
-                    .is_some_and(|m| Path::new(m).starts_with(tmp))
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo");
+    for dir in dirs.iter().filter(|d| d.exists()) {
+        // A mount below it (a runtime's leftover) would make remove_dir_all reach into it.
+        let mounted = mountinfo
+            .as_ref()
+            .map(|mi| {
+                mi.lines().any(|l| {
+                    l.split(' ')
+                        .nth(4)
+                        .is_some_and(|m| Path::new(m).starts_with(dir))
+                })
             })
-        })
-        .unwrap_or(true);
-    if mounted {
-        out.problems.push(format!(
-            "something is mounted below {} (or mountinfo is unreadable); left in place",
-            tmp.display()
-        ));
-    } else if let Err(e) = fs::remove_dir_all(tmp) {
-        out.problems
-            .push(format!("removing {}: {e}", tmp.display()));
+            .unwrap_or(true);
+        if mounted {
+            out.problems.push(format!(
+                "something is mounted below {} (or mountinfo is unreadable); left in place",
+                dir.display()
+            ));
+        } else if let Err(e) = fs::remove_dir_all(dir) {
+            out.problems
+                .push(format!("removing {}: {e}", dir.display()));
+        }
     }
     out
 }
@@ -1140,7 +1164,7 @@ fn render_markdown(
 runc's default spec (`runc spec`) with `process.args` = `[\"/bin/true\"]` and `process.terminal` = false: \
 the benchmark has no tty to give a container. Each container has its own `linux.cgroupsPath` = \
 `{cgroup_parent}/<id>` (below the driver's own cgroup, so no runtime creates cgroups elsewhere), and each \
-runtime its own `--root` state directory."
+runtime its own `--root` state directory, on tmpfs (in /run, where engines keep theirs)."
     );
     let _ = writeln!(
         md,
