@@ -161,26 +161,13 @@ fn real_main() -> Result<bool> {
     }
 
     let tmp = make_tmp_dir(&std::env::temp_dir())?;
-    // The runtimes' state directories live on tmpfs, as every engine keeps them (runc's
-    // default /run/runc, containerd's /run/containerd/runc, docker's /run/docker): on a disk
-    // each mkdir and rmdir of a state directory costs a journal write, and with `discard`
-    // (this machine's / has it) a synchronous discard, none of which a caller pays.
-    let state = match make_tmp_dir(Path::new("/run")) {
-        Ok(dir) => dir,
-        Err(e) => {
-            warnings.push(format!(
-                "{e:#}; the state directories are in {}",
-                tmp.display()
-            ));
-            tmp.join("state")
-        }
-    };
+    let (state, state_mounted) = make_state_dir(&tmp, &mut warnings);
     let result = snapshot
         .create()
         .map_err(anyhow::Error::msg)
         .and_then(|()| prepare_and_measure(&args, &tmp, &state, &cgroup_parent, warnings));
     let ids = all_ids(&args);
-    let dirs = [tmp.as_path(), state.as_path()];
+    let dirs = [(tmp.as_path(), false), (state.as_path(), state_mounted)];
     let mut bench = match result {
         Ok(b) => b,
         Err(e) => {
@@ -318,6 +305,47 @@ fn make_tmp_dir(parent: &Path) -> Result<PathBuf> {
     // create_dir, not create_dir_all: the directory must be new, hence ours to remove.
     fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
+}
+
+/// The directory for the runtimes' state directories, on tmpfs as every engine keeps them
+/// (runc's default /run/runc, containerd's /run/containerd/runc and docker's /run/docker
+/// are on the tmpfs /run of a systemd host): on a disk each mkdir and rmdir of a state
+/// directory costs a journal write, and on an ext4 mounted with `discard` a synchronous
+/// discard, which no engine's caller pays. A new directory in /run, with a tmpfs of its
+/// own mounted on it where /run is not one (then true: cleanup unmounts it).
+fn make_state_dir(tmp: &Path, warnings: &mut Vec<String>) -> (PathBuf, bool) {
+    let fallback = |warnings: &mut Vec<String>, why: String| {
+        warnings.push(format!(
+            "{why}; the state directories are in {}",
+            tmp.display()
+        ));
+        (tmp.join("state"), false)
+    };
+    let dir = match make_tmp_dir(Path::new("/run")) {
+        Ok(dir) => dir,
+        Err(e) => return fallback(warnings, format!("{e:#}")),
+    };
+    let on_tmpfs = nix::sys::statfs::statfs(&dir)
+        .is_ok_and(|s| s.filesystem_type() == nix::sys::statfs::TMPFS_MAGIC);
+    if on_tmpfs {
+        return (dir, false);
+    }
+    match nix::mount::mount(
+        Some("tmpfs"),
+        &dir,
+        Some("tmpfs"),
+        nix::mount::MsFlags::MS_NOSUID | nix::mount::MsFlags::MS_NODEV,
+        Some("mode=0700,size=256m"),
+    ) {
+        Ok(()) => (dir, true),
+        Err(e) => {
+            let _ = fs::remove_dir(&dir);
+            fallback(
+                warnings,
+                format!("mounting a tmpfs on {}: {e}", dir.display()),
+            )
+        }
+    }
 }
 
 /// Collects zombies reparented to the driver. Only called when no launcher or runtime child
@@ -796,24 +824,24 @@ fn reap_within(pid: Pid, limit: Duration) -> Option<String> {
     }
 }
 
-/// Removes the temporary directories (bundles, rootfs, logs; the state dirs) and the
-/// cgroups the run created.
+/// Removes the temporary directories (bundles, rootfs, logs; the state dirs, each with
+/// whether the driver mounted a tmpfs on it) and the cgroups the run created.
 fn cleanup(
-    dirs: &[&Path],
+    dirs: &[(&Path, bool)],
     snapshot: &cgroups::Snapshot,
     ids: &HashSet<String>,
 ) -> cgroups::Cleanup {
     let mut out = snapshot.cleanup(ids);
     let mountinfo = fs::read_to_string("/proc/self/mountinfo");
-    for dir in dirs.iter().filter(|d| d.exists()) {
+    for &(dir, own_mount) in dirs.iter().filter(|(d, _)| d.exists()) {
         // A mount below it (a runtime's leftover) would make remove_dir_all reach into it.
         let mounted = mountinfo
             .as_ref()
             .map(|mi| {
                 mi.lines().any(|l| {
-                    l.split(' ')
-                        .nth(4)
-                        .is_some_and(|m| Path::new(m).starts_with(dir))
+                    l.split(' ').nth(4).is_some_and(|m| {
+                        Path::new(m).starts_with(dir) && !(own_mount && Path::new(m) == dir)
+                    })
                 })
             })
             .unwrap_or(true);
@@ -822,7 +850,14 @@ fn cleanup(
                 "something is mounted below {} (or mountinfo is unreadable); left in place",
                 dir.display()
             ));
-        } else if let Err(e) = fs::remove_dir_all(dir) {
+            continue;
+        }
+        if own_mount && let Err(e) = nix::mount::umount(dir) {
+            out.problems
+                .push(format!("unmounting the tmpfs on {}: {e}", dir.display()));
+            continue;
+        }
+        if let Err(e) = fs::remove_dir_all(dir) {
             out.problems
                 .push(format!("removing {}: {e}", dir.display()));
         }
