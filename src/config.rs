@@ -168,7 +168,7 @@ pub fn check_scheduling(p: &Process) -> Result<(), ConfigError> {
     if let Some(a) = p.exec_cpu_affinity() {
         for (name, list) in [("initial", a.initial()), ("final", a.cpu_affinity_final())] {
             if let Some(list) = list
-                && parse_list(list).is_none()
+                && !is_list(list)
             {
                 return Err(err(
                     format!("process.execCPUAffinity.{name}"),
@@ -199,7 +199,7 @@ fn check_personality_and_memory_policy(l: &oci_spec::runtime::Linux) -> Result<(
             .map(str::trim)
             .filter(|n| !n.is_empty());
         if let Some(list) = nodes
-            && parse_list(list).is_none()
+            && !is_list(list)
         {
             return Err(err(
                 format!("{f}.nodes"),
@@ -238,29 +238,41 @@ fn check_personality_and_memory_policy(l: &oci_spec::runtime::Linux) -> Result<(
     Ok(())
 }
 
-/// The kernel's list format for CPUs and memory nodes ("0-3,5,7-8"), expanded; None if
-/// it is not one, or names a number above 65535 (no CPU or node set is that large).
-pub fn parse_list(s: &str) -> Option<Vec<u32>> {
+/// The kernel's list format for CPUs and memory nodes ("0-3,5,7-8"), as its ranges; None
+/// if it is not one, or names a number above 65535 (no CPU or node set is that large).
+fn list_ranges(s: &str) -> Option<Vec<(u32, u32)>> {
     const MAX: u32 = 65535;
     let s = s.trim();
     if s.is_empty() {
         return None;
     }
-    let mut out = Vec::new();
-    for part in s.split(',') {
-        let (lo, hi) = match part.split_once('-') {
-            Some((a, b)) => (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?),
-            None => {
-                let n = part.trim().parse::<u32>().ok()?;
-                (n, n)
-            }
-        };
-        if lo > hi || hi > MAX {
-            return None;
-        }
-        out.extend(lo..=hi);
-    }
-    Some(out)
+    s.split(',')
+        .map(|part| {
+            let (lo, hi) = match part.split_once('-') {
+                Some((a, b)) => (a.trim().parse::<u32>().ok()?, b.trim().parse::<u32>().ok()?),
+                None => {
+                    let n = part.trim().parse::<u32>().ok()?;
+                    (n, n)
+                }
+            };
+            (lo <= hi && hi <= MAX).then_some((lo, hi))
+        })
+        .collect()
+}
+
+/// Whether `s` is a CPU or memory node list (see list_ranges).
+pub fn is_list(s: &str) -> bool {
+    list_ranges(s).is_some()
+}
+
+/// A CPU or memory node list (see list_ranges), expanded.
+pub fn parse_list(s: &str) -> Option<Vec<u32>> {
+    Some(
+        list_ranges(s)?
+            .into_iter()
+            .flat_map(|(lo, hi)| lo..=hi)
+            .collect(),
+    )
 }
 
 /// runc's rule for linux.resources, which the engines rely on: a limit of 0 means "not
@@ -1202,8 +1214,22 @@ mod tests {
     fn cpu_and_node_lists() {
         assert_eq!(parse_list("0-2,5, 7"), Some(vec![0, 1, 2, 5, 7]));
         assert_eq!(parse_list(" 3 "), Some(vec![3]));
-        for bad in ["", "1-0", "a", "1,", "-1", "0-65536", "0-4294967295"] {
+        for bad in [
+            "",
+            "1-0",
+            "a",
+            "1,",
+            "1,,2",
+            "1-",
+            "-1",
+            "0-65536",
+            "0-4294967295",
+        ] {
             assert_eq!(parse_list(bad), None, "{bad:?}");
+            assert!(!is_list(bad), "{bad:?}");
+        }
+        for ok in ["0", "0-3", "0,2,4-7", " 1 ", "0-65535"] {
+            assert!(is_list(ok), "{ok:?}");
         }
     }
 

@@ -84,7 +84,7 @@ pub fn validate(r: &LinuxResources, mode: Mode) -> Result<(), ConfigError> {
         }
         for (name, v) in [("cpus", c.cpus()), ("mems", c.mems())] {
             if let Some(list) = v
-                && !is_cpu_list(list)
+                && !crate::config::is_list(list)
             {
                 return Err(err(
                     format!("{P}.cpu.{name}"),
@@ -147,22 +147,6 @@ pub fn effective(mut r: LinuxResources, mode: Mode) -> LinuxResources {
         r.set_unified(Some(unified));
     }
     r
-}
-
-/// "0-3,5,7-8": the kernel's list format for cpus and memory nodes.
-fn is_cpu_list(s: &str) -> bool {
-    let s = s.trim();
-    !s.is_empty()
-        && s.split(',').all(|part| {
-            let mut ends = part.splitn(2, '-');
-            let lo = ends.next().map(|n| n.trim().parse::<u32>());
-            let hi = ends.next().map(|n| n.trim().parse::<u32>());
-            match (lo, hi) {
-                (Some(Ok(_)), None) => true,
-                (Some(Ok(a)), Some(Ok(b))) => a <= b,
-                _ => false,
-            }
-        })
 }
 
 /// linux.resources split into its top-level parts, each named by its config field, for
@@ -360,16 +344,6 @@ mod tests {
             effective(r, Mode::V2).unified().as_ref().unwrap()["memory.swap.max"],
             "5"
         );
-    }
-
-    #[test]
-    fn cpu_lists() {
-        for ok in ["0", "0-3", "0,2,4-7", " 1 "] {
-            assert!(is_cpu_list(ok), "{ok}");
-        }
-        for bad in ["", "a", "1-", "3-1", "1,,2"] {
-            assert!(!is_cpu_list(bad), "{bad}");
-        }
     }
 
     #[test]
