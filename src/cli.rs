@@ -252,17 +252,23 @@ pub struct UpdateArgs {
     /// A LinuxResources JSON document to apply, or "-" for stdin
     #[arg(short = 'r', long, value_name = "FILE")]
     pub resources: Option<PathBuf>,
-    /// Memory limit in bytes (suffixes k, m, g allowed)
-    #[arg(long)]
+    /// Memory limit in bytes (suffixes k, m, g allowed), -1 for none
+    #[arg(long, allow_hyphen_values = true)]
     pub memory: Option<String>,
     /// Memory plus swap limit in bytes, -1 for unlimited swap
-    #[arg(long = "memory-swap")]
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
     pub memory_swap: Option<String>,
-    /// Memory reservation (soft limit) in bytes
-    #[arg(long = "memory-reservation")]
+    /// Memory reservation (soft limit) in bytes, -1 for none
+    #[arg(long = "memory-reservation", allow_hyphen_values = true)]
     pub memory_reservation: Option<String>,
+    /// Kernel memory limit: ignored, as by runc (Linux 5.16 and later have none)
+    #[arg(long = "kernel-memory", allow_hyphen_values = true, hide = true)]
+    pub kernel_memory: Option<String>,
+    /// Kernel TCP buffer limit: ignored, as by runc
+    #[arg(long = "kernel-memory-tcp", allow_hyphen_values = true, hide = true)]
+    pub kernel_memory_tcp: Option<String>,
     /// CPU shares (relative weight)
-    #[arg(long = "cpu-shares")]
+    #[arg(long = "cpu-share", visible_alias = "cpu-shares")]
     pub cpu_shares: Option<u64>,
     /// CPU CFS quota in microseconds per period, -1 for none
     #[arg(long = "cpu-quota", allow_negative_numbers = true)]
@@ -270,6 +276,18 @@ pub struct UpdateArgs {
     /// CPU CFS period in microseconds
     #[arg(long = "cpu-period")]
     pub cpu_period: Option<u64>,
+    /// CPU burst in microseconds (cgroup v2, or v1 kernels with cfs_burst_us)
+    #[arg(long = "cpu-burst")]
+    pub cpu_burst: Option<u64>,
+    /// SCHED_IDLE for the container's cgroup: 1 on, 0 off
+    #[arg(long = "cpu-idle", allow_negative_numbers = true)]
+    pub cpu_idle: Option<i64>,
+    /// Real-time scheduling period in microseconds (cgroup v1)
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<u64>,
+    /// Real-time scheduling runtime in microseconds per period (cgroup v1), -1 for all
+    #[arg(long = "cpu-rt-runtime", allow_negative_numbers = true)]
+    pub cpu_rt_runtime: Option<i64>,
     /// CPUs the container may run on (0-3, 0,1)
     #[arg(long = "cpuset-cpus")]
     pub cpuset_cpus: Option<String>,

@@ -44,6 +44,22 @@ pub fn open_in(
     Ok(pty)
 }
 
+/// Makes the process's user the owner of its terminal, as a login does (and runc): it can
+/// then change the terminal's settings and mode itself. The group stays the one devpts
+/// gave (its gid= option, tty in the usual configs).
+pub fn give_to_user(
+    slave: BorrowedFd<'_>,
+    process: &oci_spec::runtime::Process,
+) -> Result<(), StepError> {
+    let uid = process.user().uid();
+    if uid == 0 {
+        return Ok(());
+    }
+    rustix::fs::fchown(slave, Some(rustix::fs::Uid::from_raw(uid)), None)
+        .map_err(std::io::Error::from)
+        .ctx(|| format!("process.terminal: giving the terminal to uid {uid}"))
+}
+
 /// Allocates a pty from the devpts instance that `ptmx` (an open `ptmx` of that
 /// instance) belongs to.
 pub fn open_pty(ptmx: File) -> Result<Pty, StepError> {
@@ -65,6 +81,22 @@ pub fn open_pty(ptmx: File) -> Result<Pty, StepError> {
     )
     .ctx(|| "terminal: opening the pty's slave")?;
     Ok(Pty { master, slave })
+}
+
+/// Whether a pty that rt relays to its own stdout should leave newlines alone: yes when
+/// that stdout is not a terminal (a pipe or a file takes the container's output as it was
+/// written, "\n" and not "\r\n", as with runc). On a terminal the pty keeps translating
+/// them, which the caller's terminal in raw mode needs.
+pub fn relay_verbatim() -> bool {
+    !nix::unistd::isatty(libc::STDOUT_FILENO).unwrap_or(false)
+}
+
+/// Turns off the pty's "\n" to "\r\n" translation (ONLCR). On a master fd it acts on
+/// the slave's settings, which are the ones that translate.
+pub fn clear_onlcr(fd: BorrowedFd<'_>) -> Result<(), StepError> {
+    let mut t = termios::tcgetattr(fd).ctx(|| "terminal: reading its settings")?;
+    t.output_flags.remove(termios::OutputFlags::ONLCR);
+    termios::tcsetattr(fd, SetArg::TCSANOW, &t).ctx(|| "terminal: clearing ONLCR")
 }
 
 /// Sets the window size of a terminal (process.consoleSize, or the caller's terminal).

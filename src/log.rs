@@ -144,12 +144,13 @@ pub fn log(level: Level, msg: &dyn Display) {
     let sink = SINK.get();
     let file = sink.and_then(|s| s.file.as_ref());
     if level == Level::Error || file.is_none() {
-        let prefix = match level {
-            Level::Error => "rt: ",
-            Level::Warn => "rt: warning: ",
-            Level::Debug => "rt: debug: ",
-        };
-        to_stderr(format!("{prefix}{msg}"));
+        to_stderr(match level {
+            Level::Error => format!("rt: {msg}"),
+            Level::Warn => format!("rt: warning: {msg}"),
+            // A trace for tools more than for people: in the syntax of `--log`'s lines,
+            // as runc's --debug without --log writes them to stderr.
+            Level::Debug => format_line(LogFormat::Text, level, &msg, SystemTime::now()),
+        });
     }
     if let (Some(sink), Some(mut f)) = (sink, file) {
         let mut line = format_line(sink.format, level, &msg, SystemTime::now());

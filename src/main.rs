@@ -67,6 +67,16 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
     commands::dispatch(&cli.global, cmd)
 }
 
+/// rt's exit code when it fails itself. `exec` passes on the code of the process it ran,
+/// so its own failures use 255, out of that range in practice, as runc's do: a caller
+/// tells "the command exited 1" from "there was nothing to run".
+fn failure_code(cmd: Option<&Command>) -> i32 {
+    match cmd {
+        Some(Command::Exec(_)) => 255,
+        _ => 1,
+    }
+}
+
 /// The subcommand, found without clap: the first argument that is neither a global
 /// option nor the value of one.
 fn subcommand(args: &[std::ffi::OsString]) -> Option<&std::ffi::OsStr> {
@@ -96,7 +106,11 @@ fn seal_early() {
     ) && let Err(e) = seal::ensure_sealed()
     {
         eprintln!("rt: {e}");
-        std::process::exit(1);
+        std::process::exit(if subcommand(&args).is_some_and(|s| s == "exec") {
+            255
+        } else {
+            1
+        });
     }
 }
 
@@ -187,12 +201,13 @@ fn rt_main() {
         cli.global.debug,
     );
     install_panic_hook();
+    let failed = failure_code(cli.command.as_ref());
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
             log::release_stderr();
             log::error(&error_text(&e));
-            1
+            failed
         }
     };
     log::release_stderr();

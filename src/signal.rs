@@ -9,14 +9,15 @@ use nix::sys::signal::Signal;
 #[error("signal {}: not a signal name or number", crate::error::quoted(.0))]
 pub struct BadSignal(pub String);
 
-/// Parses a signal given as a number (1..=SIGRTMAX) or a name, case-insensitively, with or
-/// without "SIG"; real-time signals as RTMIN, RTMIN+N and RTMAX-N.
+/// Parses a signal given as a number (0..=SIGRTMAX; 0 only asks whether the container's
+/// init is alive, as kill(1)'s `-0`) or a name, case-insensitively, with or without "SIG";
+/// real-time signals as RTMIN, RTMIN+N and RTMAX-N.
 pub fn parse(s: &str) -> Result<i32, BadSignal> {
     let bad = || BadSignal(s.to_owned());
     let rtmin = libc::SIGRTMIN();
     let rtmax = libc::SIGRTMAX();
     if let Ok(n) = s.parse::<i32>() {
-        return if (1..=rtmax).contains(&n) {
+        return if (0..=rtmax).contains(&n) {
             Ok(n)
         } else {
             Err(bad())
@@ -56,6 +57,7 @@ mod tests {
     #[test]
     fn numbers_and_names() {
         assert_eq!(parse("9"), Ok(9));
+        assert_eq!(parse("0"), Ok(0));
         assert_eq!(parse("KILL"), Ok(9));
         assert_eq!(parse("SIGKILL"), Ok(9));
         assert_eq!(parse("sigterm"), Ok(15));
@@ -75,7 +77,7 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for s in ["0", "-1", "65", "NOPE", "SIG", "", "RTMIN-1", "9x"] {
+        for s in ["-1", "65", "NOPE", "SIG", "", "RTMIN-1", "9x"] {
             assert!(parse(s).is_err(), "{s:?} accepted");
         }
     }

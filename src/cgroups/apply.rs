@@ -253,6 +253,7 @@ pub fn update(record: &CgroupRecord, id: &str, r: &LinuxResources) -> Result<(),
     crate::config::unset_zero_limits(&mut r);
     resources::validate(&r, mode()?)?;
     keep_cpu_quota(record, &mut r);
+    v1_cpu_ahead(record, &r)?;
     let r = &r;
     let m = manager(record, id)?;
     if r.memory().as_ref().and_then(|m| m.check_before_update()) == Some(true)
@@ -311,6 +312,40 @@ pub(super) fn keep_cpu_quota(record: &CgroupRecord, r: &mut LinuxResources) {
     r.set_cpu(Some(cpu));
 }
 
+/// libcgroups writes v1's cpu files in one fixed order (shares, period, quota, ..., idle),
+/// and the kernel checks each write against the others' current values, so some updates
+/// that fit as a whole are refused half-way. Two are written ahead here:
+/// - the quota: cfs_quota_us/cfs_period_us must fit the parent's ratio at each write, and
+///   a shorter period under the old quota may not (if the quota is the write refused, a
+///   larger quota under the old period, libcgroups' period-then-quota order fits);
+/// - cpu.idle turned off: an idle group refuses cpu.shares.
+fn v1_cpu_ahead(record: &CgroupRecord, r: &LinuxResources) -> Result<(), CgroupError> {
+    let Some(cpu) = r.cpu() else {
+        return Ok(());
+    };
+    if record.systemd || mode()? != resources::Mode::V1 {
+        return Ok(());
+    }
+    let dir = controller_dir(record, "cpu")?;
+    if let (Some(quota), Some(_)) = (cpu.quota().filter(|q| *q != 0), cpu.period()) {
+        match libcgroups::common::write_cgroup_file(dir.join("cpu.cfs_quota_us"), quota) {
+            Err(e) if !is_einval(&e) => {
+                return Err(CgroupError::libcgroups("linux.resources.cpu.quota", e));
+            }
+            _ => {}
+        }
+    }
+    if cpu.idle() == Some(0) && cpu.shares().is_some() {
+        libcgroups::common::write_cgroup_file(dir.join("cpu.idle"), 0)
+            .map_err(|e| CgroupError::libcgroups("linux.resources.cpu.idle", e))?;
+    }
+    Ok(())
+}
+
+fn is_einval(e: &libcgroups::common::WrappedIoError) -> bool {
+    e.inner().raw_os_error() == Some(libc::EINVAL)
+}
+
 /// Freezes (pause) or thaws (resume) every process of the container.
 pub fn freeze(record: &CgroupRecord, id: &str, frozen: bool) -> Result<(), CgroupError> {
     let state = if frozen {
@@ -321,6 +356,12 @@ pub fn freeze(record: &CgroupRecord, id: &str, frozen: bool) -> Result<(), Cgrou
     manager(record, id)?
         .freeze(state)
         .map_err(|e| CgroupError::libcgroups("freezer", e))
+}
+
+/// Whether the container's freezer cgroup exists: freezing through libcgroups makes the
+/// directory when it is missing, which must not happen to a half-made or removed one.
+pub fn has_freezer(record: &CgroupRecord) -> bool {
+    controller_dir(record, "freezer").is_ok_and(|d| d.is_dir())
 }
 
 /// Whether the container's cgroup is frozen. libcgroups can set the freezer state but

@@ -263,7 +263,7 @@ pub fn claim(record: &mut CgroupRecord) -> Result<Option<Registry>, CgroupError>
             // container without its own pid namespace is ended by killing its cgroup.
             // runc refuses this on cgroup v2 and only warns on v1; rt refuses both.
             return Err(CgroupError::Path(format!(
-                "{}: already holds processes ({}); a container's cgroup must be new or empty",
+                "{}: container's cgroup is not empty: {} holds processes; it must be new or empty",
                 record.path.display(),
                 busy.display()
             )));

@@ -115,7 +115,7 @@ pub fn validate(r: &LinuxResources, mode: Mode) -> Result<(), ConfigError> {
         if r.unified().as_ref().is_some_and(|u| !u.is_empty()) {
             return Err(err(
                 format!("{P}.unified"),
-                "raw cgroup v2 settings on a host without cgroup v2 controllers",
+                "invalid configuration: raw cgroup v2 settings on a host without cgroup v2 controllers",
             ));
         }
     } else if r.network().is_some() {

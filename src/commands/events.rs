@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::cgroups::{self, resources::Mode};
 use crate::cli::EventsArgs;
+use crate::container::preconditions::Op;
 use crate::container::{Container, ContainerError, Status, lifecycle};
 
 #[derive(Serialize, Default, Debug, PartialEq)]
@@ -294,7 +295,7 @@ fn still_running(root: &Path, id: &str) -> bool {
 }
 
 pub fn events(root: &Path, a: &EventsArgs) -> anyhow::Result<()> {
-    let record = lifecycle::running_cgroup(root, &a.id)?;
+    let (record, _) = lifecycle::readable_cgroup(root, &a.id, Op::Read)?;
     let mode = cgroups::mode()?;
     let reader = cgroups::StatsReader::open(&record, &a.id)?;
     if a.stats {

@@ -7,7 +7,8 @@ use anyhow::{Context as _, bail};
 
 use crate::cgroups;
 use crate::cli::{ListFormat, PsArgs};
-use crate::container::lifecycle;
+use crate::container::preconditions::Op;
+use crate::container::{Status, lifecycle};
 
 /// Keeps the header and the rows of `ps` output whose PID column is one of `pids`.
 pub fn filter_ps_output(text: &str, pids: &[i32]) -> anyhow::Result<String> {
@@ -31,8 +32,13 @@ pub fn filter_ps_output(text: &str, pids: &[i32]) -> anyhow::Result<String> {
 }
 
 pub fn ps(root: &Path, a: &PsArgs) -> anyhow::Result<()> {
-    let record = lifecycle::running_cgroup(root, &a.id)?;
-    let mut pids = cgroups::pids(&record, &a.id)?;
+    let (record, status) = lifecycle::readable_cgroup(root, &a.id, Op::Ps)?;
+    // A stopped container's cgroup may be gone already (systemd removes an empty scope):
+    // nothing to list.
+    let mut pids = match cgroups::pids(&record, &a.id) {
+        Err(_) if status == Status::Stopped => Vec::new(),
+        other => other?,
+    };
     pids.sort_unstable();
     if a.format == ListFormat::Json {
         println!("{}", serde_json::to_string(&pids).context("formatting")?);

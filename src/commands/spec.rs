@@ -9,9 +9,10 @@ use oci_spec::runtime::Spec;
 
 use crate::cli::SpecArgs;
 
-/// runc's default spec: an interactive `sh` in fresh namespaces, read-only rootfs, the
-/// usual mounts, masked and read-only /proc paths, Docker's default capabilities — plus,
-/// unlike runc's, a seccomp allowlist with the effect of Docker's default profile.
+/// runc's default spec: an interactive `sh` in fresh namespaces (cgroup only on a cgroup
+/// v2 host), read-only rootfs, the usual mounts, masked and read-only /proc paths, Docker's
+/// default capabilities — plus, unlike runc's, a seccomp allowlist with the effect of
+/// Docker's default profile.
 pub fn default_spec(rootless: bool) -> anyhow::Result<Spec> {
     let mut spec = if rootless {
         // The caller mapped to root in a user namespace, no network namespace, the host's
@@ -52,6 +53,16 @@ pub fn default_spec(rootless: bool) -> anyhow::Result<Spec> {
         }
     }
     if let Some(linux) = spec.linux_mut() {
+        // As runc's: a cgroup namespace only where the host is cgroup v2 alone. On a v1 or
+        // hybrid host the container sees its cgroup paths as the host names them, which is
+        // what tools inside it (and callers that add the namespace themselves) expect there.
+        if !matches!(
+            crate::cgroups::mode(),
+            Ok(crate::cgroups::resources::Mode::V2)
+        ) && let Some(namespaces) = linux.namespaces_mut()
+        {
+            namespaces.retain(|n| n.typ() != oci_spec::runtime::LinuxNamespaceType::Cgroup);
+        }
         linux.set_seccomp(Some(
             seccomp::profile::default_profile().context("the default seccomp profile")?,
         ));

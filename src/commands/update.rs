@@ -78,9 +78,23 @@ pub fn resources(a: &UpdateArgs) -> anyhow::Result<LinuxResources> {
         }
         r.set_memory(Some(m));
     }
+    for (flag, given) in [
+        ("--kernel-memory", &a.kernel_memory),
+        ("--kernel-memory-tcp", &a.kernel_memory_tcp),
+    ] {
+        if given.is_some() {
+            crate::log::warn(&format_args!(
+                "{flag}: ignored, as by runc (kernel memory limits are deprecated, gone since Linux 5.16)"
+            ));
+        }
+    }
     let cpu_flag = a.cpu_shares.is_some()
         || a.cpu_quota.is_some()
         || a.cpu_period.is_some()
+        || a.cpu_burst.is_some()
+        || a.cpu_idle.is_some()
+        || a.cpu_rt_period.is_some()
+        || a.cpu_rt_runtime.is_some()
         || a.cpuset_cpus.is_some()
         || a.cpuset_mems.is_some();
     if cpu_flag {
@@ -93,6 +107,18 @@ pub fn resources(a: &UpdateArgs) -> anyhow::Result<LinuxResources> {
         }
         if a.cpu_period.is_some() {
             c.set_period(a.cpu_period);
+        }
+        if a.cpu_burst.is_some() {
+            c.set_burst(a.cpu_burst);
+        }
+        if a.cpu_idle.is_some() {
+            c.set_idle(a.cpu_idle);
+        }
+        if a.cpu_rt_period.is_some() {
+            c.set_realtime_period(a.cpu_rt_period);
+        }
+        if a.cpu_rt_runtime.is_some() {
+            c.set_realtime_runtime(a.cpu_rt_runtime);
         }
         if a.cpuset_cpus.is_some() {
             c.set_cpus(a.cpuset_cpus.clone());

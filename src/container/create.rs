@@ -271,6 +271,12 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         Some(ours) => Some(crate::console::recv_master(ours.as_fd())?),
         None => None,
     };
+    // Before Commit: the container's process has not written anything yet.
+    if let Some(master) = &console
+        && crate::console::relay_verbatim()
+    {
+        crate::console::clear_onlcr(master.as_fd())?;
+    }
     if let Some(s) = pidfd_socket {
         s.send(pidfd.as_fd())?;
     }

@@ -47,10 +47,26 @@ fn parse_process_file(path: &Path) -> anyhow::Result<Process> {
     let what = format!("--process {}", path.display());
     let file = std::fs::File::open(path).with_context(|| what.clone())?;
     let text = crate::config::read_json_text(file, &what)?;
-    let de = &mut serde_json::Deserializer::from_slice(&text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut doc: serde_json::Value = serde_json::from_slice(&text).map_err(|e| {
+        anyhow!(
+            "{what}: {}",
+            crate::config::tidy_parse_error(&e.to_string())
+        )
+    })?;
+    // runc takes a process document without "user" or "cwd" (Go leaves them zero): root
+    // in the container's root directory.
+    if let Some(p) = doc.as_object_mut() {
+        p.entry("user")
+            .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
+        p.entry("cwd").or_insert_with(|| "/".into());
+    }
+    crate::config::drop_unknown_caps(&mut doc, "--process: capabilities");
+    serde_path_to_error::deserialize(doc).map_err(|e| {
         let at = e.path().to_string();
-        anyhow!("--process {}: {at}: {}", path.display(), e.into_inner())
+        anyhow!(
+            "{what}: {at}: {}",
+            crate::config::tidy_parse_error(&e.into_inner().to_string())
+        )
     })
 }
 
@@ -270,6 +286,7 @@ fn exec_in(
         process: &process,
         preserve_fds: a.preserve_fds + listen,
         console_socket: console_socket.as_ref().map(|f| f.as_fd()),
+        relay_verbatim: console_ours.is_some() && crate::console::relay_verbatim(),
         setgroups_allowed: std::fs::read_to_string(format!("/proc/{}/setgroups", init.pid))
             .map(|s| s.trim() != "deny")
             .unwrap_or(true),

@@ -58,27 +58,23 @@ fn kill_everything(c: &Container) -> anyhow::Result<()> {
         signal_proc(init, libc::SIGKILL).context("killing the container's init")?;
     }
     crate::fault::point("delete: init killed");
-    // A frozen process cannot act on SIGKILL until it is thawed; thawing after the kill is
-    // queued means nothing in the container runs another instruction. cgroup v2 lets a
-    // frozen process die of SIGKILL, and systemd removes a scope once its last process is
-    // gone: a thaw that fails because the cgroup went meanwhile has nothing left to do.
-    if let Some(record) = &c.state.cgroup
-        && cgroups::is_frozen(record)
-        && let Err(e) = cgroups::freeze(record, &c.state.id, false)
-        && cgroups::is_frozen(record)
-    {
-        return Err(e.into());
-    }
+    thaw_for_kill(c)?;
     if let Some(init) = c.state.init {
         wait_gone(init, Duration::from_secs(10))?;
     }
     Ok(())
 }
 
+/// Signals every process of the container's cgroup. For SIGKILL the cgroup is frozen
+/// first, so that no process forks a child past the list, and thawed after, so that the
+/// frozen processes can act on the signal (cgroup v1 holds it until then).
 fn kill_cgroup(c: &Container, sig: i32) {
     let Some(record) = &c.state.cgroup else {
         return;
     };
+    let frozen = sig == libc::SIGKILL
+        && cgroups::has_freezer(record)
+        && (cgroups::is_frozen(record) || cgroups::freeze(record, &c.state.id, true).is_ok());
     if let Ok(pids) = cgroups::pids(record, &c.state.id) {
         for pid in pids.into_iter().filter(|p| *p > 0) {
             // Raw kill(2): nix's Signal has no real-time signals. A process that exited
@@ -88,6 +84,25 @@ fn kill_cgroup(c: &Container, sig: i32) {
             let _ = unsafe { libc::kill(pid, sig) };
         }
     }
+    if frozen && cgroups::has_freezer(record) {
+        // Failing only when the cgroup went meanwhile, with its last process.
+        let _ = cgroups::freeze(record, &c.state.id, false);
+    }
+}
+
+/// A frozen process cannot act on SIGKILL until it is thawed; thawing after the kill is
+/// queued means nothing in the container runs another instruction. cgroup v2 lets a
+/// frozen process die of SIGKILL, and systemd removes a scope once its last process is
+/// gone: a thaw that fails because the cgroup went meanwhile has nothing left to do.
+fn thaw_for_kill(c: &Container) -> anyhow::Result<()> {
+    if let Some(record) = &c.state.cgroup
+        && cgroups::is_frozen(record)
+        && let Err(e) = cgroups::freeze(record, &c.state.id, false)
+        && cgroups::is_frozen(record)
+    {
+        return Err(e.into());
+    }
+    Ok(())
 }
 
 /// Saves the container's network devices as netdev records their moves.
@@ -247,7 +262,23 @@ pub fn run_poststart(c: &Container) {
 
 pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
     let c = Container::load_locked(root, id)?;
-    check(Op::Kill, c.status(), id)?;
+    let status = c.status();
+    // Without a pid namespace of its own, the init's death takes nobody along: SIGKILL goes
+    // to every process of the cgroup, also once the init is gone and the container counts
+    // as stopped (runc 1.2: what `kill -a` was needed for before).
+    if sig == libc::SIGKILL && !c.state.own_pid_ns && status != Status::Creating {
+        kill_cgroup(&c, sig);
+        if let Some(init) = c.state.init {
+            signal_proc(init, sig).context("sending the signal")?;
+        }
+        return Ok(());
+    }
+    match check(Op::Kill, status, id) {
+        Ok(_) => {}
+        // `--all` on a stopped container has nothing left to signal: no error (runc).
+        Err(_) if all && status == Status::Stopped => return Ok(()),
+        Err(e) => return Err(e.into()),
+    }
     if all {
         kill_cgroup(&c, sig);
         return Ok(());
@@ -258,6 +289,9 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
         .ok_or_else(|| anyhow!("container not running: {id}"))?;
     if !signal_proc(init, sig).context("sending the signal")? {
         bail!("container not running: {id}");
+    }
+    if sig == libc::SIGKILL && status == Status::Paused {
+        thaw_for_kill(&c)?;
     }
     Ok(())
 }
@@ -305,9 +339,15 @@ pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> a
     Ok(())
 }
 
-/// The container's cgroup, for commands that read it (events, ps); it must be running.
-pub fn running_cgroup(root: &Path, id: &str) -> anyhow::Result<super::state::CgroupRecord> {
+/// The container's cgroup and status, for a command that reads the cgroup (`Op::Read`:
+/// events; `Op::Ps`).
+pub fn readable_cgroup(
+    root: &Path,
+    id: &str,
+    op: Op,
+) -> anyhow::Result<(super::state::CgroupRecord, Status)> {
     let c = Container::load(root, id)?;
-    check(Op::Read, c.status(), id)?;
-    Ok(cgroup_of(&c)?.clone())
+    let status = c.status();
+    check(op, status, id)?;
+    Ok((cgroup_of(&c)?.clone(), status))
 }

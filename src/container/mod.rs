@@ -14,7 +14,7 @@ pub mod id;
 pub mod lifecycle;
 pub mod notify;
 pub mod pidfd;
-mod preconditions;
+pub mod preconditions;
 pub mod process;
 pub mod restore;
 pub mod state;

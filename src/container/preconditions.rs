@@ -13,8 +13,11 @@ pub enum Op {
     Pause,
     Resume,
     Update,
-    /// events, ps: read the running container's cgroup.
+    /// events: read the running container's cgroup.
     Read,
+    /// ps: list what is in the container's cgroup, also once it stopped (runc: an empty
+    /// list; without a pid namespace of its own, what outlived the init).
+    Ps,
     Exec {
         ignore_paused: bool,
     },
@@ -78,10 +81,11 @@ fn rule(op: Op, status: Status, id: &str) -> Result<Go, String> {
             },
             Paused,
         ) => Err(format!(
-            "container {id} is paused (use --ignore-paused to exec anyway)"
+            "cannot exec in a paused container: {id} (use --ignore-paused to exec anyway)"
         )),
 
         (Op::Kill | Op::Update | Op::Read, Running | Created | Paused) => Ok(Go::On),
+        (Op::Ps, Running | Created | Paused | Stopped) => Ok(Go::On),
 
         (_, Stopped | Creating) => not_running(),
     }
@@ -102,7 +106,7 @@ mod tests {
     /// The whole table, written out: G = go on, K = kill first, else the refusal's start.
     #[test]
     fn every_command_in_every_status() {
-        let ops: [(Op, [&str; 5]); 10] = [
+        let ops: [(Op, [&str; 5]); 11] = [
             // creating, created, running, paused, stopped
             (
                 Op::Start,
@@ -175,6 +179,7 @@ mod tests {
                     "container not running",
                 ],
             ),
+            (Op::Ps, ["container not running", "G", "G", "G", "G"]),
             (
                 Op::Exec {
                     ignore_paused: false,
@@ -183,7 +188,7 @@ mod tests {
                     "container not running",
                     "G",
                     "G",
-                    "container c is paused (use --ignore-paused",
+                    "cannot exec in a paused container: c (use --ignore-paused",
                     "container not running",
                 ],
             ),

@@ -22,6 +22,10 @@ pub struct ExecContext<'a> {
     pub preserve_fds: u32,
     /// Where the pty master goes when process.terminal is set.
     pub console_socket: Option<BorrowedFd<'a>>,
+    /// rt relays the pty to a stdout that is not a terminal: no "\r\n" translation
+    /// (console::relay_verbatim), set here since the process writes before rt has the
+    /// master.
+    pub relay_verbatim: bool,
     /// Whether setgroups(2) works in the container's user namespace (not where a rootless
     /// rt mapped only itself).
     pub setgroups_allowed: bool,
@@ -36,10 +40,16 @@ pub struct ExecContext<'a> {
 
 /// A pty from the container's devpts instance (rt is inside the container's mount
 /// namespace by now, so / is the container's root).
-fn open_terminal(p: &Process, socket: Option<BorrowedFd<'_>>) -> Result<OwnedFd, StepError> {
-    let socket = socket.ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
+fn open_terminal(ctx: &ExecContext) -> Result<OwnedFd, StepError> {
+    let socket = ctx
+        .console_socket
+        .ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
     let root = pathrs::Root::open("/").ctx(|| "process.terminal: opening the container's root")?;
-    let pty = crate::console::open_in(&root, p)?;
+    let pty = crate::console::open_in(&root, ctx.process)?;
+    crate::console::give_to_user(pty.slave.as_fd(), ctx.process)?;
+    if ctx.relay_verbatim {
+        crate::console::clear_onlcr(pty.slave.as_fd())?;
+    }
     crate::console::send_master(socket, &pty.master)?;
     Ok(pty.slave)
 }
@@ -67,7 +77,7 @@ fn run(
         std::io::Write::write_all(&mut f, b"0").ctx(|| "cgroups: moving the process in")?;
     }
     let terminal = if p.terminal() == Some(true) {
-        Some(open_terminal(p, ctx.console_socket)?)
+        Some(open_terminal(ctx)?)
     } else {
         None
     };

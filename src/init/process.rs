@@ -348,10 +348,21 @@ pub fn default_home(uid: u32) -> String {
         .to_owned()
 }
 
-/// The environment the process gets: process.env, plus HOME if it lacks one.
+/// The environment the process gets: process.env with each name once, where the last
+/// value given wins (runc's rule, and Go's os/exec's: `exec --env` overrides the config),
+/// and HOME from /etc/passwd when it is missing or empty.
 pub fn environment(process: &Process) -> Vec<String> {
-    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
-    if env_value(&env, "HOME").is_none() {
+    let given = process.env().clone().unwrap_or_default();
+    let name = |kv: &str| kv.split_once('=').map_or(kv, |(n, _)| n).to_owned();
+    let mut seen = HashSet::new();
+    let mut env: Vec<String> = given
+        .into_iter()
+        .rev()
+        .filter(|kv| seen.insert(name(kv)))
+        .collect();
+    env.reverse();
+    if env_value(&env, "HOME").is_none_or(str::is_empty) {
+        env.retain(|kv| name(kv) != "HOME");
         env.push(format!("HOME={}", default_home(process.user().uid())));
     }
     env
@@ -708,6 +719,27 @@ mod tests {
         assert_eq!(env_value(&env, "A"), Some("3"));
         assert_eq!(env_value(&env, "AB"), Some("2"));
         assert_eq!(env_value(&env, "B"), None);
+    }
+
+    #[test]
+    fn environment_has_each_name_once_and_a_home() {
+        let mut p = Process::default();
+        let given = [
+            "ONE=two",
+            "HOME=/x",
+            "ONE=",
+            "HOME=",
+            "PATH=/bin",
+            "ONE=three",
+        ];
+        p.set_env(Some(given.iter().map(|s| s.to_string()).collect()));
+        let home = format!("HOME={}", default_home(p.user().uid()));
+        assert_eq!(
+            environment(&p),
+            vec!["PATH=/bin".to_string(), "ONE=three".into(), home]
+        );
+        p.set_env(Some(vec!["HOME=/override".into(), "ONE=".into()]));
+        assert_eq!(environment(&p), vec!["HOME=/override", "ONE="]);
     }
 
     #[test]

@@ -132,6 +132,7 @@ fn setup_terminal(
 ) -> Result<OwnedFd, StepError> {
     let socket = socket.ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
     let pty = crate::console::open_in(root, process)?;
+    crate::console::give_to_user(pty.slave.as_fd(), process)?;
     rootfs::devices::bind_console(root, &pty.slave)?;
     crate::console::send_master(socket, &pty.master)?;
     Ok(pty.slave)

@@ -372,7 +372,21 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
             // with the default config's two tmpfs), so a plain tmpfs keeps the mount below.
             mount_tmpfs(root, m, &dest, &opts, &field)?
         }
-        Way::Plain { flags } => {
+        Way::Plain { mut flags } => {
+            // /dev gets its nodes, links and console after it is mounted: a read-only /dev
+            // is made read-only at the end (`finish`), as runc does.
+            if dev_read_only_later(m) {
+                flags.remove(MsFlags::MS_RDONLY);
+            }
+            // A tmpfs over a directory of the image keeps that directory's mode unless the
+            // options give one (runc's rule): a /tmp of 1777 or a 2775 group directory
+            // stays so under the mount.
+            if typ == "tmpfs"
+                && !opts.data.iter().any(|d| d.starts_with("mode="))
+                && let Some(mode) = existing_dir_mode(root, &dest)
+            {
+                opts.data.insert(0, format!("mode={mode:o}"));
+            }
             let target = make_mount_point(root, &dest, false, &field)?;
             let source = m
                 .source()
@@ -434,8 +448,8 @@ pub fn mount_deferred(cfg: &RootfsConfig, deferred: &Deferred) -> Result<Root, S
 }
 
 /// A tmpfs with "tmpcopyup", made detached, filled and given the mode of the directory
-/// it covers (unless the options say "mode="), as runc does, before it is attached: a
-/// container's /tmp stays 1777 under a tmpfs of its own.
+/// it covers (unless the options say "mode="), as a plain tmpfs is, before it is
+/// attached.
 fn mount_tmpfs(
     root: &Root,
     m: &Mount,
@@ -443,11 +457,7 @@ fn mount_tmpfs(
     opts: &MountOptions,
     field: &str,
 ) -> Result<rustix::fd::OwnedFd, StepError> {
-    let existed = resolve_in_root(root, dest)
-        .ok()
-        .and_then(|rel| inroot::try_resolve(root, &rel))
-        .and_then(|h| inroot::stat(&h).ok())
-        .filter(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir());
+    let existed = existing_dir_mode(root, dest);
     let target = make_mount_point(root, dest, false, field)?;
     let source = m.source().as_ref().map(|s| s.display().to_string());
     // Read-only only once it is filled.
@@ -477,15 +487,12 @@ fn mount_tmpfs(
         copyup::copy_contents(old.as_fd(), new_root.as_fd())
             .ctx(|| format!("{field}: tmpcopyup"))?;
     }
-    if let Some(st) = existed
+    if let Some(mode) = existed
         && !opts.data.iter().any(|d| d.starts_with("mode="))
     {
-        rustix::fs::fchmod(
-            &new_root,
-            rustix::fs::Mode::from_raw_mode(st.st_mode & 0o7777),
-        )
-        .map_err(std::io::Error::from)
-        .ctx(|| format!("{field}: keeping the mode of the directory it covers"))?;
+        rustix::fs::fchmod(&new_root, rustix::fs::Mode::from_raw_mode(mode))
+            .map_err(std::io::Error::from)
+            .ctx(|| format!("{field}: keeping the mode of the directory it covers"))?;
     }
     if opts.flags.contains(MsFlags::MS_RDONLY) {
         mount_setattr(mnt.as_fd(), false, options::attr::RDONLY, 0, None)
@@ -495,6 +502,17 @@ fn mount_tmpfs(
         format!("{field}: mounting tmpfs")
     })?;
     Ok(mnt)
+}
+
+/// The permission bits (with setuid, setgid and sticky) of the directory the rootfs has
+/// at `dest`; None where there is none and the mount point will be made.
+fn existing_dir_mode(root: &Root, dest: &Path) -> Option<u32> {
+    resolve_in_root(root, dest)
+        .ok()
+        .and_then(|rel| inroot::try_resolve(root, &rel))
+        .and_then(|h| inroot::stat(&h).ok())
+        .filter(|st| rustix::fs::FileType::from_raw_mode(st.st_mode).is_dir())
+        .map(|st| st.st_mode & 0o7777)
 }
 
 /// A new file system instance (proc, tmpfs), detached. Made through fsopen rather than
@@ -551,8 +569,28 @@ fn new_detached_fs(
     .ctx(what)
 }
 
+/// A /dev mount (not a bind) with "ro": mounted writable, made read-only by `finish`.
+fn dev_read_only_later(m: &Mount) -> bool {
+    let opts = options::parse(m.options().as_deref().unwrap_or_default());
+    in_root(m.destination()) == Path::new("dev")
+        && m.typ().as_deref() != Some("bind")
+        && !opts.is_bind()
+        && opts.flags.contains(MsFlags::MS_RDONLY)
+}
+
 /// Steps on the new `/`, after pivot_root.
 pub fn finish(spec: &Spec) -> Result<(), StepError> {
+    if spec
+        .mounts()
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .any(dev_read_only_later)
+    {
+        remount_read_only("/dev", || {
+            "mounts (/dev): remounting /dev read-only".to_owned()
+        })?;
+    }
     let linux = spec.linux().as_ref();
     if let Some(flag) =
         options::root_propagation(linux.and_then(|l| l.rootfs_propagation().as_deref()))

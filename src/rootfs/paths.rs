@@ -143,7 +143,7 @@ fn mask(root: &Root, paths: &[(usize, String)], null: Null) -> Result<(), StepEr
                 target_path.as_str(),
                 Some("tmpfs"),
                 MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-                Some("size=0,mode=0"),
+                Some("size=0,mode=755"),
             )
             .ctx(|| format!("{field}: mounting an empty tmpfs"))?;
         } else if let Null::Clones(clones) = null {

@@ -31,6 +31,17 @@ fn spec_writes_a_runnable_default_and_refuses_to_overwrite() {
     assert_eq!(v["process"]["args"], json!(["sh"]));
     assert_eq!(v["root"]["path"], "rootfs");
     assert_eq!(v["process"]["terminal"], true);
+    // runc's rule: a cgroup namespace only on a host with cgroup v2 alone.
+    let unified = fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some("/sys/fs/cgroup") && l.contains(" - cgroup2 "));
+    let has_cgroupns = v["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["type"] == "cgroup");
+    assert_eq!(has_cgroupns, unified, "{}", v["linux"]["namespaces"]);
     let again = std::process::Command::new(RT)
         .args(["spec", "-b", dir.path().to_str().unwrap()])
         .output()

@@ -231,6 +231,9 @@ pub struct Out {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
+    /// The code rt exits with when it fails itself: 255 for exec (runc's, apart from
+    /// the codes of the process exec runs), 1 for every other command.
+    pub failure_code: i32,
 }
 
 /// Runs `cmd` with stdout and stderr captured in anonymous files rather than pipes: a
@@ -261,6 +264,11 @@ pub fn capture(cmd: &mut Command) -> Out {
         code: status.code().unwrap_or(128 + status.signal().unwrap_or(0)),
         stdout: read_all(out),
         stderr: read_all(err),
+        failure_code: if cmd.get_args().any(|a| a == "exec") {
+            255
+        } else {
+            1
+        },
     }
 }
 
@@ -291,11 +299,12 @@ impl Out {
         &self.stdout
     }
 
-    /// Asserts failure with exit code 1 and a one-line error containing `needle`.
+    /// Asserts failure with rt's exit code for its own failures (1; 255 for exec) and a
+    /// one-line error containing `needle`.
     #[track_caller]
     pub fn fails_with(&self, needle: &str) {
         assert_eq!(
-            self.code, 1,
+            self.code, self.failure_code,
             "expected exit 1, got {}\nstdout: {}\nstderr: {}",
             self.code, self.stdout, self.stderr
         );

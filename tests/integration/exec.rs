@@ -177,6 +177,14 @@ fn exec_with_process_json_detached_and_pid_file() {
     // It is one of the container's processes.
     let ps: Vec<i64> = serde_json::from_str(rt.rt(&["ps", "-f", "json", &id]).ok()).unwrap();
     assert!(ps.contains(&exec_pid), "{ps:?} lacks {exec_pid}");
+    // A document without "user" and "cwd" runs as root in / (runc: Go's zero values).
+    fs::write(
+        &pj,
+        json!({"args": ["sh", "-c", "echo $(id -u):$(pwd)"], "env": ["PATH=/bin"]}).to_string(),
+    )
+    .unwrap();
+    let out = rt.rt(&["exec", "--process", pj.to_str().unwrap(), &id]);
+    assert_eq!(out.ok(), "0:/\n");
     // Deleting the container ends it too.
     let start = start_time(exec_pid as i32).unwrap();
     rt.rt(&["delete", "-f", &id]).ok();

@@ -698,7 +698,7 @@ fn an_exec_racing_a_delete_makes_nothing_again() {
     }
     rt.rt(&["delete", "-f", &id]).ok();
     let code = exec.finish();
-    assert_eq!(code, 1, "{}", exec.stderr_text());
+    assert_eq!(code, 255, "{}", exec.stderr_text());
     assert_eq!(
         exec.error_lines(),
         vec![format!("rt: container not running: {id}")]

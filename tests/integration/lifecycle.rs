@@ -367,6 +367,74 @@ fn kill_all_signals_every_process() {
     assert_no_trace(&rt, &id, &b);
 }
 
+/// The processes of a running container's pids cgroup, with their start times.
+fn cgroup_members(id: &str) -> Vec<(i32, u64)> {
+    let cg = cgroup_dirs_named(id);
+    let dir = cg
+        .iter()
+        .find(|p| p.starts_with("/sys/fs/cgroup/pids") || p.starts_with("/sys/fs/cgroup/unified"))
+        .unwrap();
+    fs::read_to_string(dir.join("cgroup.procs"))
+        .unwrap()
+        .lines()
+        .map(|p| p.parse().unwrap())
+        .filter_map(|p| start_time(p).map(|t| (p, t)))
+        .collect()
+}
+
+/// Without a pid namespace of its own, a container's init takes nobody along when it dies:
+/// `kill ID KILL` (no --all) kills every process of its cgroup, also when the init is gone
+/// already and the container counts as stopped (runc 1.2's kill.bats). Signal 0 only
+/// asks, and fails on a stopped container; --all on a stopped one is no error.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn kill_without_pid_namespace_kills_every_process() {
+    need_root();
+    let rt = Rt::new();
+    for init_gone in [false, true] {
+        let mut b = Bundle::sh("sleep 1000 & sleep 1000 & exec sleep 1000");
+        b.set_namespaces(serde_json::json!([{"type": "mount"}, {"type": "uts"}]));
+        b.edit(|c| c["hostname"] = serde_json::json!("h"));
+        let id = unique("kh");
+        rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+            .ok();
+        rt.rt(&["kill", &id, "0"]).ok();
+        let mut victims = cgroup_members(&id);
+        for _ in 0..100 {
+            if victims.len() >= 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+            victims = cgroup_members(&id);
+        }
+        assert!(victims.len() >= 3, "{victims:?}");
+        if init_gone {
+            let init = rt.state(&id)["pid"].as_i64().unwrap() as i32;
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(init),
+                nix::sys::signal::Signal::SIGKILL,
+            )
+            .unwrap();
+            rt.wait_status(&id, "stopped");
+            rt.rt(&["kill", &id, "TERM"])
+                .fails_with("container not running");
+        }
+        rt.rt(&["kill", &id, "KILL"]).ok();
+        for (p, t) in victims {
+            assert!(
+                wait_dead(p, t),
+                "process {p} survived kill KILL (init gone: {init_gone})"
+            );
+        }
+        rt.wait_status(&id, "stopped");
+        rt.rt(&["kill", &id, "0"])
+            .fails_with("container not running");
+        rt.rt(&["kill", "--all", &id, "0"]).ok();
+        rt.rt(&["delete", &id]).ok();
+        assert_no_trace(&rt, &id, &b);
+    }
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn list_shows_containers() {

@@ -95,6 +95,16 @@ fn args_env_and_cwd() {
     let mut names: Vec<&str> = env.lines().map(|l| l.split('=').next().unwrap()).collect();
     names.sort();
     assert_eq!(names, vec!["HOME", "PATH", "TERM"]);
+    // A name given twice is set once, to its last value; an empty HOME counts as none
+    // (runc's env.bats; Docker relies on both).
+    let mut b = Bundle::new(&["env"]);
+    b.edit(|c| {
+        c["process"]["env"] = json!(["ONE=two", "HOME=/x", "HOME=", "PATH=/bin", "ONE=three"])
+    });
+    let env = rt.output(&b);
+    let mut lines: Vec<&str> = env.lines().collect();
+    lines.sort();
+    assert_eq!(lines, vec!["HOME=/root", "ONE=three", "PATH=/bin"], "{env}");
 }
 
 #[test]

@@ -172,3 +172,75 @@ fn rootfs_through_a_symlink() {
     rt.create(&b, &id).fails_with("root.path");
     assert_no_trace(&rt, &id, &b);
 }
+
+/// A masked directory reads as empty and refuses writes (runc's: an empty read-only
+/// tmpfs), and a process without CAP_DAC_OVERRIDE can still list it; a masked file reads
+/// as empty.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn masked_paths_read_as_empty() {
+    need_root();
+    let rt = Rt::new();
+    let mut b = Bundle::sh(
+        "ls -a /secretdir | tr '\\n' ' '; echo; cat /secretfile; echo end; \
+         touch /secretdir/x 2>&1; rm -f /secretfile 2>&1; true",
+    );
+    fs::create_dir(b.rootfs().join("secretdir")).unwrap();
+    fs::write(b.rootfs().join("secretdir/hidden"), "h").unwrap();
+    fs::write(b.rootfs().join("secretfile"), "forbidden").unwrap();
+    b.edit(|c| c["linux"]["maskedPaths"] = json!(["/secretdir", "/secretfile"]));
+    let out = rt.output(&b);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0].trim(), ". ..", "{out}");
+    assert_eq!(lines[1], "end", "{out}");
+    assert_eq!(out.matches("Read-only file system").count(), 2, "{out}");
+}
+
+/// A tmpfs without "mode=" over a directory of the image takes that directory's mode,
+/// setuid, setgid and sticky bits included (runc's rule); with "mode=" the option wins,
+/// and where rt makes the mount point the tmpfs keeps its own default.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn tmpfs_takes_the_mode_of_what_it_covers() {
+    need_root();
+    use std::os::unix::fs::PermissionsExt;
+    let rt = Rt::new();
+    let mut b = Bundle::sh("stat -c %a /srv/a /srv/b /srv/c");
+    for d in ["srv/a", "srv/b"] {
+        fs::create_dir_all(b.rootfs().join(d)).unwrap();
+        fs::set_permissions(b.rootfs().join(d), fs::Permissions::from_mode(0o6771)).unwrap();
+    }
+    b.edit(|c| {
+        let m = c["mounts"].as_array_mut().unwrap();
+        m.push(json!({"destination": "/srv/a", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]}));
+        m.push(json!({"destination": "/srv/b", "type": "tmpfs", "source": "tmpfs", "options": ["mode=750"]}));
+        m.push(json!({"destination": "/srv/c", "type": "tmpfs", "source": "tmpfs"}));
+    });
+    assert_eq!(rt.output(&b), "6771\n750\n1777\n");
+}
+
+/// A read-only /dev still gets its devpts, nodes and links (runc issue 3248): it is
+/// mounted writable and made read-only once they are in place.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn read_only_dev_gets_its_nodes_first() {
+    need_root();
+    let rt = Rt::new();
+    let mut b = Bundle::sh(
+        "grep -E '^[^ ]+ /dev(/pts)? ' /proc/mounts | cut -d' ' -f2,4 | cut -d, -f1; \
+         echo x > /dev/null && echo null-ok; ls /dev/stdout >/dev/null && echo links-ok; \
+         touch /dev/new 2>&1; true",
+    );
+    b.edit(|c| {
+        for m in c["mounts"].as_array_mut().unwrap() {
+            if m["destination"] == "/dev" {
+                m["options"].as_array_mut().unwrap().push(json!("ro"));
+            }
+        }
+    });
+    let out = rt.output(&b);
+    assert!(out.contains("/dev ro\n"), "{out}");
+    assert!(out.contains("/dev/pts rw\n"), "{out}");
+    assert!(out.contains("null-ok\nlinks-ok\n"), "{out}");
+    assert!(out.contains("Read-only file system"), "{out}");
+}

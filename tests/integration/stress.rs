@@ -20,7 +20,7 @@ const EXPECTED_ERRORS: &[&str] = &[
     "that is not stopped",
     "is already paused",
     "is not paused",
-    "is paused (use --ignore-paused",
+    "cannot exec in a paused container",
 ];
 
 #[test]

@@ -83,7 +83,10 @@ fn the_terminal_takes_input() {
 fn foreground_run_proxies_the_terminal() {
     need_root();
     let rt = Rt::new();
-    let b = terminal_bundle("tty; read line; echo got: $line; exit 5");
+    // As a user other than root: the terminal is the user's (runc's tty.bats: "tty owner").
+    let mut b =
+        terminal_bundle("tty; stat -c owner=%u:%g $(tty); read line; echo got: $line; exit 5");
+    b.edit(|c| c["process"]["user"] = json!({"uid": 1000, "gid": 100}));
     let mut child = rt
         .cmd()
         .args([
@@ -98,10 +101,13 @@ fn foreground_run_proxies_the_terminal() {
         .unwrap();
     child.stdin.take().unwrap().write_all(b"typed\n").unwrap();
     let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(5), "{text}");
-    assert!(text.contains("/dev/pts/0"), "{text}");
+    assert!(text.contains("/dev/pts/0\n"), "{text}");
+    assert!(text.contains("owner=1000:5\n"), "{text}");
     assert!(text.contains("got: typed"), "{text}");
+    // rt's stdout is a pipe here: the output as the process wrote it, no "\r\n" (runc's).
+    assert!(!text.contains('\r'), "{text:?}");
 }
 
 #[test]
@@ -120,15 +126,18 @@ fn exec_with_a_terminal() {
         "-d",
         "--console-socket",
         sock.path.to_str().unwrap(),
+        "--user",
+        "1000:100",
         &id,
         "sh",
         "-c",
-        "tty; echo exec-tty",
+        "tty; stat -c owner=%u:%g $(tty); echo exec-tty",
     ])
     .ok();
     let master = sock.receive();
     let out = read_pty(&master, 10);
     assert!(out.contains("/dev/pts/"), "{out}");
+    assert!(out.contains("owner=1000:5"), "{out}");
     assert!(out.contains("exec-tty"), "{out}");
     // Foreground exec -t: rt proxies.
     let mut child = rt
@@ -148,7 +157,9 @@ fn exec_with_a_terminal() {
     child.stdin.take().unwrap().write_all(b"abc\n").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(6));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("echoed-abc"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("echoed-abc\n"), "{text:?}");
+    assert!(!text.contains('\r'), "{text:?}");
     rt.rt(&["delete", "-f", &id]).ok();
 }
 

@@ -93,12 +93,18 @@ complete -c rt -n "__fish_rt_using_subcommand features" -s h -l help -d 'Print h
 complete -c rt -n "__fish_rt_using_subcommand pause" -s h -l help -d 'Print help'
 complete -c rt -n "__fish_rt_using_subcommand resume" -s h -l help -d 'Print help'
 complete -c rt -n "__fish_rt_using_subcommand update" -s r -l resources -d 'A LinuxResources JSON document to apply, or "-" for stdin' -r -F
-complete -c rt -n "__fish_rt_using_subcommand update" -l memory -d 'Memory limit in bytes (suffixes k, m, g allowed)' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l memory -d 'Memory limit in bytes (suffixes k, m, g allowed), -1 for none' -r
 complete -c rt -n "__fish_rt_using_subcommand update" -l memory-swap -d 'Memory plus swap limit in bytes, -1 for unlimited swap' -r
-complete -c rt -n "__fish_rt_using_subcommand update" -l memory-reservation -d 'Memory reservation (soft limit) in bytes' -r
-complete -c rt -n "__fish_rt_using_subcommand update" -l cpu-shares -d 'CPU shares (relative weight)' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l memory-reservation -d 'Memory reservation (soft limit) in bytes, -1 for none' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l kernel-memory -d 'Kernel memory limit: ignored, as by runc (Linux 5.16 and later have none)' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l kernel-memory-tcp -d 'Kernel TCP buffer limit: ignored, as by runc' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l cpu-share -l cpu-shares -d 'CPU shares (relative weight)' -r
 complete -c rt -n "__fish_rt_using_subcommand update" -l cpu-quota -d 'CPU CFS quota in microseconds per period, -1 for none' -r
 complete -c rt -n "__fish_rt_using_subcommand update" -l cpu-period -d 'CPU CFS period in microseconds' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l cpu-burst -d 'CPU burst in microseconds (cgroup v2, or v1 kernels with cfs_burst_us)' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l cpu-idle -d 'SCHED_IDLE for the container\'s cgroup: 1 on, 0 off' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l cpu-rt-period -d 'Real-time scheduling period in microseconds (cgroup v1)' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l cpu-rt-runtime -d 'Real-time scheduling runtime in microseconds per period (cgroup v1), -1 for all' -r
 complete -c rt -n "__fish_rt_using_subcommand update" -l cpuset-cpus -d 'CPUs the container may run on (0-3, 0,1)' -r
 complete -c rt -n "__fish_rt_using_subcommand update" -l cpuset-mems -d 'Memory nodes the container may use' -r
 complete -c rt -n "__fish_rt_using_subcommand update" -l pids-limit -d 'Maximum number of tasks, -1 for unlimited' -r
