@@ -44,6 +44,7 @@ pub const MAX_INSTRUCTIONS: usize = 4096;
 
 const EPERM: u32 = libc::EPERM as u32;
 const KILL_PROCESS: u32 = libc::SECCOMP_RET_KILL_PROCESS;
+const ENOSYS_VERDICT: u32 = libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
 
 /// A profile that cannot be turned into a filter. `field` is the path of the offending value
 /// below `linux.seccomp`, so the caller can print `linux.seccomp.syscalls[2].args[0].index: …`.
@@ -230,9 +231,24 @@ struct Plan {
     default: Option<Verdict>,
     /// ABI → section verdict → syscall number → alternatives.
     sections: BTreeMap<Abi, BTreeMap<Verdict, BTreeMap<u32, Alternatives>>>,
+    /// ABI → the newest call the profile names (any rule, any action), where a call
+    /// newer than that gets ENOSYS instead of a refusing default (see `unknown_call`).
+    newest: BTreeMap<Abi, u32>,
 }
 
 impl Plan {
+    /// What a call newer than every call the profile names gets, if not the default: a
+    /// profile written before that call existed cannot mean to refuse it, and ENOSYS is
+    /// what makes libc fall back to the older call it replaces (clone3 → clone, openat2 →
+    /// openat, faccessat2 → faccessat); EPERM would read as "refused". As runc does; only
+    /// where the default refuses (not ALLOW or LOG), and never for -1, a tracer's skip.
+    fn unknown_call(&self, abi: Abi) -> Option<u32> {
+        let default = self.default?;
+        let refuses =
+            default.ret != libc::SECCOMP_RET_ALLOW && default.ret != libc::SECCOMP_RET_LOG;
+        refuses.then(|| self.newest.get(&abi).copied()).flatten()
+    }
+
     /// What the profile says a call gets, evaluated directly (the reference for tests).
     #[cfg(test)]
     fn verdict(&self, call: &sim::Call) -> u32 {
@@ -253,6 +269,12 @@ impl Plan {
             {
                 return verdict.ret;
             }
+        }
+        if let Some(newest) = self.unknown_call(abi)
+            && call.nr > newest
+            && call.nr != u32::MAX
+        {
+            return ENOSYS_VERDICT;
         }
         self.default.map_or(KILL_PROCESS, |d| d.ret)
     }
@@ -299,6 +321,14 @@ fn plan(spec: &LinuxSeccomp) -> Result<(Plan, Vec<String>, Vec<String>), Error> 
         let field = format!("syscalls[{i}]");
         if rule.names().is_empty() {
             return Err(invalid(format!("{field}.names"), "must not be empty"));
+        }
+        for name in rule.names() {
+            for (abi, table) in &tables {
+                if let Some(nr) = table.get(name.as_str()) {
+                    let newest = plan.newest.entry(*abi).or_insert(*nr);
+                    *newest = (*newest).max(*nr);
+                }
+            }
         }
         let verdict = Verdict::of(
             rule.action(),
@@ -389,6 +419,7 @@ fn ins(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
 const LD_ABS: u16 = 0x20;
 const JEQ: u16 = 0x15;
 const JGE: u16 = 0x35;
+const JGT: u16 = 0x25;
 const JA: u16 = 0x05;
 const RET: u16 = 0x06;
 
@@ -400,6 +431,7 @@ fn emit_sections(
     keep: impl Fn(&Verdict) -> bool,
     ret: impl Fn(&Verdict) -> u32,
     default: u32,
+    newest: Option<u32>,
 ) -> Result<Vec<sock_filter>, Error> {
     let mut bodies = Vec::new();
     for (verdict, calls) in sections.iter().filter(|(v, _)| keep(v)) {
@@ -452,6 +484,13 @@ fn emit_sections(
                 _ => ins(code, i.jt, i.jf, k),
             });
         }
+    }
+    if let Some(newest) = newest {
+        // nr > newest, and not -1: ENOSYS (Plan::unknown_call).
+        out.push(ins(LD_ABS, 0, 0, 0));
+        out.push(ins(JGT, 0, 2, newest));
+        out.push(ins(JEQ, 1, 0, u32::MAX));
+        out.push(ins(RET, 0, 0, ENOSYS_VERDICT));
     }
     out.push(ins(RET, 0, 0, default));
     Ok(out)
@@ -543,6 +582,7 @@ fn assemble(plan: &Plan, default: u32) -> Result<Vec<Program>, Error> {
             |_| true,
             |v| if is_notify(v) { ALLOW } else { v.ret },
             default,
+            plan.unknown_call(abi),
         )
         .map(Part::Body)
     };
@@ -580,9 +620,13 @@ fn assemble(plan: &Plan, default: u32) -> Result<Vec<Program>, Error> {
     if has_notify {
         let part = |abi| -> Result<Part, Error> {
             match sections(abi) {
-                Some(s) if s.keys().any(is_notify) => {
-                    Ok(Part::Body(emit_sections(s, is_notify, |v| v.ret, ALLOW)?))
-                }
+                Some(s) if s.keys().any(is_notify) => Ok(Part::Body(emit_sections(
+                    s,
+                    is_notify,
+                    |v| v.ret,
+                    ALLOW,
+                    None,
+                )?)),
                 _ => Ok(Part::Fixed(ALLOW)),
             }
         };

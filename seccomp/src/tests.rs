@@ -89,7 +89,62 @@ fn allowlist_with_errno_rules() {
     assert_eq!(verdict(&f, x64("read", NO_ARGS)), ALLOW);
     assert_eq!(verdict(&f, x64("exit_group", NO_ARGS)), ALLOW);
     assert_eq!(verdict(&f, x64("mkdir", NO_ARGS)), errno(28));
+    assert_eq!(verdict(&f, x64("getpid", NO_ARGS)), errno(libc::EPERM));
+    // Newer than every call the profile names (exit_group is 231): ENOSYS.
+    assert_eq!(verdict(&f, x64("unshare", NO_ARGS)), errno(libc::ENOSYS));
+}
+
+/// runc's rule for calls a profile predates: newer than the newest call it names (on
+/// that ABI) gets ENOSYS, so that libc falls back (clone3 → clone); only where the
+/// default refuses, never for -1 (a tracer's skip), per ABI.
+#[test]
+fn calls_newer_than_the_profile_get_enosys() {
+    let f = filter(json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [
+            {"names": ["read", "write", "openat"], "action": "SCMP_ACT_ALLOW"},
+            {"names": ["unshare"], "action": "SCMP_ACT_ERRNO"}
+        ]
+    }));
+    let newest = nr(Abi::X86_64, "unshare");
+    assert_eq!(verdict(&f, x64("getpid", NO_ARGS)), errno(libc::EPERM));
     assert_eq!(verdict(&f, x64("unshare", NO_ARGS)), errno(libc::EPERM));
+    assert_eq!(verdict(&f, x64("clone3", NO_ARGS)), errno(libc::ENOSYS));
+    let native = |n| Call::new(AUDIT_ARCH_X86_64, n, NO_ARGS);
+    assert_eq!(verdict(&f, native(newest + 1)), errno(libc::ENOSYS));
+    assert_eq!(verdict(&f, native(1000)), errno(libc::ENOSYS));
+    assert_eq!(verdict(&f, native(u32::MAX)), errno(libc::EPERM));
+    // i386 and x32 against their own newest.
+    let i386 = |n| Call::new(AUDIT_ARCH_I386, n, NO_ARGS);
+    assert_eq!(
+        verdict(&f, i386(nr(Abi::I386, "getpid"))),
+        errno(libc::EPERM)
+    );
+    assert_eq!(
+        verdict(&f, i386(nr(Abi::I386, "unshare") + 1)),
+        errno(libc::ENOSYS)
+    );
+    let x32 = |n| Call::new(AUDIT_ARCH_X86_64, n, NO_ARGS);
+    assert_eq!(verdict(&f, x32(nr(Abi::X32, "getpid"))), errno(libc::EPERM));
+    assert_eq!(
+        verdict(&f, x32(nr(Abi::X32, "clone3"))),
+        errno(libc::ENOSYS)
+    );
+    // A default that lets calls through stays as it is.
+    for default in ["SCMP_ACT_ALLOW", "SCMP_ACT_LOG"] {
+        let f = filter(json!({
+            "defaultAction": default,
+            "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO"}]
+        }));
+        assert!(
+            verdict(&f, native(1000)) != errno(libc::ENOSYS),
+            "{default}"
+        );
+    }
+    // A profile naming no call has nothing to compare with: the default.
+    let f = filter(json!({"defaultAction": "SCMP_ACT_KILL"}));
+    assert_eq!(verdict(&f, native(1000)), KILL_THREAD);
 }
 
 #[test]

@@ -221,6 +221,27 @@ pub(super) fn dirs_on_the_way(path: &Path) -> Result<Vec<PathBuf>, CgroupError> 
     Ok(dirs)
 }
 
+/// The hierarchies that can freeze a cgroup: v1's freezer and cgroup2.
+fn freezer_roots() -> Result<Vec<PathBuf>, CgroupError> {
+    Ok(match setup()? {
+        CgroupSetup::Unified => vec![PathBuf::from(DEFAULT_CGROUP_ROOT)],
+        _ => v1_mount_points()?
+            .get("freezer")
+            .cloned()
+            .into_iter()
+            .chain(hybrid_cgroup2_root()?.map(Path::to_path_buf))
+            .collect(),
+    })
+}
+
+/// Whether an existing cgroup directory is frozen or freezing, also through a frozen
+/// ancestor (v1 freezer.state, v2 cgroup.events); one without those files is not.
+fn frozen(dir: &Path) -> bool {
+    let read = |f: &str| libcgroups::common::read_cgroup_file(dir.join(f)).ok();
+    read("freezer.state").is_some_and(|s| s.trim() != "THAWED")
+        || read("cgroup.events").is_some_and(|s| s.lines().any(|l| l.trim() == "frozen 1"))
+}
+
 /// Decides which of the planned directories are rt's: those missing now (rt is about to
 /// create them) and those another rt container created. Returns the registry still
 /// locked: the caller records the result, then joins, then drops it.
@@ -240,11 +261,24 @@ pub fn claim(record: &mut CgroupRecord) -> Result<Option<Registry>, CgroupError>
     // Deepest first: once a directory exists, so do the ones above it, and those are not
     // asked about again (with ten hierarchies, half of the lookups of a usual create).
     let mut present: HashSet<PathBuf> = HashSet::new();
+    let freezers = freezer_roots()?;
     for dir in &dirs_on_the_way(&record.path)? {
         let is_leaf = dir.ends_with(&leaf);
-        let exists = present.contains(dir) || dir.exists();
-        if exists {
+        // The deepest existing directory of each hierarchy.
+        let found = !present.contains(dir) && dir.exists();
+        let exists = found || present.contains(dir);
+        if found {
             present.extend(dir.ancestors().skip(1).map(Path::to_path_buf));
+            if freezers.iter().any(|r| dir.starts_with(r)) && frozen(dir) {
+                // The init would stop there half-way (a new cgroup below a frozen one is
+                // born frozen), and create would wait for it for good.
+                return Err(CgroupError::Path(format!(
+                    "{}: container's cgroup unexpectedly frozen ({}); thaw it or choose \
+                     another",
+                    record.path.display(),
+                    dir.display()
+                )));
+            }
         }
         if !exists {
             if !is_leaf {

@@ -153,7 +153,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         false => Some(bind_start_socket(&c.dir)?),
     };
     point("create: start socket bound");
-    let idmapped = crate::rootfs::idmap::prepare(spec, &bundle.dir)?;
+    let idmapped = crate::rootfs::idmap::prepare(spec, &bundle.dir, ns.new_user())?;
     // An init created by an intermediate process, or in a new user namespace, cannot be
     // relied on to move itself: the parent does it.
     let self_join = match &c.state.cgroup {

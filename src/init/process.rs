@@ -12,7 +12,7 @@ use caps::{CapSet, Capability as Cap, CapsHashSet};
 use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
 use nix::sys::stat::{Mode, umask};
-use nix::unistd::{AccessFlags, Gid, Uid, access, setgroups, setresgid, setresuid};
+use nix::unistd::{AccessFlags, Gid, Uid, setgroups, setresgid, setresuid};
 use oci_spec::runtime::{Capabilities, PosixRlimitType, Process};
 
 use crate::error::{Ctx, StepError};
@@ -237,8 +237,16 @@ fn env_value<'a>(env: &'a [String], key: &str) -> Option<&'a str> {
         .find_map(|kv| kv.strip_prefix(key).and_then(|rest| rest.strip_prefix('=')))
 }
 
+/// Whether execve may run `p` as far as permissions go, judged as execve judges it: with
+/// the effective ids and capabilities (AT_EACCESS). Plain access(2) uses the real ids and
+/// drops every capability for a non-root user, so CAP_DAC_OVERRIDE would not count
+/// (runc's start_hello.bats: a user with it runs a program only root may execute).
+fn may_execute(p: &Path) -> nix::Result<()> {
+    nix::unistd::faccessat(None, p, AccessFlags::X_OK, nix::fcntl::AtFlags::AT_EACCESS)
+}
+
 fn is_executable_file(p: &Path) -> bool {
-    std::fs::metadata(p).is_ok_and(|m| m.is_file()) && access(p, AccessFlags::X_OK).is_ok()
+    std::fs::metadata(p).is_ok_and(|m| m.is_file()) && may_execute(p).is_ok()
 }
 
 /// The program must be a file of the container's root: resolved again with openat2 under
@@ -291,7 +299,7 @@ pub fn find_program(arg0: &str, env: &[String]) -> Result<PathBuf, StepError> {
                 "is a directory",
             ));
         }
-        access(&p, AccessFlags::X_OK).ctx(|| format!("process.args[0]: {arg0}"))?;
+        may_execute(&p).ctx(|| format!("process.args[0]: {arg0}"))?;
         stays_in_root(&p, arg0)?;
         return Ok(p);
     }

@@ -57,62 +57,91 @@ fn wants_idmap(m: &Mount) -> bool {
     opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some()
 }
 
-/// The detached, idmapped trees for the mounts that ask for one, by index in mounts[].
-pub fn prepare(spec: &Spec, bundle: &Path) -> Result<Vec<(usize, OwnedFd)>, StepError> {
+/// Detached trees the parent prepares, by index in mounts[]: the idmapped ones, and, for
+/// an init in a new user namespace made by root, every other bind too. Mapped to an
+/// unprivileged uid, the init could not open a source only the host's root may reach
+/// (a 0700 directory, a kubelet volume), which the config names all the same; runc also
+/// opens them before the user namespace.
+pub fn prepare(
+    spec: &Spec,
+    bundle: &Path,
+    new_userns: bool,
+) -> Result<Vec<(usize, OwnedFd)>, StepError> {
     let mounts = spec.mounts().as_deref().unwrap_or_default();
-    let linux = spec.linux().as_ref();
+    let by_root = nix::unistd::geteuid().is_root();
     let mut out = Vec::new();
-    for (i, m) in mounts.iter().enumerate().filter(|(_, m)| wants_idmap(m)) {
+    for (i, m) in mounts.iter().enumerate() {
         let field = format!("mounts[{i}] ({})", m.destination().display());
         let opts = options::parse(m.options().as_deref().unwrap_or_default());
-        if !(opts.is_bind() || m.typ().as_deref() == Some("bind")) {
-            return Err(StepError::msg(field, "idmapped mounts must be bind mounts"));
+        let is_bind = opts.is_bind() || m.typ().as_deref() == Some("bind");
+        if wants_idmap(m) {
+            if !is_bind {
+                return Err(StepError::msg(field, "idmapped mounts must be bind mounts"));
+            }
+            out.push((i, idmapped_tree(spec, m, bundle, &field)?));
+        } else if is_bind && new_userns && by_root {
+            let src = source_of(m, bundle);
+            out.push((i, clone_tree(&src, &opts, &field)?));
         }
-        // The mount's own mappings, else the container's ("idmap" alone).
-        let uid = m
-            .uid_mappings()
-            .clone()
-            .or_else(|| linux.and_then(|l| l.uid_mappings().clone()));
-        let gid = m
-            .gid_mappings()
-            .clone()
-            .or_else(|| linux.and_then(|l| l.gid_mappings().clone()));
-        let (Some(uid), Some(gid)) = (uid, gid) else {
-            return Err(StepError::msg(
-                field,
-                "idmap needs uidMappings and gidMappings (on the mount or for a user namespace)",
-            ));
-        };
-        let userns = userns_fd(&uid, &gid).map_err(|e| StepError::msg(&field, e.to_string()))?;
-        let src = m.source().clone().unwrap_or_default();
-        let src = if src.is_absolute() {
-            src
-        } else {
-            bundle.join(src)
-        };
-        let recursive = opts.flags.contains(nix::mount::MsFlags::MS_REC);
-        let mut flags = rustix::mount::OpenTreeFlags::OPEN_TREE_CLONE
-            | rustix::mount::OpenTreeFlags::OPEN_TREE_CLOEXEC;
-        if recursive {
-            flags |= rustix::mount::OpenTreeFlags::AT_RECURSIVE;
-        }
-        let tree = rustix::mount::open_tree(rustix::fs::CWD, &src, flags)
-            .map_err(std::io::Error::from)
-            .ctx(|| format!("{field}: cloning {}", src.display()))?;
-        super::mount_setattr(
-            tree.as_fd(),
-            recursive,
-            MOUNT_ATTR_IDMAP,
-            0,
-            Some(userns.as_fd()),
-        )
-        .ctx(|| {
-            format!(
-                "{field}: idmapping {} (does its file system support idmapped mounts?)",
-                src.display()
-            )
-        })?;
-        out.push((i, tree));
     }
     Ok(out)
+}
+
+fn source_of(m: &Mount, bundle: &Path) -> std::path::PathBuf {
+    let src = m.source().clone().unwrap_or_default();
+    if src.is_absolute() {
+        src
+    } else {
+        bundle.join(src)
+    }
+}
+
+/// A detached copy of the bind's source (recursive for "rbind").
+fn clone_tree(src: &Path, opts: &options::MountOptions, field: &str) -> Result<OwnedFd, StepError> {
+    let mut flags = rustix::mount::OpenTreeFlags::OPEN_TREE_CLONE
+        | rustix::mount::OpenTreeFlags::OPEN_TREE_CLOEXEC;
+    if opts.flags.contains(nix::mount::MsFlags::MS_REC) {
+        flags |= rustix::mount::OpenTreeFlags::AT_RECURSIVE;
+    }
+    rustix::mount::open_tree(rustix::fs::CWD, src, flags)
+        .map_err(std::io::Error::from)
+        .ctx(|| format!("{field}: cloning {}", src.display()))
+}
+
+fn idmapped_tree(spec: &Spec, m: &Mount, bundle: &Path, field: &str) -> Result<OwnedFd, StepError> {
+    let linux = spec.linux().as_ref();
+    let opts = options::parse(m.options().as_deref().unwrap_or_default());
+    // The mount's own mappings, else the container's ("idmap" alone).
+    let uid = m
+        .uid_mappings()
+        .clone()
+        .or_else(|| linux.and_then(|l| l.uid_mappings().clone()));
+    let gid = m
+        .gid_mappings()
+        .clone()
+        .or_else(|| linux.and_then(|l| l.gid_mappings().clone()));
+    let (Some(uid), Some(gid)) = (uid, gid) else {
+        return Err(StepError::msg(
+            field,
+            "idmap needs uidMappings and gidMappings (on the mount or for a user namespace)",
+        ));
+    };
+    let userns = userns_fd(&uid, &gid).map_err(|e| StepError::msg(field, e.to_string()))?;
+    let src = source_of(m, bundle);
+    let recursive = opts.flags.contains(nix::mount::MsFlags::MS_REC);
+    let tree = clone_tree(&src, &opts, field)?;
+    super::mount_setattr(
+        tree.as_fd(),
+        recursive,
+        MOUNT_ATTR_IDMAP,
+        0,
+        Some(userns.as_fd()),
+    )
+    .ctx(|| {
+        format!(
+            "{field}: idmapping {} (does its file system support idmapped mounts?)",
+            src.display()
+        )
+    })?;
+    Ok(tree)
 }

@@ -24,13 +24,62 @@ fn pivot(root: &Root) -> Result<(), StepError> {
 }
 
 /// --no-pivot, for roots pivot_root refuses (an initramfs): move the rootfs mount over `/`
-/// and chroot into it. The host's mounts stay in the namespace, merely unreachable by path.
+/// and chroot into it. The host's mounts stay in the namespace, merely unreachable by path,
+/// so its proc and sysfs mounts go first (`hide_host_kernel_fs`).
 fn move_and_chroot(root: &Root) -> Result<(), StepError> {
+    hide_host_kernel_fs(root)?;
     fchdir(root.as_fd().as_raw_fd()).ctx(|| "--no-pivot: entering the rootfs")?;
     mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
         .ctx(|| "--no-pivot: moving the rootfs onto /")?;
     chroot(".").ctx(|| "--no-pivot: chroot")?;
     chdir("/").ctx(|| "--no-pivot: entering /")
+}
+
+/// The kernel lets a process mount a new proc or sysfs (in a user namespace of its own)
+/// only where one is already fully visible in its mount namespace, so that the new one
+/// shows nothing the old one hid. After --no-pivot the host's unmasked /proc and /sys are
+/// still in the container's namespace, merely out of reach by path: they would allow a
+/// proc mount without the container's maskedPaths (runc's no_pivot.bats). Each is
+/// unmounted from this namespace (a slave of the host's: nothing propagates back), or,
+/// where the kernel keeps it locked (a user namespace's inherited mounts), covered by an
+/// empty read-only tmpfs. The rootfs' own mounts stay.
+fn hide_host_kernel_fs(root: &Root) -> Result<(), StepError> {
+    let rootfs = std::fs::read_link(format!("/proc/self/fd/{}", root.as_fd().as_raw_fd()))
+        .ctx(|| "--no-pivot: locating the rootfs")?;
+    let infos = procfs::process::Process::myself()
+        .and_then(|p| p.mountinfo())
+        .map_err(|e| StepError::msg("--no-pivot: reading /proc/self/mountinfo", e.to_string()))?;
+    let mut host: Vec<_> = infos
+        .iter()
+        .filter(|m| matches!(m.fs_type.as_str(), "proc" | "sysfs"))
+        .filter(|m| !m.mount_point.starts_with(&rootfs))
+        .map(|m| m.mount_point.clone())
+        .collect();
+    // Deepest first; a mount already gone with its parent's detach is no error.
+    host.sort_by_key(|p| std::cmp::Reverse(p.components().count()));
+    for point in host {
+        let what = || format!("--no-pivot: hiding the host's {}", point.display());
+        match umount2(&point, MntFlags::MNT_DETACH) {
+            Ok(()) | Err(nix::Error::ENOENT) => {}
+            Err(nix::Error::EINVAL) if !is_mount_point(&point) => {}
+            Err(_) => mount(
+                Some("tmpfs"),
+                &point,
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+                Some("size=0,mode=555"),
+            )
+            .ctx(what)?,
+        }
+    }
+    Ok(())
+}
+
+/// Whether `path` is still a mount point in this namespace.
+fn is_mount_point(path: &std::path::Path) -> bool {
+    procfs::process::Process::myself()
+        .and_then(|p| p.mountinfo())
+        .is_ok_and(|infos| infos.iter().any(|m| m.mount_point == path))
 }
 
 /// A mount namespace shared with rt (the host's): pivot_root would change the root of

@@ -686,3 +686,47 @@ fn hybrid_host_processes_are_born_in_their_cgroup2_directory() {
         "the exec process is not in the container's cgroup in every hierarchy:\n{inside}"
     );
 }
+
+/// A frozen cgroup (or one below a frozen parent) is refused at create: the init would
+/// stop there half-way and create would wait for good (runc's cgroups.bats: "should refuse
+/// pre-existing frozen cgroup"; rt hung there before).
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn a_frozen_cgroup_is_refused_not_waited_for() {
+    need_root();
+    let rt = Rt::new();
+    let pod = unique("frz");
+    let mut first = Bundle::new(&["sleep", "1000"]);
+    first.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("{pod}/a")));
+    let (a, _) = detached(&rt, &first);
+    let parent = cgroup_dirs_named("a")
+        .into_iter()
+        .find(|p| p.starts_with("/sys/fs/cgroup/freezer/") && p.parent().unwrap().ends_with(&pod))
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let frozen = parent.join("b");
+    fs::create_dir(&frozen).unwrap();
+    fs::write(frozen.join("freezer.state"), "FROZEN").unwrap();
+    let try_run = |leaf: &str| {
+        let other = Rt::new();
+        let mut b = Bundle::new(&["true"]);
+        b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("{pod}/{leaf}")));
+        let id = unique("frz");
+        let t = std::time::Instant::now();
+        let out = other.run(&b, &id);
+        assert!(t.elapsed() < Duration::from_secs(20));
+        out.fails_with("container's cgroup unexpectedly frozen");
+        assert_no_trace(&other, &id, &b);
+    };
+    try_run("b");
+    fs::write(frozen.join("freezer.state"), "THAWED").unwrap();
+    fs::remove_dir(&frozen).unwrap();
+    // A new cgroup below a frozen parent would be born frozen.
+    fs::write(parent.join("freezer.state"), "FROZEN").unwrap();
+    try_run("c");
+    fs::write(parent.join("freezer.state"), "THAWED").unwrap();
+    rt.rt(&["delete", "-f", &a]).ok();
+    assert_no_trace(&rt, &a, &first);
+}

@@ -442,3 +442,34 @@ fn oom_score_adj_in_a_user_namespace() {
     assert_eq!(out.ok().trim(), adj.to_string());
     rt.rt(&["delete", "-f", &id]).ok();
 }
+
+/// A program only its owner (root) may execute runs for a user holding CAP_DAC_OVERRIDE,
+/// as execve itself allows; without the capability it is refused at create, naming the
+/// field (runc's start_hello.bats).
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn dac_override_lets_a_user_run_a_root_only_program() {
+    use std::os::unix::fs::PermissionsExt;
+    need_root();
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["/ro/echo", "ran"]);
+    fs::create_dir(b.rootfs().join("ro")).unwrap();
+    fs::copy(b.rootfs().join("bin/busybox"), b.rootfs().join("ro/echo")).unwrap();
+    fs::set_permissions(
+        b.rootfs().join("ro/echo"),
+        fs::Permissions::from_mode(0o744),
+    )
+    .unwrap();
+    b.edit(|c| c["process"]["user"] = json!({"uid": 1000, "gid": 100}));
+    rt.run(&b, &unique("dac"))
+        .fails_with("process.args[0]: /ro/echo: permission denied");
+    b.edit(|c| {
+        for set in ["bounding", "effective", "permitted"] {
+            c["process"]["capabilities"][set]
+                .as_array_mut()
+                .unwrap()
+                .push(json!("CAP_DAC_OVERRIDE"));
+        }
+    });
+    assert_eq!(rt.output(&b), "ran\n");
+}

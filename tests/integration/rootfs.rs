@@ -94,6 +94,43 @@ fn no_pivot_uses_move_and_chroot() {
     assert!(text.starts_with("pid=1\n/bin/busybox\n"), "{text}");
 }
 
+/// After --no-pivot the host's mounts stay in the container's mount namespace; its /proc
+/// must not count as a fully visible procfs there, or a user namespace of the container's
+/// could mount a new proc without the masked paths (runc's no_pivot.bats). As a user
+/// other than root, whose unshare -r needs no CAP_SETFCAP.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn no_pivot_leaves_no_host_proc_to_mount_a_bare_proc_by() {
+    need_root();
+    let rt = Rt::new();
+    for no_pivot in [true, false] {
+        let mut b = Bundle::new(&[
+            "unshare",
+            "-mrpf",
+            "sh",
+            "-c",
+            "mount -t proc none /proc 2>&1 && echo MOUNTED; true",
+        ]);
+        b.edit(|c| {
+            c["process"]["user"] = json!({"uid": 1000, "gid": 1000});
+            c["root"]["readonly"] = json!(false);
+        });
+        let bundle = b.path().to_str().unwrap().to_owned();
+        let id = unique("npproc");
+        let mut args = vec!["run", "--bundle", &bundle, &id];
+        if no_pivot {
+            args.insert(1, "--no-pivot");
+        }
+        let out = rt.rt(&args);
+        let text = out.ok();
+        assert!(!text.contains("MOUNTED"), "no_pivot {no_pivot}: {text}");
+        assert!(
+            text.contains("permission denied"),
+            "no_pivot {no_pivot}: {text}"
+        );
+    }
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn rootfs_propagation() {
