@@ -43,49 +43,7 @@ pub fn parse(text: &[u8]) -> Result<Spec, ConfigError> {
     if let Ok(spec) = serde_json::from_slice(text) {
         return Ok(spec);
     }
-    if let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(text)
-        && doc
-            .get_mut("process")
-            .is_some_and(|p| drop_unknown_caps(p, "process.capabilities"))
-        && let Ok(spec) = serde_json::from_value(doc)
-    {
-        return Ok(spec);
-    }
     parse_with_path(text, "config.json", "")
-}
-
-/// Capability names that are not capabilities at all (a newer kernel's, a typo) are left
-/// out of a process's capabilities (`field`) with a warning, as runc does, rather than
-/// refusing a config an engine wrote for another kernel. Says whether it left any out.
-pub fn drop_unknown_caps(process: &mut serde_json::Value, field: &str) -> bool {
-    let Some(sets) = process
-        .get_mut("capabilities")
-        .and_then(|c| c.as_object_mut())
-    else {
-        return false;
-    };
-    let mut dropped = Vec::new();
-    for (set, names) in sets.iter_mut() {
-        let Some(names) = names.as_array_mut() else {
-            continue;
-        };
-        names.retain(|n| {
-            // Only names: anything else stays, for the parse to name as a type error.
-            let known = !n.is_string() || serde_json::from_value::<Capability>(n.clone()).is_ok();
-            if !known {
-                dropped.push(format!("{set}: {}", one_line(&n.to_string())));
-            }
-            known
-        });
-    }
-    if dropped.is_empty() {
-        return false;
-    }
-    crate::log::warn(&format_args!(
-        "{field}: unknown capabilities left out: {}",
-        dropped.join(", ")
-    ));
-    true
 }
 
 /// Deserializes JSON from outside; an error names the field (its JSON path after
@@ -1192,6 +1150,15 @@ mod tests {
     }
 
     #[test]
+    fn unknown_capability_is_named() {
+        let mut v = base();
+        v["process"]["capabilities"] = json!({"bounding": ["CAP_CHOWN", "CAP_MAKE_COFFEE"]});
+        let e = check(v).unwrap_err();
+        assert!(e.field.starts_with("process.capabilities.bounding"), "{e}");
+        assert!(e.to_string().contains("MAKE_COFFEE"), "{e}");
+    }
+
+    #[test]
     fn nul_bytes_in_c_strings_are_refused_naming_the_field() {
         let cases = [
             (json!({"hostname": "ab\0cd"}), "hostname"),
@@ -1288,35 +1255,15 @@ mod tests {
         );
         assert!(e.to_string().len() < 120, "{e}");
         let mut v = base();
-        v["process"]["capabilities"] = json!({"bounding": ["CAP_KILL", 7]});
+        v["process"]["capabilities"] = json!({"bounding": ["CAP_KILL", "CAP_TEST"]});
         let e = check(v).unwrap_err();
-        assert_eq!(e.field, "process.capabilities.bounding[1]");
-    }
-
-    #[test]
-    fn unknown_capability_names_are_left_out() {
-        let mut v = base();
-        v["process"]["capabilities"] = json!({
-            "bounding": ["CAP_KILL", "CAP_TEST", "NOT_A_CAP"],
-            "effective": ["CAP_TEST"]
-        });
-        let spec = parse(v.to_string().as_bytes()).unwrap();
-        let c = spec
-            .process()
-            .as_ref()
-            .unwrap()
-            .capabilities()
-            .clone()
-            .unwrap();
         assert_eq!(
-            c.bounding()
-                .clone()
-                .unwrap()
-                .into_iter()
-                .collect::<Vec<_>>(),
-            vec![Capability::Kill]
+            (e.field.as_str(), e.reason.as_str()),
+            (
+                "process.capabilities.bounding[1]",
+                "unknown capability CAP_TEST"
+            )
         );
-        assert!(c.effective().clone().unwrap().is_empty());
     }
 
     #[test]

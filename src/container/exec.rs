@@ -60,7 +60,6 @@ fn parse_process_file(path: &Path) -> anyhow::Result<Process> {
             .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
         p.entry("cwd").or_insert_with(|| "/".into());
     }
-    crate::config::drop_unknown_caps(&mut doc, "--process: capabilities");
     serde_path_to_error::deserialize(doc).map_err(|e| {
         let at = e.path().to_string();
         anyhow!(

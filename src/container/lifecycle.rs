@@ -65,13 +65,15 @@ fn kill_everything(c: &Container) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Signals every process of the container's cgroup. For SIGKILL the cgroup is frozen
-/// first, so that no process forks a child past the list, and thawed after, so that the
-/// frozen processes can act on the signal (cgroup v1 holds it until then).
-fn kill_cgroup(c: &Container, sig: i32) {
+/// Signals every process of the container's cgroup; returns how many it signalled. For
+/// SIGKILL the cgroup is frozen first, so that no process forks a child past the list,
+/// and thawed after, so that the frozen processes can act on the signal (cgroup v1 holds
+/// it until then).
+fn kill_cgroup(c: &Container, sig: i32) -> usize {
     let Some(record) = &c.state.cgroup else {
-        return;
+        return 0;
     };
+    let mut signalled = 0;
     let frozen = sig == libc::SIGKILL
         && cgroups::has_freezer(record)
         && (cgroups::is_frozen(record) || cgroups::freeze(record, &c.state.id, true).is_ok());
@@ -81,13 +83,16 @@ fn kill_cgroup(c: &Container, sig: i32) {
             // meanwhile (ESRCH) is fine. The pids come from the container's own cgroup, so
             // a recycled pid would have to be in it, i.e. be the container's.
             // SAFETY: kill takes plain integers and touches no memory of ours.
-            let _ = unsafe { libc::kill(pid, sig) };
+            if unsafe { libc::kill(pid, sig) } == 0 {
+                signalled += 1;
+            }
         }
     }
     if frozen && cgroups::has_freezer(record) {
         // Failing only when the cgroup went meanwhile, with its last process.
         let _ = cgroups::freeze(record, &c.state.id, false);
     }
+    signalled
 }
 
 /// A frozen process cannot act on SIGKILL until it is thawed; thawing after the kill is
@@ -265,11 +270,15 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
     let status = c.status();
     // Without a pid namespace of its own, the init's death takes nobody along: SIGKILL goes
     // to every process of the cgroup, also once the init is gone and the container counts
-    // as stopped (runc 1.2: what `kill -a` was needed for before).
+    // as stopped (runc 1.2: what `kill -a` was needed for before). A stopped container
+    // with nothing left in its cgroup is still an error, as the spec says.
     if sig == libc::SIGKILL && !c.state.own_pid_ns && status != Status::Creating {
-        kill_cgroup(&c, sig);
+        let signalled = kill_cgroup(&c, sig);
         if let Some(init) = c.state.init {
             signal_proc(init, sig).context("sending the signal")?;
+        }
+        if status == Status::Stopped && signalled == 0 {
+            bail!("container not running: {id}");
         }
         return Ok(());
     }

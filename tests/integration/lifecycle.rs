@@ -384,8 +384,9 @@ fn cgroup_members(id: &str) -> Vec<(i32, u64)> {
 
 /// Without a pid namespace of its own, a container's init takes nobody along when it dies:
 /// `kill ID KILL` (no --all) kills every process of its cgroup, also when the init is gone
-/// already and the container counts as stopped (runc 1.2's kill.bats). Signal 0 only
-/// asks, and fails on a stopped container; --all on a stopped one is no error.
+/// already and the container counts as stopped (runc 1.2's kill.bats); once nothing is
+/// left, it fails as the spec asks. Signal 0 only asks, and fails on a stopped container;
+/// --all on a stopped one is no error.
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn kill_without_pid_namespace_kills_every_process() {
@@ -428,6 +429,9 @@ fn kill_without_pid_namespace_kills_every_process() {
         }
         rt.wait_status(&id, "stopped");
         rt.rt(&["kill", &id, "0"])
+            .fails_with("container not running");
+        // Stopped with nothing left: an error, as the runtime spec says.
+        rt.rt(&["kill", &id, "KILL"])
             .fails_with("container not running");
         rt.rt(&["kill", "--all", &id, "0"]).ok();
         rt.rt(&["delete", &id]).ok();

@@ -490,18 +490,11 @@ fn cve_2022_29162_no_capability_beyond_the_config() {
     assert_eq!(caps["CapEff"], configured | (1 << 13), "{caps:x?}");
     rt.rt(&["delete", "-f", &id]).ok();
 
-    // A name that is no capability is left out with a warning naming it (runc: a config
-    // written for a newer kernel still runs); the others are granted.
-    let mut b = Bundle::new(&["grep", "^CapBnd", "/proc/self/status"]);
+    // An unknown capability name is an error naming it.
+    let mut b = Bundle::new(&["true"]);
     b.edit(|c| c["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_FLY"]));
     let id = unique("cve29162n");
-    let out = rt.run(&b, &id);
-    assert_eq!(caps_of(out.ok())["CapBnd"], 1 << 5, "{}", out.stdout);
-    assert!(
-        out.stderr.contains("warning") && out.stderr.contains("bounding: \"CAP_FLY\""),
-        "{}",
-        out.stderr
-    );
+    rt.run(&b, &id).fails_with("process.capabilities.bounding");
     assert_no_trace(&rt, &id, &b);
 }
 
