@@ -22,10 +22,13 @@ pub struct Pty {
 }
 
 /// A pty from the devpts instance mounted at `root`/dev/pts (ptmx resolved inside `root`),
-/// sized as process.consoleSize asks.
+/// sized as process.consoleSize asks and owned by the process's user; with
+/// `relay_verbatim` (see `relay_verbatim()`) it leaves newlines as written. Settled here,
+/// before the master leaves: the process may write before rt's relay has the master.
 pub fn open_in(
     root: &pathrs::Root,
     process: &oci_spec::runtime::Process,
+    relay_verbatim: bool,
 ) -> Result<Pty, StepError> {
     use pathrs::flags::OpenFlags;
     let ptmx = root
@@ -41,13 +44,17 @@ pub fn open_in(
             size.width() as u16,
         )?;
     }
+    give_to_user(pty.slave.as_fd(), process)?;
+    if relay_verbatim {
+        clear_onlcr(pty.slave.as_fd())?;
+    }
     Ok(pty)
 }
 
 /// Makes the process's user the owner of its terminal, as a login does (and runc): it can
 /// then change the terminal's settings and mode itself. The group stays the one devpts
 /// gave (its gid= option, tty in the usual configs).
-pub fn give_to_user(
+fn give_to_user(
     slave: BorrowedFd<'_>,
     process: &oci_spec::runtime::Process,
 ) -> Result<(), StepError> {
@@ -91,9 +98,8 @@ pub fn relay_verbatim() -> bool {
     !nix::unistd::isatty(libc::STDOUT_FILENO).unwrap_or(false)
 }
 
-/// Turns off the pty's "\n" to "\r\n" translation (ONLCR). On a master fd it acts on
-/// the slave's settings, which are the ones that translate.
-pub fn clear_onlcr(fd: BorrowedFd<'_>) -> Result<(), StepError> {
+/// Turns off the pty's "\n" to "\r\n" translation (ONLCR).
+fn clear_onlcr(fd: BorrowedFd<'_>) -> Result<(), StepError> {
     let mut t = termios::tcgetattr(fd).ctx(|| "terminal: reading its settings")?;
     t.output_flags.remove(termios::OutputFlags::ONLCR);
     termios::tcsetattr(fd, SetArg::TCSANOW, &t).ctx(|| "terminal: clearing ONLCR")

@@ -179,6 +179,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         oci_state: &oci_state,
         net_devices: c.state.net_devices.is_some(),
         console_socket: console_socket.as_ref().map(|f| f.as_fd()),
+        relay_verbatim: console_ours.is_some() && crate::console::relay_verbatim(),
         id_maps,
         idmapped: idmapped.iter().map(|(i, fd)| (*i, fd.as_fd())).collect(),
         seccomp: seccomp.as_ref(),
@@ -271,12 +272,6 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         Some(ours) => Some(crate::console::recv_master(ours.as_fd())?),
         None => None,
     };
-    // Before Commit: the container's process has not written anything yet.
-    if let Some(master) = &console
-        && crate::console::relay_verbatim()
-    {
-        crate::console::clear_onlcr(master.as_fd())?;
-    }
     if let Some(s) = pidfd_socket {
         s.send(pidfd.as_fd())?;
     }

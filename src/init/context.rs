@@ -31,7 +31,9 @@ pub struct Context<'a> {
     pub net_devices: bool,
     /// Where the pty master goes when process.terminal is set.
     pub console_socket: Option<BorrowedFd<'a>>,
-    /// Idmapped mounts the parent prepared (see rootfs::idmap), by index in mounts[].
+    /// rt relays the pty to a stdout that is not a terminal (console::open_in).
+    pub relay_verbatim: bool,
+    /// Bind trees the parent prepared (see rootfs::idmap::prepare), by index in mounts[].
     pub idmapped: Vec<(usize, BorrowedFd<'a>)>,
     /// How the parent writes the id maps (and so whether setgroups works inside).
     pub id_maps: IdMapWriter,

@@ -22,9 +22,7 @@ pub struct ExecContext<'a> {
     pub preserve_fds: u32,
     /// Where the pty master goes when process.terminal is set.
     pub console_socket: Option<BorrowedFd<'a>>,
-    /// rt relays the pty to a stdout that is not a terminal: no "\r\n" translation
-    /// (console::relay_verbatim), set here since the process writes before rt has the
-    /// master.
+    /// rt relays the pty to a stdout that is not a terminal (console::open_in).
     pub relay_verbatim: bool,
     /// Whether setgroups(2) works in the container's user namespace (not where a rootless
     /// rt mapped only itself).
@@ -45,11 +43,7 @@ fn open_terminal(ctx: &ExecContext) -> Result<OwnedFd, StepError> {
         .console_socket
         .ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
     let root = pathrs::Root::open("/").ctx(|| "process.terminal: opening the container's root")?;
-    let pty = crate::console::open_in(&root, ctx.process)?;
-    crate::console::give_to_user(pty.slave.as_fd(), ctx.process)?;
-    if ctx.relay_verbatim {
-        crate::console::clear_onlcr(pty.slave.as_fd())?;
-    }
+    let pty = crate::console::open_in(&root, ctx.process, ctx.relay_verbatim)?;
     crate::console::send_master(socket, &pty.master)?;
     Ok(pty.slave)
 }

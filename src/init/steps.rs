@@ -129,10 +129,10 @@ fn setup_terminal(
     root: &pathrs::Root,
     process: &oci_spec::runtime::Process,
     socket: Option<BorrowedFd<'_>>,
+    relay_verbatim: bool,
 ) -> Result<OwnedFd, StepError> {
     let socket = socket.ok_or_else(|| StepError::msg("process.terminal", "no console socket"))?;
-    let pty = crate::console::open_in(root, process)?;
-    crate::console::give_to_user(pty.slave.as_fd(), process)?;
+    let pty = crate::console::open_in(root, process, relay_verbatim)?;
     rootfs::devices::bind_console(root, &pty.slave)?;
     crate::console::send_master(socket, &pty.master)?;
     Ok(pty.slave)
@@ -211,9 +211,12 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     .map_err(StepError::other)?;
 
     let terminal = match ctx.spec.process().as_ref() {
-        Some(process) if process.terminal() == Some(true) => {
-            Some(setup_terminal(&prepared.root, process, ctx.console_socket)?)
-        }
+        Some(process) if process.terminal() == Some(true) => Some(setup_terminal(
+            &prepared.root,
+            process,
+            ctx.console_socket,
+            ctx.relay_verbatim,
+        )?),
         _ => None,
     };
     let deferred = &prepared.deferred;
