@@ -70,11 +70,8 @@ fn run(cli: Cli) -> anyhow::Result<i32> {
 /// rt's exit code when it fails itself. `exec` passes on the code of the process it ran,
 /// so its own failures use 255, out of that range in practice, as runc's do: a caller
 /// tells "the command exited 1" from "there was nothing to run".
-fn failure_code(cmd: Option<&Command>) -> i32 {
-    match cmd {
-        Some(Command::Exec(_)) => 255,
-        _ => 1,
-    }
+fn failure_code(exec: bool) -> i32 {
+    if exec { 255 } else { 1 }
 }
 
 /// The subcommand, found without clap: the first argument that is neither a global
@@ -106,11 +103,7 @@ fn seal_early() {
     ) && let Err(e) = seal::ensure_sealed()
     {
         eprintln!("rt: {e}");
-        std::process::exit(if subcommand(&args).is_some_and(|s| s == "exec") {
-            255
-        } else {
-            1
-        });
+        std::process::exit(failure_code(subcommand(&args).is_some_and(|s| s == "exec")));
     }
 }
 
@@ -201,7 +194,7 @@ fn rt_main() {
         cli.global.debug,
     );
     install_panic_hook();
-    let failed = failure_code(cli.command.as_ref());
+    let failed = failure_code(matches!(cli.command, Some(Command::Exec(_))));
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {

@@ -88,9 +88,10 @@ fn kill_cgroup(c: &Container, sig: i32) -> usize {
             }
         }
     }
-    if frozen && cgroups::has_freezer(record) {
-        // Failing only when the cgroup went meanwhile, with its last process.
-        let _ = cgroups::freeze(record, &c.state.id, false);
+    if frozen {
+        // Best effort, as before: kill_everything and the kill of a paused container thaw
+        // once more and report a failure.
+        let _ = thaw_for_kill(c);
     }
     signalled
 }

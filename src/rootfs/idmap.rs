@@ -52,8 +52,7 @@ pub fn userns_fd(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Result<Owned
     result
 }
 
-fn wants_idmap(m: &Mount) -> bool {
-    let opts = options::parse(m.options().as_deref().unwrap_or_default());
+fn wants_idmap(m: &Mount, opts: &options::MountOptions) -> bool {
     opts.idmap || m.uid_mappings().is_some() || m.gid_mappings().is_some()
 }
 
@@ -74,26 +73,17 @@ pub fn prepare(
         let field = format!("mounts[{i}] ({})", m.destination().display());
         let opts = options::parse(m.options().as_deref().unwrap_or_default());
         let is_bind = opts.is_bind() || m.typ().as_deref() == Some("bind");
-        if wants_idmap(m) {
+        if wants_idmap(m, &opts) {
             if !is_bind {
                 return Err(StepError::msg(field, "idmapped mounts must be bind mounts"));
             }
-            out.push((i, idmapped_tree(spec, m, bundle, &field)?));
+            out.push((i, idmapped_tree(spec, m, &opts, bundle, &field)?));
         } else if is_bind && new_userns && by_root {
-            let src = source_of(m, bundle);
+            let src = super::bind_source(bundle, m);
             out.push((i, clone_tree(&src, &opts, &field)?));
         }
     }
     Ok(out)
-}
-
-fn source_of(m: &Mount, bundle: &Path) -> std::path::PathBuf {
-    let src = m.source().clone().unwrap_or_default();
-    if src.is_absolute() {
-        src
-    } else {
-        bundle.join(src)
-    }
 }
 
 /// A detached copy of the bind's source (recursive for "rbind").
@@ -108,9 +98,14 @@ fn clone_tree(src: &Path, opts: &options::MountOptions, field: &str) -> Result<O
         .ctx(|| format!("{field}: cloning {}", src.display()))
 }
 
-fn idmapped_tree(spec: &Spec, m: &Mount, bundle: &Path, field: &str) -> Result<OwnedFd, StepError> {
+fn idmapped_tree(
+    spec: &Spec,
+    m: &Mount,
+    opts: &options::MountOptions,
+    bundle: &Path,
+    field: &str,
+) -> Result<OwnedFd, StepError> {
     let linux = spec.linux().as_ref();
-    let opts = options::parse(m.options().as_deref().unwrap_or_default());
     // The mount's own mappings, else the container's ("idmap" alone).
     let uid = m
         .uid_mappings()
@@ -127,9 +122,9 @@ fn idmapped_tree(spec: &Spec, m: &Mount, bundle: &Path, field: &str) -> Result<O
         ));
     };
     let userns = userns_fd(&uid, &gid).map_err(|e| StepError::msg(field, e.to_string()))?;
-    let src = source_of(m, bundle);
+    let src = super::bind_source(bundle, m);
     let recursive = opts.flags.contains(nix::mount::MsFlags::MS_REC);
-    let tree = clone_tree(&src, &opts, field)?;
+    let tree = clone_tree(&src, opts, field)?;
     super::mount_setattr(
         tree.as_fd(),
         recursive,

@@ -159,7 +159,7 @@ fn mount_entries(cfg: &RootfsConfig, at: &mut Mounting) -> Result<(), StepError>
         let is_bind = m.typ().as_deref() == Some("bind")
             || options::parse(m.options().as_deref().unwrap_or_default()).is_bind();
         if is_bind && !cfg.idmapped.iter().any(|(j, _)| *j == i) {
-            let src = bind_source(cfg, m);
+            let src = bind_source(cfg.bundle, m);
             let recursive = options::parse(m.options().as_deref().unwrap_or_default())
                 .flags
                 .contains(MsFlags::MS_REC);
@@ -208,12 +208,13 @@ pub fn make_devices(cfg: &RootfsConfig, m: Mounting) -> Result<Prepared, StepErr
     Ok(Prepared { root, deferred })
 }
 
-fn bind_source(cfg: &RootfsConfig, m: &Mount) -> PathBuf {
+/// A bind's source on the host: relative sources are relative to the bundle.
+fn bind_source(bundle: &Path, m: &Mount) -> PathBuf {
     let src = m.source().clone().unwrap_or_default();
     if src.is_absolute() {
         src
     } else {
-        cfg.bundle.join(src)
+        bundle.join(src)
     }
 }
 
@@ -311,10 +312,20 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
     }
     // The new mount itself (not the directory under it): what propagation and recursive
     // attributes apply to.
-    let target: rustix::fd::OwnedFd = match way_of(typ, &opts) {
+    let way = way_of(typ, &opts);
+    // A tmpfs over a directory of the image keeps that directory's mode unless the options
+    // give one (runc's rule): a /tmp of 1777 or a 2775 group directory stays so under it.
+    if matches!(way, Way::Plain { .. } | Way::TmpfsCopyUp)
+        && typ == "tmpfs"
+        && !opts.data.iter().any(|d| d.starts_with("mode="))
+        && let Some(mode) = existing_dir_mode(root, &dest)
+    {
+        opts.data.insert(0, format!("mode={mode:o}"));
+    }
+    let target: rustix::fd::OwnedFd = match way {
         Way::Cgroup => return cgroupfs::mount(root, cfg, &dest, &opts, &field),
         Way::Bind { recursive, flags } => {
-            let src = bind_source(cfg, m);
+            let src = bind_source(cfg.bundle, m);
             let is_dir = match idmapped {
                 // Prepared elsewhere (the source may not be reachable from here: see Deferred).
                 Some(tree) => rustix::fs::fstat(tree)
@@ -378,15 +389,6 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
             if dev_read_only_later(m) {
                 flags.remove(MsFlags::MS_RDONLY);
             }
-            // A tmpfs over a directory of the image keeps that directory's mode unless the
-            // options give one (runc's rule): a /tmp of 1777 or a 2775 group directory
-            // stays so under the mount.
-            if typ == "tmpfs"
-                && !opts.data.iter().any(|d| d.starts_with("mode="))
-                && let Some(mode) = existing_dir_mode(root, &dest)
-            {
-                opts.data.insert(0, format!("mode={mode:o}"));
-            }
             let target = make_mount_point(root, &dest, false, &field)?;
             let source = m
                 .source()
@@ -447,9 +449,8 @@ pub fn mount_deferred(cfg: &RootfsConfig, deferred: &Deferred) -> Result<Root, S
     Ok(root)
 }
 
-/// A tmpfs with "tmpcopyup", made detached, filled and given the mode of the directory
-/// it covers (unless the options say "mode="), as a plain tmpfs is, before it is
-/// attached.
+/// A tmpfs with "tmpcopyup" (its mode already in `opts`, see mount_entry), made detached
+/// and filled before it is attached.
 fn mount_tmpfs(
     root: &Root,
     m: &Mount,
@@ -457,7 +458,6 @@ fn mount_tmpfs(
     opts: &MountOptions,
     field: &str,
 ) -> Result<rustix::fd::OwnedFd, StepError> {
-    let existed = existing_dir_mode(root, dest);
     let target = make_mount_point(root, dest, false, field)?;
     let source = m.source().as_ref().map(|s| s.display().to_string());
     // Read-only only once it is filled.
@@ -486,13 +486,6 @@ fn mount_tmpfs(
             open_dir(target.as_fd()).ctx(|| format!("{field}: opening what tmpcopyup copies"))?;
         copyup::copy_contents(old.as_fd(), new_root.as_fd())
             .ctx(|| format!("{field}: tmpcopyup"))?;
-    }
-    if let Some(mode) = existed
-        && !opts.data.iter().any(|d| d.starts_with("mode="))
-    {
-        rustix::fs::fchmod(&new_root, rustix::fs::Mode::from_raw_mode(mode))
-            .map_err(std::io::Error::from)
-            .ctx(|| format!("{field}: keeping the mode of the directory it covers"))?;
     }
     if opts.flags.contains(MsFlags::MS_RDONLY) {
         mount_setattr(mnt.as_fd(), false, options::attr::RDONLY, 0, None)

@@ -44,7 +44,7 @@ fn move_and_chroot(root: &Root) -> Result<(), StepError> {
 /// where the kernel keeps it locked (a user namespace's inherited mounts), covered by an
 /// empty read-only tmpfs. The rootfs' own mounts stay.
 fn hide_host_kernel_fs(root: &Root) -> Result<(), StepError> {
-    let rootfs = std::fs::read_link(format!("/proc/self/fd/{}", root.as_fd().as_raw_fd()))
+    let rootfs = std::fs::read_link(super::mount::fd_path(root.as_fd()))
         .ctx(|| "--no-pivot: locating the rootfs")?;
     let infos = procfs::process::Process::myself()
         .and_then(|p| p.mountinfo())
