@@ -331,7 +331,7 @@ pub fn exec_cgroup_files(
         };
         let rel = clean_relative(Path::new(path)).map_err(|_| {
             field(format!(
-                "{}: must not contain ..",
+                "{}: bad sub cgroup path: must not contain ..",
                 crate::error::quoted(arg)
             ))
         })?;

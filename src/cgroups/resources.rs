@@ -102,6 +102,22 @@ pub fn validate(r: &LinuxResources, mode: Mode) -> Result<(), ConfigError> {
     {
         return Err(err(format!("{P}.blockIO.weight"), "must be 10..1000"));
     }
+    for (i, d) in r.devices().iter().flatten().enumerate() {
+        // The kernel knows r, w and m; anything else it refuses at the write, long after
+        // the config could have been named. Each letter once, as runc asks.
+        if let Some(a) = d.access()
+            && (a.chars().any(|c| !"rwm".contains(c))
+                || a.chars().enumerate().any(|(k, c)| a[..k].contains(c)))
+        {
+            return Err(err(
+                format!("{P}.devices[{i}].access"),
+                format!(
+                    "{}: only the letters r, w and m, each once",
+                    crate::error::quoted(a)
+                ),
+            ));
+        }
+    }
     for name in r.rdma().iter().flat_map(|m| m.keys()) {
         // One line of rdma.max per device: "NAME hca_handle=N hca_object=M".
         if name.is_empty() || name.len() > 64 || name.contains(|c: char| c.is_whitespace()) {
@@ -259,6 +275,21 @@ mod tests {
             ),
             Ok(())
         );
+    }
+
+    #[test]
+    fn device_access_letters() {
+        let rule = |a: &str| json!({"devices": [{"allow": true}, {"allow": false, "access": a}]});
+        for good in ["", "r", "rwm", "mwr", "wm"] {
+            assert!(validate(&res(rule(good)), Mode::V1).is_ok(), "{good}");
+        }
+        for bad in ["rwa", "rr", "x", "R"] {
+            assert_eq!(
+                field(rule(bad), Mode::V1),
+                "linux.resources.devices[1].access",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

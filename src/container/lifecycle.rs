@@ -267,7 +267,14 @@ pub fn run_poststart(c: &Container) {
 }
 
 pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
-    let c = Container::load_locked(root, id)?;
+    // Behind an rt hung in a hook (a `start` in its poststart hooks), the signal goes out
+    // all the same: a caller that stops a container must not wait for its hook. The state
+    // read is then the holder's last saved one, and every signal goes through a pidfd of
+    // the recorded process, so nothing else is hit.
+    let c = match load_within(root, id, HUNG_HOLDER)? {
+        Some(c) => c,
+        None => Container::load(root, id)?,
+    };
     let status = c.status();
     // Without a pid namespace of its own, the init's death takes nobody along: SIGKILL goes
     // to every process of the cgroup, also once the init is gone and the container counts
@@ -307,18 +314,64 @@ pub fn kill(root: &Path, id: &str, sig: i32, all: bool) -> anyhow::Result<()> {
 }
 
 pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
-    let mut c = match Container::load_locked(root, id) {
+    let loaded = match force {
+        true => load_breaking_a_hung_holder(root, id),
+        false => Container::load_locked(root, id).map_err(anyhow::Error::from),
+    };
+    let mut c = match loaded {
         Ok(c) => c,
-        Err(ContainerError::NotExist(_)) if force => {
+        Err(e) if force && matches!(e.downcast_ref(), Some(ContainerError::NotExist(_))) => {
             return Ok(Container::remove_stateless(root, id)?);
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(e),
     };
     match check(Op::Delete { force }, c.status(), id)? {
         Go::On => {}
         Go::KillFirst => kill_everything(&c)?,
     }
     destroy(&mut c)
+}
+
+/// How long `delete --force` and `kill` wait for the container's lock before they take
+/// the holder for hung. Every command holds the lock for milliseconds, except where it runs what the
+/// config asked for: hooks (a hook's timeout is optional), CRIU. runc takes no lock and
+/// deletes nothing it cannot see: a `runc run` hung in a createRuntime hook stays, with
+/// its container, and `runc delete -f` says nothing.
+const HUNG_HOLDER: Duration = Duration::from_secs(2);
+
+/// load_locked for `delete --force`: waits HUNG_HOLDER for the lock, then ends the rt
+/// process that holds it (SIGKILL: its hooks die with it, and what it left is the debris
+/// a killed rt leaves at any point, which the deletion then removes).
+fn load_breaking_a_hung_holder(root: &Path, id: &str) -> anyhow::Result<Container> {
+    if let Some(c) = load_within(root, id, HUNG_HOLDER)? {
+        return Ok(c);
+    }
+    if let Some(holder) = super::lock_holder(root, id) {
+        crate::log::warn(&format_args!(
+            "container {id}: rt process {} held it for over {}s; killing it",
+            holder.pid,
+            HUNG_HOLDER.as_secs()
+        ));
+        signal_proc(holder, libc::SIGKILL).context("killing the hung rt process")?;
+        wait_gone(holder, Duration::from_secs(10))?;
+    }
+    Ok(Container::load_locked(root, id)?)
+}
+
+/// load_locked, giving up after `patience` if another process still holds the lock.
+fn load_within(root: &Path, id: &str, patience: Duration) -> anyhow::Result<Option<Container>> {
+    let deadline = std::time::Instant::now() + patience;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        if let Some(c) = Container::try_load_locked(root, id)? {
+            return Ok(Some(c));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
 }
 
 fn cgroup_of(c: &Container) -> anyhow::Result<&super::state::CgroupRecord> {

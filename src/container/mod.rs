@@ -154,12 +154,67 @@ fn lock(dir: File, path: &Path) -> Result<Flock<File>, ContainerError> {
     })
 }
 
+/// The rt process that holds the lock of container `id`: the first of the directory's
+/// entries in /proc/locks, as the kernel lists a lock's holder before those waiting for
+/// it. `None` when the holder is no rt (neither our executable nor our command name) or
+/// cannot be told: nobody else takes these locks, and a process that is not ours is not
+/// ours to end.
+pub fn lock_holder(root: &Path, id: &str) -> Option<ProcId> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = fs::metadata(container_dir(root, id)).ok()?;
+    let (major, minor) = (libc::major(dir.dev()), libc::minor(dir.dev()));
+    let pid = procfs::locks()
+        .ok()?
+        .into_iter()
+        .find(|l| {
+            l.lock_type == procfs::LockType::FLock
+                && (l.devmaj, l.devmin, l.inode) == (major, minor, dir.ino())
+        })?
+        .pid?;
+    let same_file = |a: &fs::Metadata, b: &fs::Metadata| (a.dev(), a.ino()) == (b.dev(), b.ino());
+    let exe = |p: &str| fs::metadata(format!("/proc/{p}/exe"));
+    let comm = |p: &str| fs::read(format!("/proc/{p}/comm"));
+    let pid_text = pid.to_string();
+    let ours = match (exe(&pid_text), exe("self")) {
+        (Ok(a), Ok(b)) if same_file(&a, &b) => true,
+        _ => matches!((comm(&pid_text), comm("self")), (Ok(a), Ok(b)) if a == b),
+    };
+    let start = proc_start_time(pid)?;
+    ours.then_some(ProcId { pid, start })
+}
+
+/// The lock if nobody else holds it; `None` if somebody does.
+fn try_lock(dir: File, path: &Path) -> Result<Option<Flock<File>>, ContainerError> {
+    match Flock::lock(dir, FlockArg::LockExclusiveNonblock) {
+        Ok(guard) => Ok(Some(guard)),
+        Err((_, nix::Error::EWOULDBLOCK)) => Ok(None),
+        Err((_, reason)) => Err(ContainerError::Lock {
+            path: path.to_path_buf(),
+            reason,
+        }),
+    }
+}
+
 /// Locks the directory now at `dir`. The lock is on the directory opened, which may no
 /// longer be the one at `dir` once the lock is ours: a `delete` that held it removed that
 /// one, and a `create` of the same ID may have put a new one in its place. Acting on the
 /// old lock would then kill and remove the new container under its creator (the
 /// concurrency stress found it), so the lock is taken again on whatever is there now.
 fn lock_current(dir: &Path, id: &str) -> Result<Flock<File>, ContainerError> {
+    loop {
+        if let Some(guard) = lock_current_if(dir, id, true)? {
+            return Ok(guard);
+        }
+    }
+}
+
+/// lock_current, or `None` at once when another process holds the lock and `wait` is
+/// false.
+fn lock_current_if(
+    dir: &Path,
+    id: &str,
+    wait: bool,
+) -> Result<Option<Flock<File>>, ContainerError> {
     use std::os::unix::fs::MetadataExt;
     loop {
         let file = match open_dir(dir) {
@@ -169,10 +224,19 @@ fn lock_current(dir: &Path, id: &str) -> Result<Flock<File>, ContainerError> {
             }
             Err(e) => return Err(io_err(dir)(e)),
         };
-        let guard = lock(file, dir)?;
+        let guard = if wait {
+            lock(file, dir)?
+        } else {
+            match try_lock(file, dir)? {
+                Some(guard) => guard,
+                None => return Ok(None),
+            }
+        };
         let locked = guard.metadata().map_err(io_err(dir))?;
         match fs::metadata(dir) {
-            Ok(now) if (now.dev(), now.ino()) == (locked.dev(), locked.ino()) => return Ok(guard),
+            Ok(now) if (now.dev(), now.ino()) == (locked.dev(), locked.ino()) => {
+                return Ok(Some(guard));
+            }
             Ok(_) => continue,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Err(ContainerError::NotExist(id.to_owned()));
@@ -377,6 +441,24 @@ impl Container {
         id::validate(id)?;
         let dir = container_dir(root, id);
         let guard = lock_current(&dir, id)?;
+        Self::read_locked(dir, id, guard)
+    }
+
+    /// load_locked, or `None` at once when another process holds the lock.
+    pub fn try_load_locked(root: &Path, id: &str) -> Result<Option<Container>, ContainerError> {
+        id::validate(id)?;
+        let dir = container_dir(root, id);
+        match lock_current_if(&dir, id, false)? {
+            Some(guard) => Self::read_locked(dir, id, guard).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn read_locked(
+        dir: PathBuf,
+        id: &str,
+        guard: Flock<File>,
+    ) -> Result<Container, ContainerError> {
         // A concurrent delete may have removed the directory while we waited.
         let state = match read_state(&dir) {
             Err(ContainerError::Io { reason, .. }) if reason.kind() == io::ErrorKind::NotFound => {

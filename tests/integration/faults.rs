@@ -592,6 +592,89 @@ fn a_running_hook_dies_with_rt() {
     }
 }
 
+/// An rt hung in a hook without a timeout holds the container's lock for good: in
+/// createRuntime that is `create`, in poststart `start`. `delete -f` waits a while, then
+/// ends that rt (and with it the hook) and deletes the container. (runc's delete -f does
+/// not see a container whose create has not finished, and leaves it running.)
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn delete_force_ends_an_rt_hung_in_a_hook() {
+    need_root();
+    let rt = Rt::new();
+    for (hook, held_by) in [("createRuntime", "create"), ("poststart", "start")] {
+        let mut b = Bundle::new(&["sleep", "1000"]);
+        let marker = bundle_arg(&b);
+        b.edit(|c| {
+            c["hooks"] = json!({ hook: [
+                {"path": "/bin/sh", "args": ["sh", "-c", "while :; do sleep 0.1; done", &marker]}
+            ]})
+        });
+        let id = unique("hung");
+        if held_by == "start" {
+            rt.create(&b, &id).ok();
+        }
+        let args = match held_by {
+            "start" => vec!["start", &id],
+            _ => vec!["create", "--bundle", &marker, &id],
+        };
+        let mut hung = rt
+            .cmd()
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let hook_runs = || {
+            processes_mentioning(&marker).iter().any(|p| {
+                fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.starts_with(b"sh\0"))
+            })
+        };
+        while !hook_runs() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(hook_runs(), "{hook}: the hook never ran");
+        assert!(
+            hung.try_wait().unwrap().is_none(),
+            "{hook}: rt {held_by} ended"
+        );
+        // Without a bound, an rt that waits for good would hang the suite.
+        let bounded = |args: &[&str]| {
+            capture(
+                Command::new("timeout")
+                    .arg("20")
+                    .arg(RT)
+                    .arg("--root")
+                    .arg(rt.root())
+                    .args(args),
+            )
+        };
+        if held_by == "start" {
+            // The container runs; a kill reaches it past the hung start.
+            let init = rt.state(&id)["pid"].as_i64().unwrap() as i32;
+            let since = start_time(init).unwrap();
+            let out = bounded(&["kill", &id, "KILL"]);
+            assert_eq!(out.code, 0, "{hook}: kill: {}", out.stderr);
+            assert!(wait_dead(init, since), "{hook}: the init outlived kill");
+        }
+        let began = Instant::now();
+        let out = bounded(&["delete", "-f", &id]);
+        assert_eq!(out.code, 0, "{hook}: delete -f: {}", out.stderr);
+        assert!(
+            out.stderr.contains("killing it"),
+            "{hook}: no word of the killed holder: {}",
+            out.stderr
+        );
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "{hook}: delete -f took long"
+        );
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(hung.wait().unwrap().signal(), Some(libc::SIGKILL), "{hook}");
+        assert_nothing_left(&rt, &id, &b, hook);
+    }
+}
+
 /// rt's caller (a shim, a shell) dying while rt creates changes nothing: rt finishes and
 /// the container runs. At every point of `run -d`.
 #[test]
