@@ -47,8 +47,10 @@ check_memory_and_read_only() {
 
 check_tty() {
     local out
-    # The process outlives its output a little: conmon 2.1.6 loses what a -t container
-    # wrote when it exits at once (seen here with runc too: 1 run in 8; with rt 4 in 8).
+    # The process outlives its output a little: conmon 2.1.6 copies a -t container's
+    # output only to the attach connections it has accepted, and a container that prints
+    # and exits before conmon's loop accepts podman's loses it on the terminal (not in the
+    # log). With rt's shorter `start` that is more frequent (README, the end-to-end lane).
     out=$(script -qec "podman --runtime $R run --rm -it $IMAGE sh -c 'tty; sleep 1'" /dev/null | tr -d '\r')
     expect_match "run -it" '/dev/pts/[0-9]+' "$out"
     pm run -d --name "$N" "$IMAGE" sleep 1000 >/dev/null
