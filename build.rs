@@ -21,4 +21,25 @@ fn main() {
         }
     }
     println!("cargo:rustc-env=RT_DEPENDENCY_VERSIONS={}", found.join(","));
+    commit();
+}
+
+/// The commit rt is built from, for `rt --version`'s `commit:` line as runc prints it
+/// (Docker's `docker info` reads that line). "unknown" outside a git checkout.
+fn commit() {
+    for watched in [".git/HEAD", ".git/refs/heads", ".git/packed-refs"] {
+        if std::path::Path::new(watched).exists() {
+            println!("cargo:rerun-if-changed={watched}");
+        }
+    }
+    let hash = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=RT_COMMIT={hash}");
 }

@@ -182,6 +182,7 @@ fn rt_main() {
     let cli = parse_args();
     if cli.global.version {
         println!("rt version {}", env!("CARGO_PKG_VERSION"));
+        println!("commit: {}", env!("RT_COMMIT"));
         println!("spec: {}", oci_spec::runtime::VERSION);
         return;
     }

@@ -15,7 +15,10 @@ fn version_names_rt_and_the_spec() {
     let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(lines[0].starts_with("rt version "), "{text}");
-    assert!(lines[1].starts_with("spec: 1."), "{text}");
+    // runc's layout, which Docker's `docker info` parses for the commit.
+    assert!(lines[1].starts_with("commit: "), "{text}");
+    assert!(lines[1].len() > "commit: ".len(), "{text}");
+    assert!(lines[2].starts_with("spec: 1."), "{text}");
 }
 
 #[test]
