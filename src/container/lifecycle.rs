@@ -333,10 +333,10 @@ pub fn delete(root: &Path, id: &str, force: bool) -> anyhow::Result<()> {
 }
 
 /// How long `delete --force` and `kill` wait for the container's lock before they take
-/// the holder for hung. Every command holds the lock for milliseconds, except where it runs what the
-/// config asked for: hooks (a hook's timeout is optional), CRIU. runc takes no lock and
-/// deletes nothing it cannot see: a `runc run` hung in a createRuntime hook stays, with
-/// its container, and `runc delete -f` says nothing.
+/// the holder for hung. Every command holds the lock for milliseconds, except while it
+/// runs what the config asked for: hooks (a hook's timeout is optional), CRIU. runc takes
+/// no lock and deletes nothing it cannot see: a `runc run` hung in a createRuntime hook
+/// stays, with its container, and `runc delete -f` says nothing.
 const HUNG_HOLDER: Duration = Duration::from_secs(2);
 
 /// load_locked for `delete --force`: waits HUNG_HOLDER for the lock, then ends the rt

@@ -201,11 +201,11 @@ fn try_lock(dir: File, path: &Path) -> Result<Option<Flock<File>>, ContainerErro
 /// old lock would then kill and remove the new container under its creator (the
 /// concurrency stress found it), so the lock is taken again on whatever is there now.
 fn lock_current(dir: &Path, id: &str) -> Result<Flock<File>, ContainerError> {
-    loop {
-        if let Some(guard) = lock_current_if(dir, id, true)? {
-            return Ok(guard);
-        }
-    }
+    // Waiting, it never comes back without the lock or an error.
+    lock_current_if(dir, id, true)?.ok_or_else(|| ContainerError::Lock {
+        path: dir.to_path_buf(),
+        reason: nix::Error::EWOULDBLOCK,
+    })
 }
 
 /// lock_current, or `None` at once when another process holds the lock and `wait` is
