@@ -331,7 +331,7 @@ pub fn exec_cgroup_files(
         };
         let rel = clean_relative(Path::new(path)).map_err(|_| {
             field(format!(
-                "{}: bad sub cgroup path: must not contain ..",
+                "{}: a path with .. is not a sub cgroup path",
                 crate::error::quoted(arg)
             ))
         })?;

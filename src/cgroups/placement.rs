@@ -315,7 +315,7 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
         reason: format!("{}: {why}", crate::error::quoted(sub)),
     };
     let rel = clean_relative(Path::new(sub))
-        .map_err(|_| bad("bad sub cgroup path: must not contain .."))?;
+        .map_err(|_| bad("a path with .. is not a sub cgroup path"))?;
     if rel.as_os_str().is_empty() || record.systemd {
         return Err(bad(
             "must be a path below the container's (non-systemd) cgroup",
