@@ -403,7 +403,8 @@ pub struct KillArgs {
 
 #[derive(Args, Debug)]
 pub struct DeleteArgs {
-    /// Kill a created or running container first; succeed if it does not exist
+    /// Kill a created or running container first, and an rt process that has held it for
+    /// over 2 s (a create or start hung in a hook); succeed if it does not exist
     #[arg(short = 'f', long)]
     pub force: bool,
     /// Container ID

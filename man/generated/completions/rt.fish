@@ -66,7 +66,7 @@ complete -c rt -n "__fish_rt_using_subcommand start" -s h -l help -d 'Print help
 complete -c rt -n "__fish_rt_using_subcommand state" -s h -l help -d 'Print help'
 complete -c rt -n "__fish_rt_using_subcommand kill" -s a -l all -d 'Signal every process in the container, not just init'
 complete -c rt -n "__fish_rt_using_subcommand kill" -s h -l help -d 'Print help'
-complete -c rt -n "__fish_rt_using_subcommand delete" -s f -l force -d 'Kill a created or running container first; succeed if it does not exist'
+complete -c rt -n "__fish_rt_using_subcommand delete" -s f -l force -d 'Kill a created or running container first, and an rt process that has held it for over 2 s (a create or start hung in a hook); succeed if it does not exist'
 complete -c rt -n "__fish_rt_using_subcommand delete" -s h -l help -d 'Print help'
 complete -c rt -n "__fish_rt_using_subcommand run" -s b -l bundle -d 'Path to the bundle directory' -r -F
 complete -c rt -n "__fish_rt_using_subcommand run" -l pid-file -d 'Write the container\'s init pid to FILE' -r -F
