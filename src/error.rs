@@ -175,9 +175,17 @@ impl<T> Ctx<T> for rustix::io::Result<T> {
 
 impl<T> Ctx<T> for Result<T, pathrs::error::Error> {
     fn ctx<S: Into<String>>(self, what: impl FnOnce() -> S) -> Result<T, StepError> {
+        // libpathrs says which of its steps failed ("create next directory component
+        // failed"); the kernel's reason (ENOSPC on a full rootfs, EROFS) is only in its
+        // kind, and without it the message does not say what to mend.
         self.map_err(|e| StepError {
             what: what().into(),
-            cause: Cause::Text(e.to_string()),
+            cause: match e.kind() {
+                pathrs::error::ErrorKind::OsError(Some(n)) => {
+                    Cause::Text(format!("{e}: {}", errno_text(n)))
+                }
+                _ => Cause::Text(e.to_string()),
+            },
         })
     }
 }

@@ -77,6 +77,42 @@ fn full_state_directory_fails_cleanly() {
     assert_nothing_of(&id, &b);
 }
 
+/// A rootfs without a free inode: the mount point a mount needs cannot be made. One line
+/// names the mount and the kernel's reason, and nothing is left.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn full_rootfs_fails_cleanly() {
+    need_root();
+    let disk = SmallTmpfs::new("16m");
+    let rootfs = disk.0.path().join("rootfs");
+    make_rootfs(&rootfs);
+    let used = nix::sys::statvfs::statvfs(disk.0.path()).unwrap();
+    let used = used.files() - used.files_free();
+    nix::mount::mount(
+        None::<&str>,
+        disk.0.path(),
+        None::<&str>,
+        nix::mount::MsFlags::MS_REMOUNT,
+        Some(format!("nr_inodes={used}").as_str()),
+    )
+    .unwrap();
+    let mut b = Bundle::new(&["true"]);
+    b.edit(|c| c["root"]["path"] = json!(rootfs))
+        .add_mount(json!({"destination": "/new/dir", "type": "tmpfs", "source": "tmpfs"}));
+    let id = unique("fullroot");
+    let rt = Rt::new();
+    let out = rt.run(&b, &id);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("mounts[") && out.stderr.contains("no space left on device"),
+        "{}",
+        out.stderr
+    );
+    assert!(!rootfs.join("new").exists());
+    assert_no_trace(&rt, &id, &b);
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn too_few_file_descriptors_fail_cleanly() {
