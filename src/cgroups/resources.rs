@@ -107,7 +107,7 @@ pub fn validate(r: &LinuxResources, mode: Mode) -> Result<(), ConfigError> {
         // the config could have been named. Each letter once, as runc asks.
         if let Some(a) = d.access()
             && (a.chars().any(|c| !"rwm".contains(c))
-                || a.chars().enumerate().any(|(k, c)| a[..k].contains(c)))
+                || a.char_indices().any(|(k, c)| a[..k].contains(c)))
         {
             return Err(err(
                 format!("{P}.devices[{i}].access"),

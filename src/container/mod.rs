@@ -183,8 +183,11 @@ pub fn lock_holder(root: &Path, id: &str) -> Option<ProcId> {
     ours.then_some(ProcId { pid, start })
 }
 
-/// The lock if nobody else holds it; `None` if somebody does.
-fn try_lock(dir: File, path: &Path) -> Result<Option<Flock<File>>, ContainerError> {
+/// The lock, waited for if `wait`; otherwise `None` at once when somebody holds it.
+fn take_lock(dir: File, path: &Path, wait: bool) -> Result<Option<Flock<File>>, ContainerError> {
+    if wait {
+        return lock(dir, path).map(Some);
+    }
     match Flock::lock(dir, FlockArg::LockExclusiveNonblock) {
         Ok(guard) => Ok(Some(guard)),
         Err((_, nix::Error::EWOULDBLOCK)) => Ok(None),
@@ -224,13 +227,8 @@ fn lock_current_if(
             }
             Err(e) => return Err(io_err(dir)(e)),
         };
-        let guard = if wait {
-            lock(file, dir)?
-        } else {
-            match try_lock(file, dir)? {
-                Some(guard) => guard,
-                None => return Ok(None),
-            }
+        let Some(guard) = take_lock(file, dir, wait)? else {
+            return Ok(None);
         };
         let locked = guard.metadata().map_err(io_err(dir))?;
         match fs::metadata(dir) {
