@@ -15,6 +15,15 @@ use super::record::CgroupRecord;
 use super::resources;
 
 pub(super) fn manager(record: &CgroupRecord, id: &str) -> Result<AnyCgroupManager, CgroupError> {
+    if !record.systemd && mode()? == resources::Mode::V1 {
+        // Each controller's directory as rt placed it (see CgroupRecord::dir_in), from
+        // the mount points read once per process.
+        let points = v1_mount_points()?;
+        let m = libcgroups::v1::manager::Manager::with_subsystem_paths(|c| {
+            points.get(&c.to_string()).map(|m| record.dir_in(m))
+        });
+        return Ok(m.any());
+    }
     libcgroups::common::create_cgroup_manager(CgroupConfig {
         cgroup_path: record.path.clone(),
         systemd_cgroup: record.systemd,
@@ -121,13 +130,11 @@ pub(super) fn apply_rdma(record: &CgroupRecord, r: &LinuxResources) -> Result<()
     let Some(devices) = r.rdma().as_ref().filter(|d| !d.is_empty()) else {
         return Ok(());
     };
-    let path = record.unit_dir.as_ref().unwrap_or(&record.path);
-    let file = rdma_dir(path.strip_prefix("/").unwrap_or(path))
-        .map_err(|reason| CgroupError::Field {
-            field: "linux.resources.rdma".into(),
-            reason,
-        })?
-        .join("rdma.max");
+    let root = rdma_root().map_err(|reason| CgroupError::Field {
+        field: "linux.resources.rdma".into(),
+        reason,
+    })?;
+    let file = record.dir_in(&root).join("rdma.max");
     let mut names: Vec<&String> = devices.keys().collect();
     names.sort();
     for name in names {
@@ -150,9 +157,9 @@ pub(super) fn apply_rdma(record: &CgroupRecord, r: &LinuxResources) -> Result<()
     Ok(())
 }
 
-/// Directory `rel` in the hierarchy of the rdma controller: the unified one where it is
-/// enabled there, else the v1 hierarchy mounted with it.
-pub(super) fn rdma_dir(rel: &Path) -> Result<PathBuf, String> {
+/// The root of the rdma controller's hierarchy: the unified one where it is enabled
+/// there, else the v1 hierarchy mounted with it.
+pub(super) fn rdma_root() -> Result<PathBuf, String> {
     let missing = || "this host has no rdma cgroup controller".to_owned();
     if matches!(setup(), Ok(CgroupSetup::Unified)) {
         let root = Path::new(DEFAULT_CGROUP_ROOT);
@@ -161,19 +168,19 @@ pub(super) fn rdma_dir(rel: &Path) -> Result<PathBuf, String> {
         if !controllers.split_whitespace().any(|c| c == "rdma") {
             return Err(missing());
         }
-        return Ok(root.join(rel));
+        return Ok(root.to_path_buf());
     }
     cgroup_mounts()
         .map_err(|e| e.to_string())?
         .iter()
         .find(|m| m.fs_type == "cgroup" && m.super_options.contains_key("rdma"))
-        .map(|m| m.mount_point.join(rel))
+        .map(|m| m.mount_point.clone())
         .ok_or_else(missing)
 }
 
 /// Whether linux.resources.rdma can be honoured here (`rt features`).
 pub fn rdma_available() -> bool {
-    rdma_dir(Path::new("")).is_ok()
+    rdma_root().is_ok()
 }
 
 /// systemd enables only the controllers it manages, and hugetlb is not one: without it in
@@ -236,7 +243,7 @@ pub fn validate(spec: &Spec) -> Result<(), CgroupError> {
     if let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
         resources::validate(r, mode()?)?;
         if r.rdma().as_ref().is_some_and(|d| !d.is_empty())
-            && let Err(reason) = rdma_dir(Path::new(""))
+            && let Err(reason) = rdma_root()
         {
             return Err(CgroupError::Field {
                 field: "linux.resources.rdma".into(),

@@ -177,8 +177,18 @@ pub(super) fn unmanaged_dirs(record: &CgroupRecord) -> Result<Vec<PathBuf>, Cgro
         // systemd places its units in every hierarchy itself.
         return Ok(Vec::new());
     }
-    let rel = record.path.strip_prefix("/").unwrap_or(&record.path);
-    Ok(unmanaged_roots()?.iter().map(|r| r.join(rel)).collect())
+    Ok(unmanaged_roots()?
+        .iter()
+        .map(|r| record.dir_in(r))
+        .collect())
+}
+
+/// The container's directory in every hierarchy it is placed in (`hierarchy_roots`).
+pub(super) fn leaf_dirs(record: &CgroupRecord) -> Result<Vec<PathBuf>, CgroupError> {
+    Ok(hierarchy_roots(&setup()?)?
+        .iter()
+        .map(|r| record.dir_in(r))
+        .collect())
 }
 
 /// The cgroup2 mount of a hybrid host, the one unmanaged hierarchy that is not v1 (it has
@@ -200,35 +210,54 @@ pub(super) fn controller_dir(
     record: &CgroupRecord,
     controller: &str,
 ) -> Result<PathBuf, CgroupError> {
-    let path = record.unit_dir.as_ref().unwrap_or(&record.path);
-    let rel = path.strip_prefix("/").unwrap_or(path);
     match setup()? {
-        CgroupSetup::Unified => Ok(Path::new(DEFAULT_CGROUP_ROOT).join(rel)),
+        CgroupSetup::Unified => Ok(record.dir_in(Path::new(DEFAULT_CGROUP_ROOT))),
         _ => v1_mount_points()?
             .get(controller)
-            .map(|m| m.join(rel))
+            .map(|m| record.dir_in(m))
             .ok_or_else(|| {
                 CgroupError::Manager(format!("no {controller} controller on this host"))
             }),
     }
 }
 
-/// This process's own cgroup paths, one per managed hierarchy.
-pub(super) fn own_paths(setup: &CgroupSetup) -> Result<Vec<PathBuf>, CgroupError> {
+/// This process's own cgroup in each hierarchy a container is placed in
+/// (`hierarchy_roots`): (the hierarchy's root, the path from it). A hierarchy missing from
+/// /proc/self/cgroup is left out.
+pub(super) fn own_by_root(setup: &CgroupSetup) -> Result<Vec<(PathBuf, PathBuf)>, CgroupError> {
     let cgroups = procfs::process::Process::myself()
         .and_then(|p| p.cgroups())
         .map_err(|e| CgroupError::Own(e.to_string()))?;
-    let supported: Vec<String> = match setup {
-        CgroupSetup::Unified => Vec::new(),
-        _ => v1_mount_points()?.keys().cloned().collect(),
+    let unified = matches!(setup, CgroupSetup::Unified);
+    let points = match unified {
+        true => None,
+        false => Some(v1_mount_points()?),
     };
-    let paths = cgroups
-        .into_iter()
-        .filter(|cg| match setup {
-            CgroupSetup::Unified => cg.hierarchy == 0,
-            _ => cg.controllers.iter().any(|c| supported.contains(c)),
+    let mounts = cgroup_mounts()?;
+    // Whether a line of /proc/self/cgroup is the hierarchy mounted at `root`: the v2
+    // line (0::) for cgroup2, else one naming a controller mounted there or the
+    // hierarchy's name (name=systemd).
+    let is_at = |cg: &procfs::ProcessCGroup, root: &Path| {
+        let mount = mounts.iter().find(|m| m.mount_point == root);
+        if unified || mount.is_some_and(|m| m.fs_type == "cgroup2") {
+            return cg.hierarchy == 0;
+        }
+        let name = mount
+            .and_then(|m| m.super_options.get("name"))
+            .cloned()
+            .flatten();
+        cg.controllers.iter().any(|c| {
+            points.is_some_and(|p| p.get(c).is_some_and(|m| m == root))
+                || name
+                    .as_deref()
+                    .is_some_and(|n| c.strip_prefix("name=") == Some(n))
         })
-        .map(|cg| PathBuf::from(cg.pathname))
-        .collect();
-    Ok(paths)
+    };
+    let mut own = Vec::new();
+    for root in hierarchy_roots(setup)? {
+        if let Some(cg) = cgroups.0.iter().find(|cg| is_at(cg, &root)) {
+            own.push((root, PathBuf::from(&cg.pathname)));
+        }
+    }
+    Ok(own)
 }

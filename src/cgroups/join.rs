@@ -84,10 +84,7 @@ pub fn clone_target(record: &CgroupRecord) -> Result<Option<PathBuf>, CgroupErro
     }
     match mode()? {
         resources::Mode::V2 => controller_dir(record, "").map(Some),
-        resources::Mode::V1 => {
-            let rel = record.path.strip_prefix("/").unwrap_or(&record.path);
-            Ok(hybrid_cgroup2_root()?.map(|root| root.join(rel)))
-        }
+        resources::Mode::V1 => Ok(hybrid_cgroup2_root()?.map(|root| record.dir_in(root))),
     }
 }
 
@@ -351,7 +348,6 @@ pub fn exec_cgroup_files(
             }
         }
     }
-    let base = record.path.strip_prefix("/").unwrap_or(&record.path);
     let mut files = Vec::new();
     for (controller, mount) in points {
         // Co-mounted controllers (cpu,cpuacct) share a hierarchy: a name for either counts.
@@ -360,7 +356,7 @@ pub fn exec_cgroup_files(
             .filter(|(c, m)| *m == mount && named.contains_key(c.as_str()))
             .find_map(|(c, _)| named.get(c.as_str()))
             .unwrap_or(&default);
-        let dir = mount.join(base).join(sub);
+        let dir = record.dir_in(mount).join(sub);
         if !dir.is_dir() {
             return Err(field(format!(
                 "{controller}: {} does not exist",
@@ -397,10 +393,9 @@ pub fn add_process(record: &CgroupRecord, id: &str, pid: i32) -> Result<(), Cgro
     let files = match setup()? {
         CgroupSetup::Unified => vec![controller_dir(record, "")?.join("cgroup.procs")],
         _ => {
-            let base = record.path.strip_prefix("/").unwrap_or(&record.path);
             let managed = v1_mount_points()?
                 .values()
-                .map(|m| m.join(base).join("cgroup.procs"))
+                .map(|m| record.dir_in(m).join("cgroup.procs"))
                 .collect();
             with_unmanaged(record, managed)?
         }

@@ -2,10 +2,11 @@
 //!
 //! Placement policy: a relative `linux.cgroupsPath` (and the default, the container ID) is
 //! taken relative to the cgroup `rt` itself runs in, so rt only ever creates cgroups below
-//! its own. On v1 every hierarchy has its own "own cgroup"; libcgroups' v1 manager takes a
-//! single path for all hierarchies, so rt uses the deepest of its own paths, provided every
-//! other one is an ancestor of it (true when a supervisor confines only some controllers,
-//! as on this project's build hosts); otherwise it refuses rather than guess.
+//! its own. On v1 every hierarchy has its own "own cgroup", and the container goes below
+//! each (as runc places it): where a supervisor confines only some controllers, as on this
+//! project's build hosts, the container's path differs between hierarchies, and the
+//! record keeps each (`CgroupRecord::dir_in`). libcgroups' v1 manager is built from those
+//! directories (`Manager::with_subsystem_paths`, in the vendored copy).
 //!
 //! Ownership: rt records which directories it created (the leaf and any missing ancestors,
 //! per hierarchy) and removes exactly those. A cgroupsPath naming an existing cgroup is

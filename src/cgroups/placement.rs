@@ -16,15 +16,6 @@ use super::registry::Registry;
 use super::remove::*;
 use super::resources;
 
-/// The deepest of `paths` if all others are its ancestors (or equal).
-pub(super) fn common_base(paths: &[PathBuf]) -> Option<PathBuf> {
-    let deepest = paths.iter().max_by_key(|p| p.components().count())?;
-    paths
-        .iter()
-        .all(|p| deepest.starts_with(p))
-        .then(|| deepest.clone())
-}
-
 /// Lexically normalises `rel` (no "..", no root) so it cannot climb out of `base`.
 pub(super) fn clean_relative(rel: &Path) -> Result<PathBuf, CgroupError> {
     let mut out = PathBuf::new();
@@ -44,28 +35,34 @@ pub(super) fn clean_relative(rel: &Path) -> Result<PathBuf, CgroupError> {
     Ok(out)
 }
 
-/// The container's cgroup path from the hierarchy root, per the placement policy.
+/// The container's cgroup, per the placement policy: an absolute path is the same in
+/// every hierarchy; a relative one goes below this process's own cgroup in each (`own`:
+/// hierarchy root and own path there). `path` is the one below the deepest own cgroup.
 pub fn resolve_path(
     spec_path: Option<&Path>,
     id: &str,
-    own: &[PathBuf],
-) -> Result<PathBuf, CgroupError> {
-    match spec_path {
-        Some(p) if p.is_absolute() => Ok(Path::new("/").join(clean_relative(p)?)),
-        other => {
-            let rel = clean_relative(other.unwrap_or(Path::new(id)))?;
-            if rel.as_os_str().is_empty() {
-                return Err(CgroupError::Path("must name a cgroup".into()));
-            }
-            let base = common_base(own).ok_or_else(|| {
-                CgroupError::Path(format!(
-                    "relative path, but this process's cgroups differ across hierarchies \
-                     ({own:?}); give an absolute path"
-                ))
-            })?;
-            Ok(Path::new("/").join(base).join(rel))
-        }
+    own: &[(PathBuf, PathBuf)],
+) -> Result<CgroupRecord, CgroupError> {
+    if let Some(p) = spec_path.filter(|p| p.is_absolute()) {
+        let path = Path::new("/").join(clean_relative(p)?);
+        return Ok(CgroupRecord::new(path, false, None));
     }
+    let rel = clean_relative(spec_path.unwrap_or(Path::new(id)))?;
+    if rel.as_os_str().is_empty() {
+        return Err(CgroupError::Path("must name a cgroup".into()));
+    }
+    let below = |base: &Path| Path::new("/").join(base).join(&rel);
+    let deepest = own
+        .iter()
+        .map(|(_, base)| base)
+        .max_by_key(|base| base.components().count())
+        .map_or(PathBuf::from("/"), |base| base.clone());
+    let elsewhere = own
+        .iter()
+        .filter(|(_, base)| *base != deepest)
+        .map(|(root, base)| (root.clone(), below(base)))
+        .collect();
+    Ok(CgroupRecord::placed(below(&deepest), elsewhere))
 }
 
 /// Decides where the container's cgroup goes; nothing is created (and so nothing is
@@ -90,19 +87,18 @@ pub fn plan(
         }
         return plan_systemd(spec_path, id, &setup).map(Some);
     }
-    let own = own_paths(&setup)?;
+    let own = own_by_root(&setup)?;
     if rootless && !delegated(&setup, &own) {
         check_no_limits(spec)?;
         return Ok(None);
     }
-    let path = resolve_path(spec_path, id, &own)?;
-    Ok(Some(CgroupRecord::new(path, false, None)))
+    resolve_path(spec_path, id, &own).map(Some)
 }
 
 /// Whether this (rootless) process may create cgroups below its own: only on cgroup v2,
 /// where a cgroup can be delegated to a user by making it writable for them.
-pub(super) fn delegated(setup: &CgroupSetup, own: &[PathBuf]) -> bool {
-    let (CgroupSetup::Unified, [own]) = (setup, own) else {
+pub(super) fn delegated(setup: &CgroupSetup, own: &[(PathBuf, PathBuf)]) -> bool {
+    let (CgroupSetup::Unified, [(_, own)]) = (setup, own) else {
         return false;
     };
     let dir = Path::new(DEFAULT_CGROUP_ROOT).join(own.strip_prefix("/").unwrap_or(own));
@@ -208,11 +204,11 @@ pub(super) fn plan_systemd(
 
 /// Every directory on the way to the container's cgroup, in every hierarchy, deepest
 /// first (the order removal needs).
-pub(super) fn dirs_on_the_way(path: &Path) -> Result<Vec<PathBuf>, CgroupError> {
+pub(super) fn dirs_on_the_way(record: &CgroupRecord) -> Result<Vec<PathBuf>, CgroupError> {
     let mut dirs = Vec::new();
     for root in hierarchy_roots(&setup()?)? {
         let mut dir = root.clone();
-        for c in path.components().skip(1) {
+        for c in record.path_in(&root).components().skip(1) {
             dir.push(c);
             dirs.push(dir.clone());
         }
@@ -252,18 +248,14 @@ pub fn claim(record: &mut CgroupRecord) -> Result<Option<Registry>, CgroupError>
     }
     let reg = Registry::open()?;
     reg.forget_stale();
-    let leaf = record
-        .path
-        .strip_prefix("/")
-        .unwrap_or(&record.path)
-        .to_path_buf();
+    let leaves = leaf_dirs(record)?;
     let mut ours = Vec::new();
     // Deepest first: once a directory exists, so do the ones above it, and those are not
     // asked about again (with ten hierarchies, half of the lookups of a usual create).
     let mut present: HashSet<PathBuf> = HashSet::new();
     let freezers = freezer_roots()?;
-    for dir in &dirs_on_the_way(&record.path)? {
-        let is_leaf = dir.ends_with(&leaf);
+    for dir in &dirs_on_the_way(record)? {
+        let is_leaf = leaves.contains(dir);
         // The deepest existing directory of each hierarchy.
         let found = !present.contains(dir) && dir.exists();
         let exists = found || present.contains(dir);
@@ -321,14 +313,14 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
             "must be a path below the container's (non-systemd) cgroup",
         ));
     }
-    let sub_record = CgroupRecord::new(record.path.join(&rel), false, None);
+    let sub_record = record.below(&rel);
     // Where the container can have made it: the hierarchies with controllers.
     let roots = managed_roots(&setup()?)?;
-    let leaf = sub_record
-        .path
-        .strip_prefix("/")
-        .unwrap_or(&sub_record.path);
-    if let Some(missing) = roots.iter().map(|r| r.join(leaf)).find(|d| !d.is_dir()) {
+    if let Some(missing) = roots
+        .iter()
+        .map(|r| sub_record.dir_in(r))
+        .find(|d| !d.is_dir())
+    {
         return Err(bad(&format!("{} does not exist", missing.display())));
     }
     Ok(sub_record)
@@ -338,50 +330,60 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
 mod tests {
     use super::*;
 
-    fn pb(v: &[&str]) -> Vec<PathBuf> {
-        v.iter().map(PathBuf::from).collect()
+    fn own_at(v: &[(&str, &str)]) -> Vec<(PathBuf, PathBuf)> {
+        v.iter()
+            .map(|(r, p)| (PathBuf::from(r), PathBuf::from(p)))
+            .collect()
     }
 
     #[test]
-    fn base_is_deepest_compatible_path() {
+    fn relative_paths_go_below_own_cgroup_in_each_hierarchy() {
+        let own = own_at(&[("/cg/cpu", "/"), ("/cg/memory", "/sup/job1")]);
+        let r = resolve_path(None, "c1", &own).unwrap();
+        assert_eq!(r.path, PathBuf::from("/sup/job1/c1"));
         assert_eq!(
-            common_base(&pb(&["/", "/a/b", "/", "/a"])),
-            Some(PathBuf::from("/a/b"))
+            r.dir_in(Path::new("/cg/memory")),
+            Path::new("/cg/memory/sup/job1/c1")
         );
-        assert_eq!(common_base(&pb(&["/", "/"])), Some(PathBuf::from("/")));
-        assert_eq!(common_base(&pb(&["/a/x", "/b/y"])), None);
-        assert_eq!(common_base(&pb(&[])), None);
-    }
-
-    #[test]
-    fn relative_paths_go_below_own_cgroup() {
-        let own = pb(&["/", "/sup/job1"]);
+        assert_eq!(r.dir_in(Path::new("/cg/cpu")), Path::new("/cg/cpu/c1"));
+        let r = resolve_path(Some(Path::new("pods/c1")), "c1", &own).unwrap();
         assert_eq!(
-            resolve_path(None, "c1", &own).unwrap(),
-            PathBuf::from("/sup/job1/c1")
+            r.dir_in(Path::new("/cg/memory")),
+            Path::new("/cg/memory/sup/job1/pods/c1")
         );
+        assert_eq!(r.dir_in(Path::new("/cg/cpu")), Path::new("/cg/cpu/pods/c1"));
+        // A hierarchy rt did not find its own cgroup in takes the deepest one's path.
         assert_eq!(
-            resolve_path(Some(Path::new("pods/c1")), "c1", &own).unwrap(),
-            PathBuf::from("/sup/job1/pods/c1")
+            r.dir_in(Path::new("/cg/pids")),
+            Path::new("/cg/pids/sup/job1/pods/c1")
         );
+        let r = resolve_path(Some(Path::new("/abs/c1")), "c1", &own).unwrap();
+        assert_eq!(r.dir_in(Path::new("/cg/cpu")), Path::new("/cg/cpu/abs/c1"));
         assert_eq!(
-            resolve_path(Some(Path::new("/abs/c1")), "c1", &own).unwrap(),
-            PathBuf::from("/abs/c1")
+            r.dir_in(Path::new("/cg/memory")),
+            Path::new("/cg/memory/abs/c1")
+        );
+        // Unrelated own cgroups (no one an ancestor of the others) are no obstacle.
+        let r = resolve_path(None, "c", &own_at(&[("/x", "/a"), ("/y", "/b")])).unwrap();
+        assert_eq!(r.dir_in(Path::new("/y")), Path::new("/y/b/c"));
+        assert_eq!(r.dir_in(Path::new("/x")), Path::new("/x/a/c"));
+        // The record of a sub-cgroup is below the container's in each hierarchy.
+        let sub = resolve_path(None, "c1", &own)
+            .unwrap()
+            .below(Path::new("s"));
+        assert_eq!(sub.dir_in(Path::new("/cg/cpu")), Path::new("/cg/cpu/c1/s"));
+        assert_eq!(
+            sub.dir_in(Path::new("/cg/memory")),
+            Path::new("/cg/memory/sup/job1/c1/s")
         );
     }
 
     #[test]
     fn dotdot_is_refused() {
-        let own = pb(&["/"]);
+        let own = own_at(&[("/cg", "/")]);
         assert!(resolve_path(Some(Path::new("../../x")), "c", &own).is_err());
         assert!(resolve_path(Some(Path::new("/a/../../x")), "c", &own).is_err());
-    }
-
-    #[test]
-    fn incompatible_own_paths_need_absolute() {
-        let own = pb(&["/a", "/b"]);
-        assert!(resolve_path(None, "c", &own).is_err());
-        assert!(resolve_path(Some(Path::new("/x/c")), "c", &own).is_ok());
+        assert!(resolve_path(Some(Path::new("")), "c", &own).is_err());
     }
 
     #[test]

@@ -8,17 +8,17 @@ use libcgroups::common::CgroupManager;
 
 use super::apply::*;
 use super::error::CgroupError;
+use super::host::leaf_dirs;
 use super::record::CgroupRecord;
 use super::registry::Registry;
 
 /// The container's leaf directories that rt created, one per hierarchy where it did: the
 /// only ones whose contents (sub-cgroups, processes) rt may remove. A leaf that existed
 /// before the container is never emptied or removed.
-fn created_leaves(record: &CgroupRecord, created: &[PathBuf]) -> Vec<PathBuf> {
-    let leaf = record.path.strip_prefix("/").unwrap_or(&record.path);
+fn created_leaves(leaves: &[PathBuf], created: &[PathBuf]) -> Vec<PathBuf> {
     created
         .iter()
-        .filter(|d| d.ends_with(leaf))
+        .filter(|d| leaves.contains(d))
         .cloned()
         .collect()
 }
@@ -130,7 +130,7 @@ pub fn remove(record: &CgroupRecord, id: &str) -> Result<(), CgroupError> {
     }
     let reg = Registry::open()?;
     let created = record.created().map_err(CgroupError::Record)?;
-    let leaves = created_leaves(record, &created);
+    let leaves = created_leaves(&leaf_dirs(record)?, &created);
     remove_leaves(&leaves)?;
     // The leaves are gone now, and were never noted (see claim): only the ancestors rt
     // created are left to try.
@@ -172,7 +172,10 @@ mod tests {
         r.set_created(&made).unwrap();
         // Only where rt made the leaf (cpu), not where it existed (memory).
         assert_eq!(
-            created_leaves(&r, &r.created().unwrap()),
+            created_leaves(
+                &pb(&["/sys/fs/cgroup/cpu/a/c1", "/sys/fs/cgroup/memory/a/c1"]),
+                &r.created().unwrap()
+            ),
             pb(&["/sys/fs/cgroup/cpu/a/c1"])
         );
         // Kept as written, and read back the same.

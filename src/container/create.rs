@@ -163,7 +163,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         _ => Vec::new(),
     };
     let oci_state = c.state.oci(Status::Creating);
-    let cgroup_path = c.state.cgroup.as_ref().map(|r| r.path.clone());
+    let cgroup = c.state.cgroup.clone();
     let id_maps = id_map_writer(spec);
     let ctx = init::Context {
         spec,
@@ -174,7 +174,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         no_new_keyring: req.no_new_keyring,
         preserve_fds: req.preserve_fds + listen,
         start_listener: listener.as_ref().map(|l| l.as_fd()),
-        cgroup_path: cgroup_path.as_deref(),
+        cgroup: cgroup.as_ref(),
         cgroup_self_join: &self_join,
         oci_state: &oci_state,
         net_devices: c.state.net_devices.is_some(),

@@ -21,7 +21,7 @@ pub struct Context<'a> {
     pub preserve_fds: u32,
     /// The start socket (`rt create`); None for `rt run`, which starts through the channel.
     pub start_listener: Option<BorrowedFd<'a>>,
-    pub cgroup_path: Option<&'a Path>,
+    pub cgroup: Option<&'a crate::cgroups::CgroupRecord>,
     /// The cgroup `tasks` files this process writes itself into on Go (empty: the parent
     /// moves it).
     pub cgroup_self_join: &'a [PathBuf],

@@ -177,7 +177,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         in_user_ns: ctx.ns.in_user_ns(),
         own_mount_ns: mount_ns != MountNs::Shared,
         cgroup_ns: ctx.ns.new_cgroup,
-        cgroup_path: ctx.cgroup_path,
+        cgroup: ctx.cgroup,
         idmapped: &ctx.idmapped,
         defer_proc: ctx.ns.join_pid.is_some(),
     };

@@ -100,10 +100,10 @@ fn mount_hierarchy(
     // Only the container's own cgroup is shown: with none (no cgroups, as for a rootless
     // container without delegation) or none in this hierarchy, the directory stays empty
     // rather than showing the host's whole tree.
-    let Some(rel) = cfg.cgroup_path else {
+    let Some(record) = cfg.cgroup else {
         return Ok(());
     };
-    let src = h.mount_point.join(super::mount::in_root(rel));
+    let src = record.dir_in(&h.mount_point);
     if !src.exists() {
         return Ok(());
     }

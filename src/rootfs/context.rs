@@ -67,7 +67,7 @@ pub struct RootfsConfig<'a> {
     /// then nothing of the namespace's own propagation is changed.
     pub own_mount_ns: bool,
     pub cgroup_ns: bool,
-    pub cgroup_path: Option<&'a Path>,
+    pub cgroup: Option<&'a crate::cgroups::CgroupRecord>,
     /// Detached trees prepared beforehand (idmapped ones by the parent, deferred binds),
     /// by index in mounts[].
     pub idmapped: &'a [(usize, BorrowedFd<'a>)],

@@ -280,13 +280,64 @@ fn cgroups_path_relative_and_absolute() {
     );
 }
 
+/// A relative cgroupsPath goes below this process's own cgroup in each hierarchy, as runc
+/// places it: on this project's hosts the test's own cgroup is deep in memory and "/" in
+/// the others, so the container's path differs between hierarchies, and nothing is made
+/// below the memory path in the others.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn relative_cgroups_path_is_below_own_cgroup_in_each_hierarchy() {
+    need_root();
+    let rt = Rt::new();
+    let group = unique("perhier");
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.edit(|c| c["linux"]["cgroupsPath"] = json!(format!("{group}/c")));
+    let id = unique("perhier");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    let lines = fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let mut placed = 0;
+    for line in lines.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, ctrls, path) = (parts.next(), parts.next().unwrap(), parts.next().unwrap());
+        let key = ctrls.split(',').next().unwrap_or("");
+        let own = own_cgroup(key);
+        let want = format!("{}/{group}/c", own.trim_end_matches('/'));
+        assert_eq!(path, want, "hierarchy {ctrls:?}: {lines}");
+        placed += 1;
+    }
+    assert!(placed >= 2, "{lines}");
+    // One directory named after the group per hierarchy, none anywhere else.
+    assert_eq!(
+        cgroup_dirs_named(&group).len(),
+        placed,
+        "{:?}",
+        cgroup_dirs_named(&group)
+    );
+    // The container's cgroup mount shows its own cgroup in each hierarchy, its init in it.
+    for hier in ["cpu", "pids", "memory"] {
+        let procs = fs::read_to_string(format!(
+            "/proc/{pid}/root/sys/fs/cgroup/{hier}/cgroup.procs"
+        ))
+        .unwrap();
+        assert_eq!(procs.trim(), pid.to_string(), "{hier}");
+    }
+    rt.rt(&["delete", "--force", &id]).ok();
+    assert!(
+        cgroup_dirs_named(&group).is_empty(),
+        "{:?}",
+        cgroup_dirs_named(&group)
+    );
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn shared_parent_cgroup_goes_with_the_last_container() {
     need_root();
     let rt = Rt::new();
     let parent = unique("sharedparent");
-    let own = own_cgroup("memory");
+    let own = own_cgroup("pids");
     let base = std::path::Path::new("/sys/fs/cgroup/pids").join(own.trim_start_matches('/'));
     let mut ids = Vec::new();
     let mut bundles = Vec::new();

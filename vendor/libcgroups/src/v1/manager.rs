@@ -107,6 +107,18 @@ impl Manager {
         Ok(Manager { subsystems })
     }
 
+    /// Constructs a manager from each controller's cgroup directory as the caller resolved
+    /// it (`None`: the controller is not managed). A cgroup placed below a different parent
+    /// in each hierarchy, as a relative cgroups path is when the caller's own cgroup
+    /// differs between hierarchies, cannot be named by the single path `new` takes.
+    pub fn with_subsystem_paths(path_of: impl Fn(&CtrlType) -> Option<PathBuf>) -> Self {
+        let subsystems = CONTROLLERS
+            .iter()
+            .filter_map(|c| path_of(c).map(|p| (*c, p)))
+            .collect();
+        Manager { subsystems }
+    }
+
     fn own_cgroups() -> Result<ProcessCGroups, V1ManagerError> {
         Ok(ProcessCGroups::from_read(ProcfsHandle::new()?.open(
             ProcfsBase::ProcSelf,
