@@ -43,7 +43,22 @@ pub fn parse(text: &[u8]) -> Result<Spec, ConfigError> {
     if let Ok(spec) = serde_json::from_slice(text) {
         return Ok(spec);
     }
+    if let Some(spec) = without_empty_memory_policy(text) {
+        return Ok(spec);
+    }
     parse_with_path(text, "config.json", "")
+}
+
+/// runc takes an empty `linux.memoryPolicy` (`{}`) as no policy, and its own tests rely on
+/// that; oci-spec refuses it for want of the mode. Tried only after a failed parse.
+fn without_empty_memory_policy(text: &[u8]) -> Option<Spec> {
+    let mut v: serde_json::Value = serde_json::from_slice(text).ok()?;
+    let linux = v.get_mut("linux")?.as_object_mut()?;
+    if !linux.get("memoryPolicy")?.as_object()?.is_empty() {
+        return None;
+    }
+    linux.remove("memoryPolicy");
+    serde_json::from_value(v).ok()
 }
 
 /// Deserializes JSON from outside; an error names the field (its JSON path after
@@ -56,13 +71,36 @@ pub fn parse_with_path<T: serde::de::DeserializeOwned>(
     let de = &mut serde_json::Deserializer::from_slice(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." {
+        let mut field = if path == "." {
             whole.to_owned()
         } else {
             format!("{prefix}{}", one_line(&path))
         };
-        err(field, tidy_parse_error(&e.into_inner().to_string()))
+        let mut reason = tidy_parse_error(&e.into_inner().to_string());
+        if let Some(member) = reason
+            .strip_prefix("missing field `")
+            .and_then(|r| r.strip_suffix('`'))
+        {
+            field = format!("{field}.{member}");
+            reason = "missing; the runtime spec requires it".into();
+        }
+        if let Some(words) = runc_words(&field) {
+            reason = format!("{words}: {reason}");
+        }
+        err(field, reason)
     })
+}
+
+/// runc's words for the refusal of a field, where callers (runc's own tests among them)
+/// look for them.
+fn runc_words(field: &str) -> Option<&'static str> {
+    let field = field.trim_end_matches(|c: char| c.is_ascii_digit() || c == '[' || c == ']');
+    match field {
+        "linux.memoryPolicy.mode" => Some("invalid memory policy mode"),
+        "linux.memoryPolicy.flags" => Some("invalid memory policy flag"),
+        "linux.memoryPolicy.nodes" => Some("invalid memory policy nodes"),
+        _ => None,
+    }
 }
 
 /// serde's message, made one short line: without the position (the field names where),
@@ -203,13 +241,24 @@ fn check_personality_and_memory_policy(l: &oci_spec::runtime::Linux) -> Result<(
         {
             return Err(err(
                 format!("{f}.nodes"),
-                format!("{}: not a node list like 0-3,5", crate::error::quoted(list)),
+                format!(
+                    "invalid memory policy nodes {}: not a node list like 0-3,5",
+                    crate::error::quoted(list)
+                ),
             ));
         }
+        // What set_mempolicy(2) would refuse with EINVAL, refused before any process
+        // exists; the reason keeps the kernel's words, which runc reports (after the fact).
+        let einval = |field: &str, why: &str| {
+            err(
+                format!("{f}.{field}"),
+                format!("{why} (set_mempolicy: invalid argument)"),
+            )
+        };
         match (m.mode(), nodes) {
             (M::MpolDefault | M::MpolLocal, Some(_)) => {
-                return Err(err(
-                    format!("{f}.nodes"),
+                return Err(einval(
+                    "nodes",
                     "must be empty for MPOL_DEFAULT and MPOL_LOCAL",
                 ));
             }
@@ -217,22 +266,19 @@ fn check_personality_and_memory_policy(l: &oci_spec::runtime::Linux) -> Result<(
                 M::MpolBind | M::MpolInterleave | M::MpolPreferredMany | M::MpolWeightedInterleave,
                 None,
             ) => {
-                return Err(err(format!("{f}.nodes"), "this mode needs nodes"));
+                return Err(einval("nodes", "this mode needs nodes"));
             }
             _ => {}
         }
         let flags = m.flags().as_deref().unwrap_or_default();
         if flags.contains(&F::MpolFStaticNodes) && flags.contains(&F::MpolFRelativeNodes) {
-            return Err(err(
-                format!("{f}.flags"),
+            return Err(einval(
+                "flags",
                 "MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other",
             ));
         }
         if !flags.is_empty() && matches!(m.mode(), M::MpolDefault | M::MpolLocal) {
-            return Err(err(
-                format!("{f}.flags"),
-                "MPOL_DEFAULT and MPOL_LOCAL take no flags",
-            ));
+            return Err(einval("flags", "MPOL_DEFAULT and MPOL_LOCAL take no flags"));
         }
     }
     Ok(())

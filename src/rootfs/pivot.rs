@@ -18,9 +18,31 @@ use crate::error::{Ctx, StepError};
 /// root, not the old one, and would strip the propagation that mounts[] asked for.
 fn pivot(root: &Root) -> Result<(), StepError> {
     fchdir(root.as_fd().as_raw_fd()).ctx(|| "pivot_root: entering the rootfs")?;
-    pivot_root(".", ".").ctx(|| "pivot_root")?;
+    match pivot_root(".", ".") {
+        Ok(()) => {}
+        // The host's root is the kernel's rootfs (rt runs from an initramfs): it is the
+        // mount namespace's root mount, which has no parent, and pivot_root refuses to
+        // move it. What --no-pivot does is then the only way in; runc's initramfs test
+        // expects a plain `run` to work there.
+        Err(nix::Error::EINVAL) if root_is_namespace_root() => return move_and_chroot(root),
+        Err(e) => return Err(e).ctx(|| "pivot_root"),
+    }
     umount2(".", MntFlags::MNT_DETACH).ctx(|| "pivot_root: detaching the old root")?;
     chdir("/").ctx(|| "pivot_root: entering /")
+}
+
+/// Whether this process's root is its mount namespace's root mount (its own parent in
+/// mountinfo), as the kernel's rootfs is when an initramfs is the host's root.
+fn root_is_namespace_root() -> bool {
+    procfs::process::Process::myself()
+        .and_then(|p| p.mountinfo())
+        .is_ok_and(|infos| {
+            infos
+                .iter()
+                .rev()
+                .find(|m| m.mount_point == std::path::Path::new("/"))
+                .is_some_and(|m| m.mnt_id == m.pid)
+        })
 }
 
 /// --no-pivot, for roots pivot_root refuses (an initramfs): move the rootfs mount over `/`

@@ -157,6 +157,21 @@ fn personality_and_memory_policy_hold_for_init_and_exec() {
     }
 }
 
+/// An empty linux.memoryPolicy is no policy, as runc takes it (oci-spec alone would refuse
+/// it for want of a mode).
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn empty_memory_policy_is_none() {
+    need_root();
+    let rt = Rt::new();
+    let b = probe(&["sysprobe", "attrs"], |c| {
+        c["linux"]["memoryPolicy"] = json!({});
+    });
+    let out = rt.output(&b);
+    // MPOL_DEFAULT (0), no nodes.
+    assert_eq!(field(&out, "mode"), "0", "{out}");
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_cpu_affinity_final_is_seen_inside_for_init_and_exec() {
@@ -231,7 +246,28 @@ fn bad_scheduling_fields_are_refused_naming_them() {
         (
             "/linux/memoryPolicy",
             json!({"mode": "MPOL_DEFAULT", "nodes": "0"}),
-            "linux.memoryPolicy.nodes: must be empty",
+            "linux.memoryPolicy.nodes: must be empty for MPOL_DEFAULT and MPOL_LOCAL (set_mempolicy: invalid argument)",
+        ),
+        // runc's words, which its tests look for, after the field.
+        (
+            "/linux/memoryPolicy",
+            json!({"mode": "INTERLEAVE", "nodes": "0"}),
+            "linux.memoryPolicy.mode: invalid memory policy mode: unknown value",
+        ),
+        (
+            "/linux/memoryPolicy",
+            json!({"nodes": "0-7"}),
+            "linux.memoryPolicy.mode: invalid memory policy mode: missing",
+        ),
+        (
+            "/linux/memoryPolicy",
+            json!({"mode": "MPOL_PREFERRED", "nodes": "0", "flags": ["MPOL_F_RELATIVE_NODES", "badflag"]}),
+            "linux.memoryPolicy.flags[1]: invalid memory policy flag: unknown value",
+        ),
+        (
+            "/linux/memoryPolicy",
+            json!({"mode": "MPOL_BIND", "nodes": "0-9876543210"}),
+            "linux.memoryPolicy.nodes: invalid memory policy nodes",
         ),
         (
             "/linux/memoryPolicy",
