@@ -43,22 +43,58 @@ pub fn parse(text: &[u8]) -> Result<Spec, ConfigError> {
     if let Ok(spec) = serde_json::from_slice(text) {
         return Ok(spec);
     }
-    if let Some(spec) = without_empty_memory_policy(text) {
-        return Ok(spec);
+    if let Some(mended) = mended(text) {
+        return match serde_json::from_slice(&mended) {
+            Ok(spec) => Ok(spec),
+            Err(_) => parse_with_path(&mended, "config.json", ""),
+        };
     }
     parse_with_path(text, "config.json", "")
 }
 
-/// runc takes an empty `linux.memoryPolicy` (`{}`) as no policy, and its own tests rely on
-/// that; oci-spec refuses it for want of the mode. Tried only after a failed parse.
-fn without_empty_memory_policy(text: &[u8]) -> Option<Spec> {
+/// A copy of config.json with what the runtime spec (or runc) allows and oci-spec 0.10
+/// refuses made acceptable to oci-spec, or None when there is nothing to mend; tried only
+/// after a failed parse. An empty `linux.memoryPolicy` (`{}`) goes: runc takes it as no
+/// policy, and its own tests rely on that, while oci-spec wants its mode.
+fn mended(text: &[u8]) -> Option<Vec<u8>> {
     let mut v: serde_json::Value = serde_json::from_slice(text).ok()?;
-    let linux = v.get_mut("linux")?.as_object_mut()?;
-    if !linux.get("memoryPolicy")?.as_object()?.is_empty() {
-        return None;
+    let mut changed = false;
+    if let Some(linux) = v
+        .get_mut("linux")
+        .and_then(serde_json::Value::as_object_mut)
+        && linux
+            .get("memoryPolicy")
+            .and_then(serde_json::Value::as_object)
+            .is_some_and(serde_json::Map::is_empty)
+    {
+        linux.remove("memoryPolicy");
+        changed = true;
     }
-    linux.remove("memoryPolicy");
-    serde_json::from_value(v).ok()
+    if let Some(p) = v.get_mut("process") {
+        changed |= mend_process(p);
+    }
+    changed.then(|| serde_json::to_vec(&v).ok()).flatten()
+}
+
+/// oci-spec 0.10 spells the runtime spec's scheduler flag SCHED_FLAG_RESET_ON_FORK as
+/// SCHED_RESET_ON_FORK and refuses the spec's name: renamed in a process document (of
+/// config.json or `exec --process`) before it is read. Whether anything changed.
+pub fn mend_process(process: &mut serde_json::Value) -> bool {
+    let Some(flags) = process
+        .pointer_mut("/scheduler/flags")
+        .and_then(serde_json::Value::as_array_mut)
+    else {
+        return false;
+    };
+    let mut changed = false;
+    for f in flags
+        .iter_mut()
+        .filter(|f| *f == "SCHED_FLAG_RESET_ON_FORK")
+    {
+        *f = "SCHED_RESET_ON_FORK".into();
+        changed = true;
+    }
+    changed
 }
 
 /// Deserializes JSON from outside; an error names the field (its JSON path after

@@ -244,6 +244,44 @@ pub fn create_dirs(record: &CgroupRecord) -> Result<(), CgroupError> {
     fill_cpuset(record)
 }
 
+/// Hands the container's cgroup v2 directory to host uid `uid` (the runtime spec's
+/// "Cgroup ownership"): the directory and those files of /sys/kernel/cgroup/delegate that
+/// exist in it (cgroup.procs, cgroup.subtree_control and cgroup.threads where the kernel
+/// has no list), so that the container can make and fill sub-cgroups of its own. Never
+/// the other files: they distribute the parent's resources, and an owner could raise its
+/// own limits with them. The group stays as it is. Nothing on v1, where delegation is not
+/// safe.
+pub fn delegate_to(record: &CgroupRecord, uid: u32) -> Result<(), CgroupError> {
+    if mode()? != resources::Mode::V2 {
+        return Ok(());
+    }
+    let dir = controller_dir(record, "")?;
+    let listed = fs::read_to_string("/sys/kernel/cgroup/delegate");
+    let names: Vec<&str> = match &listed {
+        Ok(list) => list.split_whitespace().collect(),
+        Err(_) => vec!["cgroup.procs", "cgroup.subtree_control", "cgroup.threads"],
+    };
+    let files = names
+        .into_iter()
+        .filter(|n| !n.contains('/') && !matches!(*n, "." | ".."))
+        .map(|n| dir.join(n));
+    for path in std::iter::once(dir.clone()).chain(files) {
+        match std::os::unix::fs::lchown(&path, Some(uid), None) {
+            Ok(()) => {}
+            // Not every listed file exists in every cgroup (the spec: not an error).
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path != dir => {}
+            Err(e) => {
+                return Err(CgroupError::Manager(format!(
+                    "handing {} to uid {uid}: {}",
+                    path.display(),
+                    crate::error::io_text(&e)
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Makes the v1 cpuset cgroup of `record` joinable (see `inherit_cpuset`), as libcgroups
 /// does before it moves a process; needed before `join_self`, also for an existing cgroup
 /// (exec --cgroup into one the container made).

@@ -234,6 +234,9 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         }
         None => place_in_cgroups(&mut c, spec, pid)?,
     }
+    if let (Some(record), Some(uid)) = (&c.state.cgroup, cgroup_owner(spec, &ns, pid)?) {
+        cgroups::delegate_to(record, uid)?;
+    }
 
     chan.send(&Msg::Go(pid)).map_err(SpawnError::Sync)?;
     if !self_join.is_empty() {
@@ -599,6 +602,38 @@ fn place_in_cgroups(c: &mut Container, spec: &Spec, pid: i32) -> anyhow::Result<
     Ok(())
 }
 
+/// The host uid the container's cgroup is handed to (cgroups::delegate_to), where the
+/// runtime spec says a runtime should: a cgroup namespace of its own, and the cgroup file
+/// system mounted read-write at /sys/fs/cgroup (source "cgroup", no "ro"); cgroup v2 is
+/// checked by delegate_to. The uid is process.user.uid as the host sees it, through the
+/// init's uid_map (new, joined or no user namespace alike); None where it is unmapped.
+fn cgroup_owner(spec: &Spec, ns: &NsPlan, pid: i32) -> anyhow::Result<Option<u32>> {
+    let rw_cgroupfs = spec.mounts().iter().flatten().any(|m| {
+        m.source().as_deref() == Some(Path::new("cgroup"))
+            && m.destination() == Path::new("/sys/fs/cgroup")
+            && !m.options().iter().flatten().any(|o| o == "ro")
+    });
+    if !ns.new_cgroup || !rw_cgroupfs {
+        return Ok(None);
+    }
+    let uid = spec.process().as_ref().map_or(0, |p| p.user().uid());
+    let map = fs::read_to_string(format!("/proc/{pid}/uid_map"))
+        .with_context(|| format!("reading the uid_map of the init ({pid})"))?;
+    Ok(host_id(&map, uid))
+}
+
+/// `id` as the host sees it, through a uid_map or gid_map ("inside outside count" lines).
+fn host_id(map: &str, id: u32) -> Option<u32> {
+    map.lines().find_map(|line| {
+        let mut n = line.split_whitespace().map(|f| f.parse::<u64>().ok());
+        let (inside, outside, count) = (n.next()??, n.next()??, n.next()??);
+        let id = u64::from(id);
+        (inside <= id && id < inside + count)
+            .then(|| u32::try_from(outside + (id - inside)).ok())
+            .flatten()
+    })
+}
+
 /// What cgroups_made_before_clone made: the cgroup2 directory the init is born in, and
 /// the registry (still locked: until the init is in the cgroup, another create could
 /// claim the same empty cgroup, as claim refuses only one with processes).
@@ -678,4 +713,21 @@ fn host_steps(c: &mut Container, spec: &Spec, pid: i32) -> anyhow::Result<()> {
         &state,
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::host_id;
+
+    #[test]
+    fn ids_through_a_map() {
+        let map = "         0     100000      65536\n     65536          0          1\n";
+        assert_eq!(host_id(map, 0), Some(100000));
+        assert_eq!(host_id(map, 1000), Some(101000));
+        assert_eq!(host_id(map, 65536), Some(0));
+        assert_eq!(host_id(map, 65537), None);
+        // No user namespace: the identity map of the initial namespace.
+        assert_eq!(host_id("0 0 4294967295\n", 1000), Some(1000));
+        assert_eq!(host_id("", 0), None);
+    }
 }

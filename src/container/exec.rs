@@ -60,6 +60,7 @@ fn parse_process_file(path: &Path) -> anyhow::Result<Process> {
             .or_insert_with(|| serde_json::json!({"uid": 0, "gid": 0}));
         p.entry("cwd").or_insert_with(|| "/".into());
     }
+    crate::config::mend_process(&mut doc);
     serde_path_to_error::deserialize(doc).map_err(|e| {
         let at = e.path().to_string();
         anyhow!(
@@ -293,6 +294,9 @@ fn exec_in(
         wide: crate::init::sched::ContainerWide {
             personality: c.state.personality.as_ref(),
             memory_policy: c.state.memory_policy.as_ref(),
+            // Not recorded for exec (`update` may change it since): the kernel's EPERM
+            // is reported as it is.
+            cpus_limited: false,
         },
     };
     // The process is born in its cgroup (v2) or its hybrid host's cgroup2 directory,

@@ -19,6 +19,9 @@ use crate::error::{Ctx, StepError};
 pub struct ContainerWide<'a> {
     pub personality: Option<&'a LinuxPersonality>,
     pub memory_policy: Option<&'a LinuxMemoryPolicy>,
+    /// linux.resources.cpu.cpus is set: the container's cpuset may leave out CPUs, which
+    /// SCHED_DEADLINE cannot live with.
+    pub cpus_limited: bool,
 }
 
 /// Everything of this module, in the order that works: after the cgroups were joined,
@@ -34,7 +37,7 @@ pub fn apply(process: &oci_spec::runtime::Process, wide: ContainerWide) -> Resul
         set_io_priority(io)?;
     }
     if let Some(s) = process.scheduler() {
-        set_scheduler(s)?;
+        set_scheduler(s, wide.cpus_limited)?;
     }
     if let Some(list) = process
         .exec_cpu_affinity()
@@ -95,7 +98,7 @@ fn flag_bit(f: LinuxSchedulerFlag) -> u64 {
     }
 }
 
-pub fn set_scheduler(s: &Scheduler) -> Result<(), StepError> {
+pub fn set_scheduler(s: &Scheduler, cpus_limited: bool) -> Result<(), StepError> {
     let mut attr = SchedAttr {
         size: std::mem::size_of::<SchedAttr>() as u32,
         policy: policy_number(*s.policy()),
@@ -109,6 +112,16 @@ pub fn set_scheduler(s: &Scheduler) -> Result<(), StepError> {
     };
     // SAFETY: sched_setattr reads `attr`, which we own, of the size it says it is.
     let r = unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &mut attr as *mut SchedAttr, 0) };
+    // The kernel refuses SCHED_DEADLINE (EPERM) to a process not allowed on every CPU of
+    // its root domain (sched_setattr(2)), which a cpuset of some CPUs makes it: said in
+    // runc's words, which its tests look for.
+    if r == -1 && cpus_limited && nix::errno::Errno::last() == nix::errno::Errno::EPERM {
+        return Err(StepError::msg(
+            "process.scheduler",
+            "process scheduler can't be used together with AllowedCPUs \
+             (linux.resources.cpu.cpus): sched_setattr: operation not permitted",
+        ));
+    }
     checked(r, "process.scheduler")
 }
 

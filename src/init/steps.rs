@@ -269,6 +269,14 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
             .linux()
             .as_ref()
             .and_then(|l| l.memory_policy().as_ref()),
+        cpus_limited: ctx
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref())
+            .and_then(|r| r.cpu().as_ref())
+            .and_then(|c| c.cpus().as_deref())
+            .is_some_and(|c| !c.trim().is_empty()),
     };
     let target =
         process::become_process(process, wide, ctx.id_maps.setgroups_allowed(), ctx.seccomp)?;

@@ -307,7 +307,9 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
     if matches!(typ, "proc" | "sysfs") && inroot::read_link(root, &dest).is_some() {
         return Err(StepError::msg(
             field,
-            format!("is a symlink in the rootfs; refusing to mount {typ} through it"),
+            format!(
+                "{typ} must be mounted on ordinary directory, and this is a symlink in the rootfs"
+            ),
         ));
     }
     // The new mount itself (not the directory under it): what propagation and recursive

@@ -49,6 +49,58 @@ fn scheduler_policies_and_nice_are_seen_inside() {
     }
 }
 
+/// The runtime spec's SCHED_FLAG_RESET_ON_FORK (which oci-spec spells without FLAG_) is
+/// taken in config.json and in an `exec --process` document, and set: flags=1 inside.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn scheduler_flag_reset_on_fork_is_taken_by_its_spec_name() {
+    need_root();
+    let rt = Rt::new();
+    let scheduler = json!({"policy": "SCHED_DEADLINE", "flags": ["SCHED_FLAG_RESET_ON_FORK"],
+                           "runtime": 42000, "deadline": 100000, "period": 1000000});
+    let b = probe(&["sysprobe", "attrs"], |c| {
+        c["process"]["scheduler"] = scheduler.clone();
+    });
+    let out = rt.output(&b);
+    assert_eq!(field(&out, "policy"), "6", "{out}");
+    assert_eq!(field(&out, "flags"), "1", "{out}");
+
+    let b = probe(&["sleep", "100"], |_| {});
+    let id = unique("rof");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    let doc = b.path().join("exec.json");
+    let process = json!({"args": ["sysprobe", "attrs"], "cwd": "/", "scheduler": scheduler});
+    fs::write(&doc, process.to_string()).unwrap();
+    let out = rt.rt(&["exec", "--process", doc.to_str().unwrap(), &id]);
+    rt.rt(&["delete", "-f", &id]).ok();
+    let out = out.ok();
+    assert_eq!(field(out, "policy"), "6", "{out}");
+    assert_eq!(field(out, "flags"), "1", "{out}");
+}
+
+/// SCHED_DEADLINE needs a process allowed on every CPU, which a cpuset of fewer CPUs
+/// prevents: the kernel's EPERM comes in runc's words (its tests look for them).
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn deadline_scheduler_with_a_cpuset_says_why() {
+    need_root();
+    if std::thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        eprintln!("skipped: needs two CPUs");
+        return;
+    }
+    let rt = Rt::new();
+    let b = probe(&["true"], |c| {
+        c["process"]["scheduler"] = json!({"policy": "SCHED_DEADLINE", "runtime": 42000,
+                                           "deadline": 1000000, "period": 1000000});
+        c["linux"]["resources"]["cpu"] = json!({"cpus": "0"});
+    });
+    let id = unique("dlcpus");
+    rt.run(&b, &id)
+        .fails_with("process.scheduler: process scheduler can't be used together with AllowedCPUs");
+    assert_no_trace(&rt, &id, &b);
+}
+
 /// A real-time policy needs real-time time in the container's cpu cgroup (cgroup v1 with
 /// RT group scheduling, as here): with none, the kernel refuses, and rt says so in one
 /// line naming the field. With linux.resources.cpu.realtimeRuntime it works, where the

@@ -322,7 +322,9 @@ fn cve_2019_16884_and_2023_27561_fake_proc_soaks_up_nothing() {
     fs::create_dir(b.rootfs().join("fakeproc")).unwrap();
     symlink("/fakeproc", b.rootfs().join("proc")).unwrap();
     let id = unique("cve27561");
-    rt.run(&b, &id).fails_with("is a symlink in the rootfs");
+    rt.run(&b, &id).fails_with(
+        "proc must be mounted on ordinary directory, and this is a symlink in the rootfs",
+    );
     assert_no_trace(&rt, &id, &b);
 
     // A tmpfs stacked on /proc/sys after the real proc mount: the sysctl and the oom score
