@@ -1016,15 +1016,13 @@ fn check_linux(
         }
     }
     if let Some(p) = linux.rootfs_propagation()
-        && !matches!(
-            p.as_str(),
-            "" | "shared" | "slave" | "private" | "unbindable"
-        )
+        && !p.is_empty()
+        && root_propagation(Some(p)).is_none()
     {
         return Err(err(
             "linux.rootfsPropagation",
             format!(
-                "{}: must be shared, slave, private or unbindable",
+                "{}: must be (r)shared, (r)slave, (r)private or (r)unbindable",
                 crate::error::quoted(p)
             ),
         ));
@@ -1046,9 +1044,44 @@ fn check_linux(
     Ok(())
 }
 
+/// rootfsPropagation → the flag applied (recursively: the whole tree under the new `/`
+/// is the container's) to the container's root mount. The r- spellings are what the
+/// engines write: Docker "rslave" for a volume with slave propagation, containerd's CRI
+/// "rslave" or "rshared" for a pod volume with HostToContainer or Bidirectional
+/// propagation; runc and runtime-tools' generator take them.
+pub fn root_propagation(value: Option<&str>) -> Option<nix::mount::MsFlags> {
+    match value.unwrap_or("") {
+        "shared" | "rshared" => Some(nix::mount::MsFlags::MS_SHARED),
+        "slave" | "rslave" => Some(nix::mount::MsFlags::MS_SLAVE),
+        "private" | "rprivate" => Some(nix::mount::MsFlags::MS_PRIVATE),
+        "unbindable" | "runbindable" => Some(nix::mount::MsFlags::MS_UNBINDABLE),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn root_propagation_values() {
+        use nix::mount::MsFlags;
+        for (name, flag) in [
+            ("shared", MsFlags::MS_SHARED),
+            ("rshared", MsFlags::MS_SHARED),
+            ("slave", MsFlags::MS_SLAVE),
+            ("rslave", MsFlags::MS_SLAVE),
+            ("private", MsFlags::MS_PRIVATE),
+            ("rprivate", MsFlags::MS_PRIVATE),
+            ("unbindable", MsFlags::MS_UNBINDABLE),
+            ("runbindable", MsFlags::MS_UNBINDABLE),
+        ] {
+            assert_eq!(root_propagation(Some(name)), Some(flag), "{name}");
+        }
+        assert_eq!(root_propagation(Some("")), None);
+        assert_eq!(root_propagation(Some("sideways")), None);
+        assert_eq!(root_propagation(None), None);
+    }
 
     use serde_json::json;
 

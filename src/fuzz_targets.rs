@@ -91,7 +91,7 @@ fn config_json() {
             .linux()
             .as_ref()
             .and_then(|l| l.rootfs_propagation().as_deref());
-        let _ = crate::rootfs::options::root_propagation(propagation);
+        let _ = crate::config::root_propagation(propagation);
         format!("ok {}", ns.new_pid())
     });
 }

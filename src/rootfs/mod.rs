@@ -588,7 +588,7 @@ pub fn finish(spec: &Spec) -> Result<(), StepError> {
     }
     let linux = spec.linux().as_ref();
     if let Some(flag) =
-        options::root_propagation(linux.and_then(|l| l.rootfs_propagation().as_deref()))
+        crate::config::root_propagation(linux.and_then(|l| l.rootfs_propagation().as_deref()))
     {
         mount(
             None::<&str>,

@@ -197,17 +197,6 @@ pub const PER_MOUNT_FLAGS: MsFlags = MsFlags::MS_RDONLY
     .union(MsFlags::MS_RELATIME)
     .union(MsFlags::MS_STRICTATIME);
 
-/// rootfsPropagation → the flag applied to the container's root mount.
-pub fn root_propagation(value: Option<&str>) -> Option<MsFlags> {
-    match value.unwrap_or("") {
-        "shared" => Some(MsFlags::MS_SHARED),
-        "slave" => Some(MsFlags::MS_SLAVE),
-        "private" => Some(MsFlags::MS_PRIVATE),
-        "unbindable" => Some(MsFlags::MS_UNBINDABLE),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,12 +270,5 @@ mod tests {
     fn idmap_is_recognised() {
         assert!(p(&["bind", "idmap"]).idmap);
         assert!(!p(&["bind"]).idmap);
-    }
-
-    #[test]
-    fn root_propagation_values() {
-        assert_eq!(root_propagation(Some("shared")), Some(MsFlags::MS_SHARED));
-        assert_eq!(root_propagation(Some("")), None);
-        assert_eq!(root_propagation(None), None);
     }
 }

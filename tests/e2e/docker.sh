@@ -14,7 +14,8 @@ cleanup_docker() {
     local ids
     ids=$(docker ps -aq --filter "name=^$N") || true
     [ -z "$ids" ] || docker rm -f $ids >/dev/null 2>&1 || true
-    rm -rf "$W/vol-$N" "$W/cp-$N"
+    umount -l "$W/prop-$N/sub" "$W/prop-$N" 2>/dev/null || true
+    rm -rf "$W/vol-$N" "$W/cp-$N" "$W/prop-$N"
 }
 
 state() {
@@ -157,6 +158,20 @@ check_read_only_tmpfs_bind() {
             sh -c 'touch /x 2>/dev/null && echo root-writable; touch /scratch/y && echo scratch-ok; touch /data/z 2>/dev/null && echo bind-writable; cat /data/f' | paste -sd' ')"
     dk_run --rm -v "$W/vol-$N:/data" "$IMAGE" sh -c 'echo from-container > /data/g'
     expect_eq "a read-write bind writes the host's file" from-container "$(cat "$W/vol-$N/g")"
+}
+
+# A volume with rslave propagation, for which Docker asks for rootfsPropagation "rslave"
+# (containerd's CRI does the same for a pod volume with HostToContainer propagation): a
+# mount made on the host under the volume after the start reaches the container. Docker
+# wants the volume's source on a shared or slave mount, hence the shared bind.
+check_volume_propagation() {
+    local v=$W/prop-$N
+    mkdir -p "$v" && mount --bind "$v" "$v" && mount --make-shared "$v"
+    dk_run -d --name "$N" -v "$v:/data:rslave" "$IMAGE" \
+        sh -c 'until [ -e /data/sub/mark ]; do sleep 0.1; done; echo seen; sleep 1000' >/dev/null
+    mkdir -p "$v/sub" && mount -t tmpfs tmpfs "$v/sub" && touch "$v/sub/mark"
+    poll 20 sh -c "docker logs $N 2>&1 | grep -q seen"
+    expect_eq "a host mount under an rslave volume reaches the container" seen "$(docker logs "$N" 2>&1)"
 }
 
 check_capabilities() {

@@ -142,10 +142,14 @@ fn rootfs_propagation() {
         .unwrap()
         .lines()
         .any(|l| l.split(' ').nth(4) == Some("/") && l.contains(" shared:"));
+    // The r- spellings are containerd's CRI and Docker's (pod and volume propagation).
     for (value, expect_shared, expect_master) in [
         ("shared", Some(true), None),
+        ("rshared", Some(true), None),
         ("slave", Some(false), host_root_shared.then_some(true)),
+        ("rslave", Some(false), host_root_shared.then_some(true)),
         ("private", Some(false), Some(false)),
+        ("rprivate", Some(false), Some(false)),
     ] {
         let mut b = Bundle::sh("cat /proc/self/mountinfo");
         b.edit(|c| c["linux"]["rootfsPropagation"] = json!(value));
@@ -158,10 +162,12 @@ fn rootfs_propagation() {
             assert_eq!(root.contains(" master:"), m, "{value}: {root}");
         }
     }
-    let mut b = Bundle::sh("cat /proc/self/mountinfo");
-    b.edit(|c| c["linux"]["rootfsPropagation"] = json!("unbindable"));
-    let out = rt.output(&b);
-    assert!(mount_line(&out, "/").contains(" unbindable"), "{out}");
+    for value in ["unbindable", "runbindable"] {
+        let mut b = Bundle::sh("cat /proc/self/mountinfo");
+        b.edit(|c| c["linux"]["rootfsPropagation"] = json!(value));
+        let out = rt.output(&b);
+        assert!(mount_line(&out, "/").contains(" unbindable"), "{out}");
+    }
 }
 
 #[test]
