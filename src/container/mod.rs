@@ -477,6 +477,10 @@ impl Container {
     /// under the ID with its state, in one rename), so it is debris; under its lock.
     pub fn remove_stateless(root: &Path, id: &str) -> Result<(), ContainerError> {
         id::validate(id)?;
+        // A create of this ID killed before its rename left its staging directory, not
+        // one under the ID: `delete -f` is what an engine runs after such a kill, and may
+        // be the last rt command for this root for a long time.
+        sweep_stale_staging(&root.join(STAGING_DIR));
         let dir = container_dir(root, id);
         let _guard = match lock_current(&dir, id) {
             Ok(g) => g,

@@ -203,9 +203,17 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     }
     set_hostname(ctx.spec)?;
     set_sysctls(ctx.spec)?;
+    let create_container = hooks_of(ctx, |h| h.create_container());
+    if !create_container.is_empty() {
+        // The hooks start in the container's rootfs, still reached by its host path in
+        // this mount namespace, as runc's do (which chdirs there before running them):
+        // hooks written for runc use paths relative to it ("./lib/...").
+        nix::unistd::fchdir(prepared.root.as_fd().as_raw_fd())
+            .ctx(|| "hooks.createContainer: entering the rootfs")?;
+    }
     hooks::run_all(
         "createContainer",
-        hooks_of(ctx, |h| h.create_container()),
+        create_container,
         &ctx.oci_state.hook_input(Status::Creating, pid),
     )
     .map_err(StepError::other)?;

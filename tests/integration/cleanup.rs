@@ -180,8 +180,8 @@ fn killed_run_leaves_no_cgroup_after_delete() {
             "round {round}"
         );
         // Nothing under --root either, not even a staging directory of the killed create
-        // (`list` sweeps those whose creator is gone).
-        rt.rt(&["list", "-q"]).ok();
+        // (`delete -f` sweeps those whose creator is gone; the faults lane's crash
+        // comparison, which runs nothing after its last `delete -f`, caught it left).
         let left: Vec<_> = fs::read_dir(rt.root())
             .map(|d| d.flatten().map(|e| e.file_name()).collect())
             .unwrap_or_default();
@@ -475,6 +475,15 @@ fn stale_staging_directories_are_swept() {
     );
     assert!(live_dir.exists());
     rt.rt(&["delete", "-f", &id]).ok();
+    // So does `delete -f` of an ID that never came to exist (its create killed before
+    // the rename), which is what an engine runs after such a kill.
+    fs::create_dir_all(&dead_dir).unwrap();
+    rt.rt(&["delete", "-f", &unique("never")]).ok();
+    assert!(
+        !dead_dir.exists(),
+        "delete -f left a dead creator's staging directory"
+    );
+    assert!(live_dir.exists());
     fs::remove_dir_all(&live_dir).unwrap();
     // Empty, the staging directory goes too: --root holds only containers.
     rt.rt(&["list", "-q"]).ok();

@@ -125,6 +125,32 @@ fn hook_args_env_and_timeout() {
     assert_no_trace(&rt, &id, &b);
 }
 
+/// createContainer hooks start in the container's rootfs, as runc's do: hooks written
+/// for runc bind files into it by relative path (runc's hooks_so.bats binds libraries
+/// to ./lib/...), and what they mount there is the container's.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn create_container_hooks_start_in_the_rootfs() {
+    need_root();
+    let rt = Rt::new();
+    let out = TempDir::new("hookcwd");
+    let o = out.path().display().to_string();
+    fs::write(out.path().join("lib.so"), "from-the-hook\n").unwrap();
+    let mut b = Bundle::sh("cat /lib/hooked.so");
+    fs::create_dir_all(b.rootfs().join("lib")).unwrap();
+    b.edit(|c| {
+        c["hooks"] = json!({"createContainer": [hook(&format!(
+            "pwd -P > {o}/cwd; touch ./lib/hooked.so && mount --bind {o}/lib.so ./lib/hooked.so"
+        ))]});
+    });
+    assert_eq!(rt.output(&b), "from-the-hook\n");
+    let rootfs = fs::canonicalize(b.rootfs()).unwrap();
+    assert_eq!(
+        fs::read_to_string(out.path().join("cwd")).unwrap().trim(),
+        rootfs.display().to_string()
+    );
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn failing_create_hooks_fail_create_and_leave_nothing() {
