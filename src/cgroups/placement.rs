@@ -106,14 +106,17 @@ pub(super) fn delegated(setup: &CgroupSetup, own: &[(PathBuf, PathBuf)]) -> bool
 }
 
 /// A container without a cgroup can enforce no limits; asking for any is an error
-/// (device rules excepted: in a user namespace no device node can be made anyway).
+/// (device rules excepted: in a user namespace no device node can be made anyway). A part
+/// that asks for nothing is no limit: rootless Docker sends `"memory": {}` and
+/// `"blockIO": {}` for every container (and zeros, which the config loader clears), and
+/// runc, which fails only when a write fails, runs such a container without a cgroup.
 pub(super) fn check_no_limits(spec: &Spec) -> Result<(), CgroupError> {
     let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) else {
         return Ok(());
     };
     if let Some((name, _)) = resources::parts(r)
         .into_iter()
-        .find(|(n, _)| *n != "devices")
+        .find(|(n, part)| *n != "devices" && asks_for_something(part))
     {
         return Err(CgroupError::Field {
             field: format!("linux.resources.{name}"),
@@ -121,6 +124,25 @@ pub(super) fn check_no_limits(spec: &Spec) -> Result<(), CgroupError> {
         });
     }
     Ok(())
+}
+
+/// Whether a part of linux.resources holds any value that would be written: a number, a
+/// non-empty string, `true`; not null, `false` or an empty list or object.
+fn asks_for_something(part: &oci_spec::runtime::LinuxResources) -> bool {
+    fn meaningful(v: &serde_json::Value) -> bool {
+        use serde_json::Value;
+        match v {
+            Value::Null => false,
+            Value::Bool(b) => *b,
+            Value::Number(_) => true,
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => a.iter().any(meaningful),
+            Value::Object(o) => o.values().any(meaningful),
+        }
+    }
+    // Serialising plain config structs cannot fail; if it did, count it as a limit, so
+    // that the container is refused rather than run without one.
+    serde_json::to_value(part).map_or(true, |v| meaningful(&v))
 }
 
 /// A systemd unit's place: `slice:prefix:name` (runc's --systemd-cgroup form), the

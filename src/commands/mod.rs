@@ -28,17 +28,29 @@ pub fn rootless(global: &GlobalOpts) -> bool {
     }
 }
 
-/// The state root: --root, else /run/rt, or $XDG_RUNTIME_DIR/rt when rootless.
+/// The state root: --root, else $XDG_RUNTIME_DIR/rt for an ordinary user and for uid 0
+/// of a user namespace (runc's rule), else /run/rt.
 pub fn state_root(global: &GlobalOpts) -> anyhow::Result<PathBuf> {
     if let Some(r) = &global.root {
         return Ok(r.clone());
     }
-    if rootless(global) && !nix::unistd::geteuid().is_root() {
-        let xdg = std::env::var_os("XDG_RUNTIME_DIR").ok_or_else(|| {
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|x| !x.is_empty());
+    if !nix::unistd::geteuid().is_root() {
+        let xdg = xdg.ok_or_else(|| {
             anyhow::anyhow!(
                 "--root: not given, and XDG_RUNTIME_DIR (where rootless state goes) is not set"
             )
         })?;
+        return Ok(Path::new(&xdg).join("rt"));
+    }
+    // Rootless podman runs its runtime as uid 0 of its user namespace, where /run is the
+    // host's and not writable, and passes no --root: the user's XDG_RUNTIME_DIR is the
+    // place. USER=root there means a root session that happens to run in a namespace,
+    // whose XDG_RUNTIME_DIR (/run/user/0) is not where runtimes keep state.
+    if let Some(xdg) = xdg
+        && !crate::spawn::namespaces::is_host_root()
+        && std::env::var_os("USER").is_none_or(|u| u != "root")
+    {
         return Ok(Path::new(&xdg).join("rt"));
     }
     Ok(PathBuf::from("/run/rt"))

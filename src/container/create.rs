@@ -107,7 +107,12 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         super::notify::add_to_spec(&mut bundle.spec, &super::container_dir(req.root, req.id))?;
     }
     let spec = &bundle.spec;
-    if req.rootless && !ns.in_user_ns() {
+    // Only a runtime that is not uid 0 needs the container's own user namespace to do
+    // privileged work. uid 0 of a user namespace (rootless Docker and podman run their
+    // runtime so, as the root of RootlessKit's or podman's namespace) has the
+    // capabilities it needs over the namespaces it creates, and the configs those
+    // engines write have no user namespace; runc takes them too.
+    if req.rootless && !ns.in_user_ns() && !nix::unistd::geteuid().is_root() {
         bail!(
             "linux.namespaces: a rootless container needs a user namespace (see rt spec --rootless)"
         );
@@ -183,6 +188,7 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
         id_maps,
         idmapped: idmapped.iter().map(|(i, fd)| (*i, fd.as_fd())).collect(),
         seccomp: seccomp.as_ref(),
+        runtime_in_user_ns: !namespaces::is_host_root(),
     };
 
     // The init's cgroups, made before the clone where it is born in them (v2, and a
@@ -515,11 +521,14 @@ fn bind_start_socket(dir: &Path) -> anyhow::Result<OwnedFd> {
     bound().with_context(|| format!("{}: creating the start socket", dir.display()))
 }
 
-/// How this rt may write the id maps of a new user namespace.
+/// How this rt may write the id maps of a new user namespace. uid 0 writes them itself
+/// also as the root of a user namespace (rootless podman's `--userns keep-id`): it may map
+/// whatever its own namespace maps, and the setuid helpers would check /etc/subuid for
+/// the host user instead, refusing ranges of podman's namespace.
 fn id_map_writer(spec: &Spec) -> spawn::IdMapWriter {
     let linux = spec.linux().as_ref();
     spawn::id_map_writer(
-        namespaces::is_host_root(),
+        nix::unistd::geteuid().is_root(),
         nix::unistd::geteuid().as_raw(),
         nix::unistd::getegid().as_raw(),
         linux

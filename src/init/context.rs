@@ -39,4 +39,7 @@ pub struct Context<'a> {
     pub id_maps: IdMapWriter,
     /// linux.seccomp, compiled by the parent.
     pub seccomp: Option<&'a crate::security::seccomp::Filter>,
+    /// rt itself runs in a user namespace other than the host's (as rootless Docker and
+    /// podman run it): the container is in one then even when its config names none.
+    pub runtime_in_user_ns: bool,
 }

@@ -166,6 +166,14 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     if ctx.ns.new_cgroup {
         unshare(CloneFlags::CLONE_NEWCGROUP).ctx(|| "creating the cgroup namespace")?;
     }
+    // The init is in its final user namespace now. setgroups(2) may be denied there also
+    // where rt did not make it so (rt itself in a namespace made by `unshare -r`, a joined
+    // one), which only the namespace's own file tells; read while the host's /proc is
+    // still mounted.
+    let setgroups_allowed = ctx.id_maps.setgroups_allowed()
+        && (!(ctx.ns.in_user_ns() || ctx.runtime_in_user_ns)
+            || std::fs::read_to_string("/proc/self/setgroups")
+                .map_or(true, |s| s.trim() != "deny"));
     // Modes given in the config (devices, mount points) are meant exactly.
     umask(Mode::empty());
 
@@ -174,7 +182,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         spec: ctx.spec,
         bundle: ctx.bundle,
         rootfs: ctx.rootfs,
-        in_user_ns: ctx.ns.in_user_ns(),
+        in_user_ns: ctx.ns.in_user_ns() || ctx.runtime_in_user_ns,
         own_mount_ns: mount_ns != MountNs::Shared,
         cgroup_ns: ctx.ns.new_cgroup,
         cgroup: ctx.cgroup,
@@ -286,8 +294,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
             .and_then(|c| c.cpus().as_deref())
             .is_some_and(|c| !c.trim().is_empty()),
     };
-    let target =
-        process::become_process(process, wide, ctx.id_maps.setgroups_allowed(), ctx.seccomp)?;
+    let target = process::become_process(process, wide, setgroups_allowed, ctx.seccomp)?;
     Ok((Exec { target, terminal }, pid))
 }
 

@@ -96,6 +96,7 @@ EOF
 stop_daemons() {
     docker rm -f $(docker ps -aq) >/dev/null 2>&1 || true
     podman rm -f -a >/dev/null 2>&1 || true
+    as_user podman rm -f -a >/dev/null 2>&1 || true
     local pid
     for pid in $(cat "$W/docker/dockerd.pid" 2>/dev/null) $(cat "$W/containerd.pid" 2>/dev/null); do
         kill "$pid" 2>/dev/null || true
@@ -127,6 +128,67 @@ make_images() {
 }
 
 # selected ENGINE CHECK [ENGINE[:CHECK]...]: whether the command line asks for it.
+# Rootless podman: an ordinary user of the lane's own (its passwd, group, subuid and
+# subgid lines exist only in the lane's mount namespace, bound over copies of the host's
+# files), with podman's storage, runtime directory and containers.conf under the lane's
+# directory. podman runs its runtime as uid 0 of the user's namespace, with the user's
+# XDG_RUNTIME_DIR and no --root: the way rootless podman and rootless Docker use runc.
+ROOTLESS_USER=rt-e2e
+setup_rootless() {
+    local u=4242 home=$W/rootless f
+    while getent passwd "$u" >/dev/null || getent group "$u" >/dev/null; do u=$((u + 1)); done
+    mkdir -p "$home/etc" "$home/home" "$home/xdg" "$home/tmp"
+    cp /etc/passwd /etc/group "$home/etc/"
+    echo "$ROOTLESS_USER:x:$u:$u::$home/home:/bin/sh" >>"$home/etc/passwd"
+    echo "$ROOTLESS_USER:x:$u:" >>"$home/etc/group"
+    echo "$ROOTLESS_USER:300000:65536" >"$home/etc/subuid"
+    cp "$home/etc/subuid" "$home/etc/subgid"
+    for f in passwd group subuid subgid; do
+        [ -e "/etc/$f" ] || touch "/etc/$f"
+        mount --bind "$home/etc/$f" "/etc/$f"
+    done
+    {
+        cat <<EOF
+[containers]
+netns = "none"
+
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$home/events.log"
+
+EOF
+        registration containers.conf
+    } >"$home/containers.conf"
+    cat >"$home/storage.conf" <<EOF
+[storage]
+driver = "vfs"
+graphroot = "$home/storage"
+runroot = "$home/run"
+EOF
+    chown -R "$u:$u" "$home"
+    chmod 700 "$home/xdg"
+    # The lane's directory is root's (0700): the user must reach its own part of it.
+    chmod 711 "$W"
+    as_user podman import -q "$W/image/rootfs.tar" "$IMAGE" >/dev/null
+}
+
+# as_user COMMAND...: COMMAND as the rootless user, with a login's environment.
+as_user() {
+    # shellcheck disable=SC2046 # user_prefix's words (the lane's paths have no spaces)
+    $(user_prefix) "$@"
+}
+
+# The words that run a command as the rootless user (for `script -c` too).
+user_prefix() {
+    local home=$W/rootless
+    echo setpriv --reuid "$(stat -c %u "$home/home")" --regid "$(stat -c %g "$home/home")" \
+        --clear-groups -- env -i HOME="$home/home" USER="$ROOTLESS_USER" \
+        LOGNAME="$ROOTLESS_USER" XDG_RUNTIME_DIR="$home/xdg" TMPDIR="$home/tmp" \
+        PATH=/usr/sbin:/usr/bin:/sbin:/bin CONTAINERS_CONF="$home/containers.conf" \
+        CONTAINERS_STORAGE_CONF="$home/storage.conf"
+}
+
 selected() {
     local engine=$1 check=$2 want
     shift 2

@@ -293,3 +293,103 @@ fn commands_without_a_container_need_no_state_directory() {
         "--root: not given, and XDG_RUNTIME_DIR (where rootless state goes) is not set",
     );
 }
+
+/// Rootless Docker and podman run their runtime as uid 0 of a user namespace of theirs
+/// (RootlessKit's, podman's), with no --root, the user's XDG_RUNTIME_DIR and USER, and
+/// configs that have no user namespace of their own and empty resource parts (Docker's
+/// `"memory": {}`, zeros). rt takes them as runc does: state under XDG_RUNTIME_DIR, no
+/// cgroup, device nodes bound from the host (mknod is refused in a user namespace), no
+/// v1 hierarchy mounted. Here the namespace maps only root (`unshare -r`), so devpts gets
+/// no gid=5, which it could not map.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn runtime_as_root_of_a_user_namespace() {
+    need_root();
+    let xdg = TempDir::new("uns-xdg");
+    let id = unique("uns");
+    let mut b = Bundle::sh(
+        "id -u; cat /proc/self/uid_map; stat -c '%F %t:%T' /dev/null; \
+         echo x > /dev/null && echo null-writable; head -c 2 /dev/zero | od -An -tx1; \
+         hostname; grep -c ' - cgroup ' /proc/self/mountinfo; sleep 1000",
+    );
+    b.edit(|c| {
+        for m in c["mounts"].as_array_mut().unwrap() {
+            if m["destination"] == "/dev/pts" {
+                m["options"] = json!([
+                    "nosuid",
+                    "noexec",
+                    "newinstance",
+                    "ptmxmode=0666",
+                    "mode=0620"
+                ]);
+            }
+        }
+        c["linux"]["resources"] = json!({
+            "devices": [{"allow": false, "access": "rwm"}],
+            "memory": {}, "cpu": {"shares": 0}, "pids": {"limit": 0},
+            "blockIO": {"weight": 0}, "unified": {}
+        });
+    });
+    // One namespace for the whole lifecycle: a later command in another namespace could
+    // not reach this one's container.
+    let script = r#"
+        trap '"$RT" delete -f "$ID" >/dev/null 2>&1' EXIT
+        "$RT" run -d -b "$B" "$ID" >"$B/out" 2>&1 || { echo "run failed: $(cat "$B/out")"; exit 1; }
+        i=0; until [ "$(wc -l <"$B/out")" -ge 7 ] || [ $i -ge 500 ]; do sleep 0.01; i=$((i+1)); done
+        cat "$B/out"
+        ls "$XDG_RUNTIME_DIR/rt"
+        "$RT" exec "$ID" sh -c 'echo exec $(id -u) $(cat /proc/1/comm)'
+        "$RT" state "$ID" | grep -o '"status": *"[a-z]*"'
+        "$RT" kill "$ID" KILL && "$RT" delete -f "$ID" && ls "$XDG_RUNTIME_DIR/rt" | wc -l
+    "#;
+    let mut cmd = Command::new("unshare");
+    cmd.args([
+        "-U",
+        "-m",
+        "-r",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ])
+    .env("RT", RT)
+    .env("ID", &id)
+    .env("B", b.path())
+    .env("XDG_RUNTIME_DIR", xdg.path())
+    .env("USER", "someone")
+    .stdin(std::process::Stdio::null());
+    let out = capture(&mut cmd);
+    let text = out.ok();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "0",
+            "0 0 1",
+            "character special file 1:3",
+            "null-writable",
+            "00 00",
+            "rt-test",
+            "0",
+            &id,
+            "exec 0 sleep",
+            "\"status\": \"running\"",
+            "0"
+        ],
+        "{text}"
+    );
+    assert!(
+        !Path::new("/run/rt").join(&id).exists(),
+        "state went to /run/rt, not XDG_RUNTIME_DIR"
+    );
+    assert!(
+        cgroup_dirs_named(&id).is_empty(),
+        "{:?}",
+        cgroup_dirs_named(&id)
+    );
+}
