@@ -274,3 +274,27 @@ check_parallel_starts() {
     expect_eq "20 containers started in parallel, all running" 20 \
         "$(docker ps -q --filter "name=^$N-" --filter status=running | wc -l)"
 }
+
+# Namespaces joined rather than created: Docker hands the runtime /proc/PID/ns/* paths of
+# another container (or none, for the host's), as Compose and sidecars use them.
+check_joined_namespaces() {
+    local a=$N-a ns
+    dk_run -d --name "$a" --ipc shareable --hostname joined "$IMAGE" \
+        sh -c 'echo shared > /dev/shm/mark; sleep 1000' >/dev/null
+    poll 20 docker exec "$a" test -f /dev/shm/mark
+    ns=$(docker exec "$a" sh -c 'for n in net ipc pid; do readlink /proc/self/ns/$n; done' | paste -sd' ')
+    expect_eq "--network, --ipc and --pid container:" "$ns" \
+        "$(dk_run --rm --network "container:$a" --ipc "container:$a" --pid "container:$a" "$IMAGE" \
+            sh -c 'for n in net ipc pid; do readlink /proc/self/ns/$n; done' | paste -sd' ')"
+    expect_eq "the other's /dev/shm and processes" "shared yes" \
+        "$(dk_run --rm --ipc "container:$a" --pid "container:$a" "$IMAGE" \
+            sh -c 'cat /dev/shm/mark; ps -o comm | grep -q "^sleep" && echo yes' | paste -sd' ')"
+    expect_eq "--pid host" "$(readlink /proc/self/ns/pid)" \
+        "$(dk_run --rm --pid host "$IMAGE" readlink /proc/self/ns/pid)"
+    expect_eq "--network host" "$(readlink /proc/self/ns/net)" \
+        "$(dk_run --rm --network host "$IMAGE" readlink /proc/self/ns/net)"
+    expect_eq "--cgroupns host shows the host's paths" yes \
+        "$(dk_run --rm --cgroupns host "$IMAGE" sh -c 'grep -q ":/.*docker" /proc/self/cgroup && echo yes')"
+    expect_eq "--cgroupns private shows its own root" 0 \
+        "$(dk_run --rm --cgroupns private "$IMAGE" sh -c 'grep -vc ":/$" /proc/self/cgroup')"
+}
