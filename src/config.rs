@@ -40,16 +40,35 @@ pub struct Bundle {
 /// parse runs (and so the pages of rt's binary every `create` maps); only a failed parse
 /// is repeated with it to find the field.
 pub fn parse(text: &[u8]) -> Result<Spec, ConfigError> {
-    if let Ok(spec) = serde_json::from_slice(text) {
-        return Ok(spec);
+    let mut spec: Spec = match serde_json::from_slice(text) {
+        Ok(spec) => spec,
+        Err(_) => match mended(text) {
+            Some(mended) => match serde_json::from_slice(&mended) {
+                Ok(spec) => spec,
+                Err(_) => parse_with_path(&mended, "config.json", "")?,
+            },
+            None => parse_with_path(text, "config.json", "")?,
+        },
+    };
+    empty_namespace_paths_are_none(&mut spec);
+    Ok(spec)
+}
+
+/// `"path": ""` in linux.namespaces means a new namespace, as runc reads it (Go cannot
+/// tell an empty string from a missing one, and runc's own tests write it so).
+fn empty_namespace_paths_are_none(spec: &mut Spec) {
+    let Some(namespaces) = spec
+        .linux_mut()
+        .as_mut()
+        .and_then(|l| l.namespaces_mut().as_mut())
+    else {
+        return;
+    };
+    for ns in namespaces {
+        if ns.path().as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            ns.set_path(None);
+        }
     }
-    if let Some(mended) = mended(text) {
-        return match serde_json::from_slice(&mended) {
-            Ok(spec) => Ok(spec),
-            Err(_) => parse_with_path(&mended, "config.json", ""),
-        };
-    }
-    parse_with_path(text, "config.json", "")
 }
 
 /// A copy of config.json with what the runtime spec (or runc) allows and oci-spec 0.10
@@ -549,26 +568,20 @@ pub fn unraisable_ambient(p: &Process) -> Vec<Capability> {
 }
 
 /// The runtime spec asks for a warning, not a failure, for capabilities that cannot be
-/// granted; `runc spec` itself writes ambient capabilities without inheritable ones (runc
-/// ignores the kernel's refusal), so refusing them would refuse runc's own default bundle.
+/// granted; `runc spec` itself writes ambient capabilities without inheritable ones, so
+/// refusing them would refuse runc's own default bundle. One line per capability in
+/// runc's words (its capabilities.bats looks for them), with the field and the reason.
 pub fn warn_unraisable_ambient(p: &Process) {
-    let caps = unraisable_ambient(p);
-    if !caps.is_empty() {
+    for cap in unraisable_ambient(p) {
         // oci-spec displays capabilities without the CAP_ prefix the config uses.
-        let names: Vec<String> = caps
-            .iter()
-            .map(|c| {
-                let n = c.to_string();
-                if n.starts_with("CAP_") {
-                    n
-                } else {
-                    format!("CAP_{n}")
-                }
-            })
-            .collect();
+        let n = cap.to_string();
+        let name = if n.starts_with("CAP_") {
+            n
+        } else {
+            format!("CAP_{n}")
+        };
         crate::log::warn(&format_args!(
-            "process.capabilities.ambient: {} not raised: an ambient capability must also be permitted and inheritable",
-            names.join(", ")
+            "process.capabilities.ambient: can't raise ambient capability {name}: operation not permitted (it must also be permitted and inheritable)"
         ));
     }
 }
@@ -1200,6 +1213,12 @@ mod tests {
         // A joined user namespace is no new one.
         v["linux"]["namespaces"] = json!([{"type": "user", "path": "/proc/1/ns/user"}]);
         assert!(!check_namespaces(&spec(v.clone())).unwrap().1);
+        // An empty path is a new namespace (runc's reading); a relative one is refused.
+        v["linux"]["namespaces"] = json!([{"type": "user", "path": ""}]);
+        let parsed = parse(v.to_string().as_bytes()).unwrap();
+        assert!(check_namespaces(&parsed).unwrap().1);
+        v["linux"]["namespaces"] = json!([{"type": "mount", "path": "ns/mnt"}]);
+        assert_eq!(field_of(v.clone()), "linux.namespaces[0].path");
         v["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "pid"}]);
         assert_eq!(
             check_namespaces(&spec(v.clone())).unwrap_err().field,

@@ -32,7 +32,7 @@ mod signal;
 mod spawn;
 mod unparsed;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use cli::{Cli, Command};
 
@@ -45,9 +45,13 @@ fn check_preserved_fds(cmd: &Command) -> anyhow::Result<()> {
         Command::Exec(a) => a.preserve_fds,
         _ => return Ok(()),
     } + init::process::listen_fds();
-    for fd in 3..3 + n as i32 {
+    for (i, fd) in (3..3 + n as i32).enumerate() {
+        // runc's words ("unable to stat preserved-fd I (of N)") as well as the fd's number.
         nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_GETFD).map_err(|e| {
-            anyhow::anyhow!("--preserve-fds {n}: fd {fd} is not open: {}", e.desc())
+            anyhow::anyhow!(
+                "--preserve-fds {n}: unable to stat preserved-fd {i} (of {n}): fd {fd} is not open: {}",
+                e.desc()
+            )
         })?;
     }
     Ok(())
@@ -109,10 +113,49 @@ fn seal_early() {
 
 /// Parses the command line. A usage error is one line on stderr naming the argument,
 /// with exit code 1 like every other error; help and version go to stdout.
+/// The name rt was called by (`runc`, where it is installed as one): its help and version
+/// say it, as runc's say "runc".
+fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .map(std::path::PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "rt".to_owned())
+}
+
+/// Help in the layout of runc's (urfave/cli): a NAME section first, "NAME - what" on the
+/// next line. Scripts and runc's help.bats read those two lines.
+fn with_runcs_help_layout(cmd: clap::Command) -> clap::Command {
+    let prog = program_name();
+    let root = format!(
+        "NAME:\n   {prog} - Open Container Initiative runtime\n\n{{about}}\n\nUSAGE:\n   {{usage}}\n\n{{all-args}}"
+    );
+    cmd.help_template(root).mut_subcommands(|s| {
+        let sub = format!(
+            "NAME:\n   {prog} {} - {{about}}\n\nUSAGE:\n   {{usage}}\n\n{{all-args}}",
+            s.get_name()
+        );
+        s.help_template(sub)
+    })
+}
+
 fn parse_args() -> Cli {
-    match Cli::try_parse() {
+    let matches = with_runcs_help_layout(Cli::command()).try_get_matches();
+    match matches.and_then(|m| Cli::from_arg_matches(&m)) {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => e.exit(),
+        Err(e)
+            if e.kind() == clap::error::ErrorKind::InvalidSubcommand
+                && std::env::args().any(|a| a == "-h" || a == "--help") =>
+        {
+            // runc's words for help on a command that does not exist.
+            let topic = match e.get(clap::error::ContextKind::InvalidSubcommand) {
+                Some(clap::error::ContextValue::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            eprintln!("{}: No help topic for '{topic}'", program_name());
+            std::process::exit(1);
+        }
         Err(e) => {
             // clap's message up to its usage block, folded into one line.
             let text = e.to_string();
@@ -181,7 +224,7 @@ fn rt_main() {
     seal_early();
     let cli = parse_args();
     if cli.global.version {
-        println!("rt version {}", env!("CARGO_PKG_VERSION"));
+        println!("{} version {}", program_name(), env!("CARGO_PKG_VERSION"));
         println!("commit: {}", env!("RT_COMMIT"));
         println!("spec: {}", oci_spec::runtime::VERSION);
         return;

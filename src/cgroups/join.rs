@@ -364,9 +364,11 @@ pub fn exec_cgroup_files(
             Some((c, p)) => (Some(c), p),
             None => (None, arg.as_str()),
         };
+        // runc's words, which its exec.bats looks for: "bad sub cgroup path", "unknown
+        // controller", "adding pid ... no such file or directory".
         let rel = clean_relative(Path::new(path)).map_err(|_| {
             field(format!(
-                "{}: a path with .. is not a sub cgroup path",
+                "{}: bad sub cgroup path: .. leads out of the container's cgroup",
                 crate::error::quoted(arg)
             ))
         })?;
@@ -376,7 +378,7 @@ pub fn exec_cgroup_files(
                 for c in list.split(',') {
                     if !points.contains_key(c) {
                         return Err(field(format!(
-                            "{}: no {} controller on this host",
+                            "{}: unknown controller {} (none such on this host)",
                             crate::error::quoted(arg),
                             crate::error::quoted(c)
                         )));
@@ -397,7 +399,7 @@ pub fn exec_cgroup_files(
         let dir = record.dir_in(mount).join(sub);
         if !dir.is_dir() {
             return Err(field(format!(
-                "{controller}: {} does not exist",
+                "{controller}: adding pid to {}: no such file or directory",
                 dir.display()
             )));
         }

@@ -328,11 +328,17 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
         field: "--cgroup".into(),
         reason: format!("{}: {why}", crate::error::quoted(sub)),
     };
+    // runc's words, which its exec.bats looks for: "bad sub cgroup path", and "adding
+    // pid ... no such file or directory" (checked here, before the process exists).
     let rel = clean_relative(Path::new(sub))
-        .map_err(|_| bad("a path with .. is not a sub cgroup path"))?;
-    if rel.as_os_str().is_empty() || record.systemd {
+        .map_err(|_| bad("bad sub cgroup path: .. leads out of the container's cgroup"))?;
+    if rel.as_os_str().is_empty() {
+        // "/": the container's own cgroup, where exec goes anyway.
+        return Ok(record.clone());
+    }
+    if record.systemd {
         return Err(bad(
-            "must be a path below the container's (non-systemd) cgroup",
+            "a sub-cgroup of a systemd unit's cgroup is systemd's, not rt's to join",
         ));
     }
     let sub_record = record.below(&rel);
@@ -343,7 +349,10 @@ pub fn sub_cgroup(record: &CgroupRecord, sub: &str) -> Result<CgroupRecord, Cgro
         .map(|r| sub_record.dir_in(r))
         .find(|d| !d.is_dir())
     {
-        return Err(bad(&format!("{} does not exist", missing.display())));
+        return Err(bad(&format!(
+            "adding pid to {}: no such file or directory",
+            missing.display()
+        )));
     }
     Ok(sub_record)
 }

@@ -150,6 +150,12 @@ pub fn build_process(
             caps.set_bounding(add(caps.bounding(), &extra));
             caps.set_effective(add(caps.effective(), &extra));
             caps.set_permitted(add(caps.permitted(), &extra));
+            // runc's rule (exec.bats, capabilities.bats): --cap never touches the
+            // inheritable set, and an ambient capability needs an inheritable one, so it
+            // goes to ambient only where the config has an inheritable set at all.
+            if caps.inheritable().is_some() {
+                caps.set_ambient(add(caps.ambient(), &extra));
+            }
             p.set_capabilities(Some(caps));
         }
         if a.apparmor.is_some() {
@@ -470,7 +476,30 @@ mod tests {
     }
 
     #[test]
-    fn cap_never_reaches_inheritable_or_ambient() {
+    fn cap_reaches_ambient_only_with_an_inheritable_set() {
+        let a = args(&["--cap", "CAP_NET_ADMIN", "c1", "true"]);
+        let mut no_inheritable = base();
+        let mut c = no_inheritable.capabilities().clone().unwrap();
+        c.set_inheritable(None);
+        c.set_ambient(None);
+        no_inheritable.set_capabilities(Some(c));
+        let p = build_process(&a, Some(&no_inheritable)).unwrap();
+        let caps = p.capabilities().as_ref().unwrap();
+        assert!(caps.inheritable().is_none());
+        assert!(caps.ambient().as_ref().is_none_or(|s| s.is_empty()));
+        let p = build_process(&a, Some(&base())).unwrap();
+        let caps = p.capabilities().as_ref().unwrap();
+        assert!(caps.inheritable().as_ref().unwrap().is_empty());
+        assert!(
+            caps.ambient()
+                .as_ref()
+                .unwrap()
+                .contains(&Capability::NetAdmin)
+        );
+    }
+
+    #[test]
+    fn cap_never_reaches_inheritable() {
         let a = args(&["--cap", "CAP_NET_ADMIN", "c1", "true"]);
         let p = build_process(&a, Some(&base())).unwrap();
         let caps = p.capabilities().as_ref().unwrap();
@@ -493,7 +522,6 @@ mod tests {
                 .contains(&Capability::NetAdmin)
         );
         assert!(caps.inheritable().as_ref().unwrap().is_empty());
-        assert!(caps.ambient().as_ref().unwrap().is_empty());
         assert!(build_process(&args(&["--cap", "CAP_FLY", "c1", "true"]), Some(&base())).is_err());
     }
 

@@ -65,6 +65,7 @@ fn run(
         None => exit(1),
         Some(other) => return Err(StepError::msg("sync", format!("unexpected {other:?}"))),
     }
+    crate::debug!("child process in init(): the exec process, in the container");
     let p = ctx.process;
     for mut f in cgroup_files {
         // "0": the writer itself.
@@ -76,6 +77,7 @@ fn run(
         None
     };
     let target = process::become_process(p, ctx.wide, ctx.setgroups_allowed, ctx.seccomp)?;
+    crate::debug!("setns_init: about to exec the process");
     process::exec(
         &target,
         ctx.preserve_fds,
@@ -123,6 +125,8 @@ pub fn intermediate(ns: &ContainerNs, ctx: &ExecContext, chan: Channel) -> ! {
 /// the cgroup files (the host's, reachable only now), join every namespace and the root,
 /// and make the pid and time namespaces its children's.
 fn enter(ns: &ContainerNs, ctx: &ExecContext, chan: &Channel) -> Result<Vec<File>, StepError> {
+    // runc's name for this milestone in its --debug trace (see init::enter).
+    crate::debug!("nsexec container setup: entering the container's namespaces");
     // Nothing of rt's caller stays open (see init::process::close_inherited).
     let mut keep = vec![chan.as_fd().as_raw_fd()];
     keep.extend(ctx.console_socket.map(|fd| fd.as_raw_fd()));

@@ -33,6 +33,9 @@ pub fn enter(ctx: &Context, chan: Channel) -> ! {
         let _ = chan.send(&Msg::Error(e.to_string()));
         exit(1)
     }
+    // The --debug trace names its milestones as runc's does (its debug.bats looks for
+    // them): here, the process rt cloned is in the container's new namespaces.
+    crate::debug!("nsexec container setup: cloned into the container's namespaces");
     if ctx.ns.intermediate {
         intermediate::run(ctx, chan)
     } else {

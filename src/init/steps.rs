@@ -369,6 +369,7 @@ fn wait_for_start(listener: BorrowedFd<'_>) -> Result<Channel, StepError> {
 }
 
 pub fn main(ctx: &Context, chan: Channel) -> ! {
+    crate::debug!("child process in init(): setting up the container");
     let (exec, pid) = match setup(ctx, &chan) {
         Ok(x) => x,
         Err(e) => {
@@ -376,6 +377,7 @@ pub fn main(ctx: &Context, chan: Channel) -> ! {
             exit(1)
         }
     };
+    crate::debug!("init: closing the pipe to signal completion: the container is ready");
     if chan.send(&Msg::Ready).is_err() {
         exit(1);
     }

@@ -345,12 +345,24 @@ pub fn write_time_offsets(spec: &Spec) -> Result<(), StepError> {
             off.nanosecs().unwrap_or(0)
         ));
     }
-    crate::procfs::write(
+    // A non-dumpable process's /proc files belong to the host's root, which uid 0 of a
+    // new user namespace is not: its write would be refused (EACCES). So the process is
+    // dumpable for the write only. Nothing runs in its new namespaces yet, and a process
+    // of another user namespace may not ptrace it whatever the flag.
+    let dumpable = nix::sys::prctl::get_dumpable().ctx(|| "PR_GET_DUMPABLE")?;
+    if !dumpable {
+        nix::sys::prctl::set_dumpable(true).ctx(|| "PR_SET_DUMPABLE")?;
+    }
+    let written = crate::procfs::write(
         crate::procfs::Base::ProcSelf,
         "timens_offsets",
         text.as_bytes(),
         "linux.timeOffsets",
-    )?;
+    );
+    if !dumpable {
+        nix::sys::prctl::set_dumpable(false).ctx(|| "PR_SET_DUMPABLE")?;
+    }
+    written?;
     Ok(())
 }
 

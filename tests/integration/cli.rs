@@ -21,6 +21,79 @@ fn version_names_rt_and_the_spec() {
     assert!(lines[2].starts_with("spec: 1."), "{text}");
 }
 
+/// runc's help.bats and version.bats: help in urfave/cli's layout (NAME:, then
+/// "NAME - what"), runc's words for help on an unknown command, and the name rt is
+/// called by (runc, where it is installed as runc) in help and version.
+#[test]
+fn help_and_version_in_runcs_layout_under_the_name_called() {
+    let lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    for flag in ["-h", "--help"] {
+        let out = capture(std::process::Command::new(RT).arg(flag));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let l = lines(&out.stdout);
+        assert_eq!(l[0], "NAME:", "{}", out.stdout);
+        assert!(
+            l[1].contains("rt - Open Container Initiative runtime"),
+            "{}",
+            out.stdout
+        );
+        assert!(!out.stdout.contains("VERSION"), "{}", out.stdout);
+    }
+    for cmd in [
+        "checkpoint",
+        "delete",
+        "events",
+        "exec",
+        "kill",
+        "list",
+        "pause",
+        "restore",
+        "resume",
+        "spec",
+        "start",
+        "run",
+        "state",
+        "update",
+    ] {
+        let out = capture(std::process::Command::new(RT).args([cmd, "-h"]));
+        assert_eq!(out.code, 0, "{cmd}: {}", out.stderr);
+        let l = lines(&out.stdout);
+        assert_eq!(l[0], "NAME:", "{cmd}: {}", out.stdout);
+        assert!(
+            l[1].trim_start().starts_with(&format!("rt {cmd} - ")),
+            "{}",
+            out.stdout
+        );
+    }
+    let out = capture(std::process::Command::new(RT).args(["foo", "-h"]));
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("No help topic for 'foo'"),
+        "{}",
+        out.stderr
+    );
+    // Installed as runc.
+    let dir = TempDir::new("as-runc");
+    let runc = dir.path().join("runc");
+    if fs::hard_link(RT, &runc).is_err() {
+        fs::copy(RT, &runc).unwrap();
+    }
+    let out = capture(std::process::Command::new(&runc).arg("-v"));
+    assert!(out.stdout.starts_with("runc version 0."), "{}", out.stdout);
+    let out = capture(std::process::Command::new(&runc).args(["list", "--help"]));
+    let l = lines(&out.stdout);
+    assert!(
+        l[1].trim_start().starts_with("runc list - "),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn spec_writes_a_runnable_default_and_refuses_to_overwrite() {
     let dir = TempDir::new("spec");
@@ -152,6 +225,55 @@ fn text_log_is_logrus_style() {
     );
 }
 
+/// runc's debug.bats and exec.bats: `--debug` traces the container's milestones under
+/// runc's names, to stderr, or only to the `--log` file when there is one.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn debug_trace_names_runcs_milestones() {
+    need_root();
+    let rt = Rt::new();
+    let b = Bundle::new(&["echo", "Hello World"]);
+    let out = capture(
+        rt.cmd()
+            .args(["--debug", "run", "--bundle"])
+            .arg(b.path())
+            .arg(unique("dbg")),
+    );
+    assert_eq!(out.stdout, "Hello World\n");
+    for m in [
+        "level=debug",
+        "nsexec container setup",
+        "child process in init()",
+        "init: closing the pipe to signal completion",
+    ] {
+        assert!(out.stderr.contains(m), "no {m:?} in: {}", out.stderr);
+    }
+    let log = TempDir::new("dbg-log");
+    let file = log.path().join("log.out");
+    let b = Bundle::new(&["sleep", "1000"]);
+    let id = unique("dbg");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    let out = capture(
+        rt.cmd()
+            .args(["--debug", "--log"])
+            .arg(&file)
+            .args(["exec", &id, "true"]),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(!out.stderr.contains("level=debug"), "{}", out.stderr);
+    let text = fs::read_to_string(&file).unwrap();
+    for m in [
+        "level=debug",
+        "nsexec container setup",
+        "child process in init()",
+        "setns_init: about to exec",
+    ] {
+        assert!(text.contains(m), "no {m:?} in: {text}");
+    }
+    rt.rt(&["delete", "-f", &id]).ok();
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn duplicate_create_is_refused() {
@@ -219,7 +341,11 @@ fn global_modes_are_checked_where_they_matter() {
         &id,
     ]));
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(cgroup_dirs_named(&id).is_empty(), "{:?}", cgroup_dirs_named(&id));
+    assert!(
+        cgroup_dirs_named(&id).is_empty(),
+        "{:?}",
+        cgroup_dirs_named(&id)
+    );
     // Accepted where they change nothing.
     let out = capture(rt.cmd().args(["--systemd-cgroup", "list", "-q"]));
     assert_eq!(out.code, 0, "{}", out.stderr);

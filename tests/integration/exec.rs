@@ -133,6 +133,59 @@ fn exec_user_env_cwd_and_capabilities() {
     rt.rt(&["delete", "-f", &id]).ok();
 }
 
+/// runc's capabilities.bats "exec --cap [ambient is set from spec]": with an inheritable
+/// set in the config, the init gets the config's ambient capability, and `exec --cap`
+/// adds the capability to ambient as well (bounding, effective, permitted too; never to
+/// inheritable).
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn exec_cap_reaches_ambient_where_the_config_has_inheritable() {
+    need_root();
+    let rt = Rt::new();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.edit(|c| {
+        c["process"]["capabilities"] = json!({
+            "inheritable": ["CAP_CHOWN", "CAP_SYSLOG"],
+            "permitted": ["CAP_KILL", "CAP_CHOWN"],
+            "effective": ["CAP_KILL"],
+            "bounding": ["CAP_KILL", "CAP_CHOWN", "CAP_SYSLOG"],
+            "ambient": ["CAP_CHOWN"]
+        });
+    });
+    let (id, _) = running(&rt, &b);
+    let caps = |extra: &[&str]| {
+        let mut args = vec!["exec"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[&id, "grep", "^Cap", "/proc/self/status"]);
+        let out = rt.rt(&args);
+        out.ok()
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        caps(&[]),
+        [
+            "CapInh: 0000000400000001",
+            "CapPrm: 0000000000000021",
+            "CapEff: 0000000000000021",
+            "CapBnd: 0000000400000021",
+            "CapAmb: 0000000000000001"
+        ]
+    );
+    assert_eq!(
+        caps(&["--cap", "CAP_SYSLOG"]),
+        [
+            "CapInh: 0000000400000001",
+            "CapPrm: 0000000400000021",
+            "CapEff: 0000000400000021",
+            "CapBnd: 0000000400000021",
+            "CapAmb: 0000000400000001"
+        ]
+    );
+    rt.rt(&["delete", "-f", &id]).ok();
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn exec_with_process_json_detached_and_pid_file() {
@@ -310,14 +363,25 @@ fn exec_into_a_sub_cgroup() {
     let text = out.ok();
     assert_eq!(path(text, "memory"), "/other", "{text}");
     assert_eq!(path(text, "pids"), "/", "{text}");
+    // runc's exec.bats: its words for each refusal, and "/" as the container's own cgroup.
     rt.rt(&["exec", "--cgroup", "nosuch:sub", &id, "true"])
-        .fails_with("--cgroup: \"nosuch:sub\": no \"nosuch\" controller on this host");
+        .fails_with("--cgroup: \"nosuch:sub\": unknown controller \"nosuch\"");
     rt.rt(&["exec", "--cgroup", "memory:nope", &id, "true"])
-        .fails_with("does not exist");
-    rt.rt(&["exec", "--cgroup", "nope", &id, "true"])
-        .fails_with("--cgroup: \"nope\"");
-    rt.rt(&["exec", "--cgroup", "../x", &id, "true"])
-        .fails_with("--cgroup");
+        .fails_with("adding pid to /sys/fs/cgroup/memory/");
+    let out = rt.rt(&["exec", "--cgroup", "nope", &id, "true"]);
+    out.fails_with("--cgroup: \"nope\": adding pid to ");
+    assert!(
+        out.stderr.contains("nope: no such file or directory"),
+        "{}",
+        out.stderr
+    );
+    for bad in ["..", "../x", "cpu:../x"] {
+        rt.rt(&["exec", "--cgroup", bad, &id, "true"])
+            .fails_with("bad sub cgroup path");
+    }
+    let out = rt.rt(&["exec", "--cgroup", "/", &id, "cat", "/proc/self/cgroup"]);
+    let text = out.ok();
+    assert!(text.lines().all(|l| l.ends_with(":/")), "{text}");
     rt.rt(&["delete", "-f", &id]).ok();
     assert_no_trace(&rt, &id, &b);
 }

@@ -287,10 +287,28 @@ fn ambient_capabilities_the_kernel_refuses_are_skipped_with_a_warning() {
     let line = stdout.lines().find(|l| l.starts_with("CapEff")).unwrap();
     let v = u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap();
     assert_eq!(v, (1 << 29) | (1 << 5) | (1 << 10), "{stdout}");
+    for cap in ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"] {
+        assert!(
+            out.stderr.contains(&format!(
+                "rt: warning: process.capabilities.ambient: can't raise ambient capability {cap}: operation not permitted"
+            )),
+            "{}",
+            out.stderr
+        );
+    }
+    // runc's capabilities.bats: an ambient capability that is inheritable too is raised,
+    // and only the other one is warned about.
+    let mut b = Bundle::sh("grep ^CapAmb /proc/self/status");
+    b.edit(|c| {
+        c["process"]["capabilities"]["inheritable"] = json!(["CAP_KILL"]);
+        c["process"]["capabilities"]["ambient"] = json!(["CAP_KILL", "CAP_CHOWN"]);
+    });
+    let out = rt.run(&b, &unique("amb"));
+    assert_eq!(out.ok().trim(), "CapAmb:\t0000000000000020");
     assert!(
-        out.stderr.contains(
-            "rt: warning: process.capabilities.ambient: CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE not raised"
-        ),
+        out.stderr
+            .contains("can't raise ambient capability CAP_CHOWN: ")
+            && !out.stderr.contains("CAP_KILL"),
         "{}",
         out.stderr
     );
@@ -375,6 +393,22 @@ fn preserve_fds_passes_exactly_n() {
     );
     assert!(text.starts_with("through fd 3\n"), "{text}");
     assert_eq!(text.lines().nth(1).unwrap().trim(), "0 1 2 3 4", "{text}");
+    // With fd 3 closed there is nothing to pass: refused in runc's words (run.bats
+    // "runc run --preserve-fds with no inherited fd").
+    let id = unique("pfd");
+    let mut cmd = rt.cmd();
+    cmd.args(["run", "--preserve-fds", "1", "--bundle"])
+        .arg(b.path())
+        .arg(&id);
+    // SAFETY (test): close in the child before exec, no allocation.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(3);
+            Ok(())
+        });
+    }
+    capture(&mut cmd).fails_with("unable to stat preserved-fd 0 (of 1)");
+    assert_no_trace(&rt, &id, &b);
 }
 
 #[test]

@@ -69,6 +69,40 @@ fn sysfs_without_a_network_namespace_in_a_user_namespace() {
     assert_eq!(lines[1], "1", "the bound /sys is not read-only: {out}");
 }
 
+/// A time namespace next to a new user namespace (runc's run.bats "joining existing
+/// container namespaces" makes its target so): the offsets are written by the process
+/// that made both, as root of the new user namespace.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn time_namespace_offsets_in_a_user_namespace() {
+    need_root();
+    let rt = Rt::new();
+    let mut b = Bundle::sh("cat /proc/self/timens_offsets; id -u; cat /proc/self/uid_map");
+    b.in_user_namespace().edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "time"}));
+        c["linux"]["timeOffsets"] =
+            json!({"boottime": {"secs": 1337, "nanosecs": 3141519}, "monotonic": {"secs": 7881, "nanosecs": 2718281}});
+    });
+    let out = rt.output(&b);
+    let lines: Vec<String> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "monotonic 7881 2718281",
+            "boottime 1337 3141519",
+            "0",
+            "0 100000 65536"
+        ],
+        "{out}"
+    );
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn time_namespace_offsets() {
