@@ -32,7 +32,7 @@ mod signal;
 mod spawn;
 mod unparsed;
 
-use clap::{CommandFactory, FromArgMatches};
+use clap::{CommandFactory, Parser};
 
 use cli::{Cli, Command};
 
@@ -140,9 +140,23 @@ fn with_runcs_help_layout(cmd: clap::Command) -> clap::Command {
 }
 
 fn parse_args() -> Cli {
-    let matches = with_runcs_help_layout(Cli::command()).try_get_matches();
-    match matches.and_then(|m| Cli::from_arg_matches(&m)) {
+    use clap::error::ErrorKind;
+    match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            // Only for help is the command rebuilt in runc's layout: every other run of rt
+            // would pay for the templates (clap code and memory of each subcommand's).
+            let e = with_runcs_help_layout(Cli::command())
+                .try_get_matches()
+                .err()
+                .unwrap_or(e);
+            e.exit()
+        }
         Err(e) if !e.use_stderr() => e.exit(),
         Err(e)
             if e.kind() == clap::error::ErrorKind::InvalidSubcommand

@@ -557,6 +557,37 @@ pub fn reset_signals() {
     let _ = sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None);
 }
 
+/// A created container's init waits for `start` as pid 1 of its pid namespace, where the
+/// kernel drops every signal from outside that the process has no handler for. runc's
+/// init (a Go program, whose runtime handles them) dies of SIGHUP, SIGINT, SIGTERM and
+/// SIGQUIT, and callers rely on that: `kill` (TERM by default) ends a container that was
+/// never started, as runc's pidfd-socket.bats checks. So these end the waiting init, as
+/// if by the signal (exit status 128+N). execve resets the handlers.
+pub fn die_on_termination_signals() -> Result<(), StepError> {
+    extern "C" fn die(sig: libc::c_int) {
+        // SAFETY: _exit is async-signal-safe and ends the process at once.
+        unsafe { libc::_exit(128 + sig) }
+    }
+    let action = nix::sys::signal::SigAction::new(
+        SigHandler::Handler(die),
+        nix::sys::signal::SaFlags::empty(),
+        SigSet::empty(),
+    );
+    let mut set = SigSet::empty();
+    for sig in [
+        Signal::SIGHUP,
+        Signal::SIGINT,
+        Signal::SIGTERM,
+        Signal::SIGQUIT,
+    ] {
+        // SAFETY: the handler calls only _exit, which is async-signal-safe.
+        unsafe { nix::sys::signal::sigaction(sig, &action) }
+            .ctx(|| format!("installing a handler for {sig}"))?;
+        set.add(sig);
+    }
+    sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&set), None).ctx(|| "unblocking signals")
+}
+
 /// `cwd`, entered as root before the user switch. getcwd() afterwards proves the
 /// directory is reachable from the new root: a cwd reached through a leaked host fd (such
 /// as /proc/self/fd/N, CVE-2024-21626) is reported by the kernel as unreachable.

@@ -395,6 +395,9 @@ pub fn main(ctx: &Context, chan: Channel) -> ! {
         let Some(listener) = ctx.start_listener else {
             exit(1)
         };
+        if process::die_on_termination_signals().is_err() {
+            exit(1);
+        }
         match wait_for_start(listener) {
             Ok(conn) => conn,
             Err(_) => exit(1),

@@ -74,8 +74,19 @@ pub fn prepare(
         let opts = options::parse(m.options().as_deref().unwrap_or_default());
         let is_bind = opts.is_bind() || m.typ().as_deref() == Some("bind");
         if wants_idmap(m, &opts) {
+            // "invalid mount": runc's words, which its idmap tests look for.
             if !is_bind {
-                return Err(StepError::msg(field, "idmapped mounts must be bind mounts"));
+                return Err(StepError::msg(
+                    field,
+                    "invalid mount: idmapped mounts must be bind mounts",
+                ));
+            }
+            // The runtime spec: with one of a mount's mappings, the other MUST be given.
+            if m.uid_mappings().is_some() != m.gid_mappings().is_some() {
+                return Err(StepError::msg(
+                    field,
+                    "invalid mount: uidMappings and gidMappings must be given together",
+                ));
             }
             out.push((i, idmapped_tree(spec, m, &opts, bundle, &field)?));
         } else if is_bind && new_userns && by_root {

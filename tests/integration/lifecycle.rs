@@ -55,6 +55,34 @@ fn containerd_flow_create_start_kill_delete() {
     assert_no_trace(&rt, &id, &b);
 }
 
+/// A container that was created and never started ends on `kill` with the default
+/// SIGTERM (and on HUP, INT, QUIT), as runc's does (its pidfd-socket.bats kills one so):
+/// its waiting init is pid 1 of its namespace, where a signal without a handler would be
+/// dropped. USR1 is not one of them: it is ignored there, as runc's init ignores it.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn created_container_ends_on_sigterm() {
+    need_root();
+    let rt = Rt::new();
+    let b = Bundle::new(&["sleep", "1000"]);
+    for sig in ["TERM", "HUP", "INT", "QUIT"] {
+        let id = unique("ct");
+        rt.create(&b, &id).ok();
+        rt.rt(&["kill", &id, sig]).ok();
+        rt.wait_status(&id, "stopped");
+        rt.rt(&["delete", &id]).ok();
+    }
+    let id = unique("ct");
+    rt.create(&b, &id).ok();
+    rt.rt(&["kill", &id, "USR1"]).ok();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(rt.status(&id), "created");
+    rt.rt(&["start", &id]).ok();
+    assert_eq!(rt.status(&id), "running");
+    rt.rt(&["delete", "-f", &id]).ok();
+    assert_no_trace(&rt, &id, &b);
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn relative_pid_file_is_relative_to_cwd() {

@@ -220,6 +220,24 @@ fn join_user_namespace_by_path() {
         vec!["0", "200000", "65536"]
     );
     assert_eq!(lines[2], "0");
+    // runc's userns.bats "wrong userns owner": next to that user namespace, the host's
+    // network namespace, which it does not own (joined before the user namespace).
+    let mut b = Bundle::sh("readlink /proc/self/ns/user; readlink /proc/self/ns/net");
+    chown_tree(&b.rootfs(), 200000, 200000);
+    b.edit(|c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "user", "path": format!("/proc/{pid}/ns/user")},
+            {"type": "network", "path": "/proc/self/ns/net"},
+            {"type": "mount"}, {"type": "pid"}, {"type": "uts"}, {"type": "ipc"}
+        ]);
+    });
+    let out = rt.output(&b);
+    let host_net = fs::read_link("/proc/self/ns/net").unwrap();
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [target.to_str().unwrap(), host_net.to_str().unwrap()],
+        "{out}"
+    );
     rt.rt(&["delete", "-f", &tid]).ok();
 }
 

@@ -279,6 +279,27 @@ fn idmapped_mount_with_its_own_mappings() {
     rt.create(&b, &id)
         .fails_with("mounts[8] (/data): idmap needs uidMappings");
     assert_no_trace(&rt, &id, &b);
+    // runc's idmap-with-userns.bats: one mapping without the other, or an idmapped mount
+    // that is no bind, is an "invalid mount".
+    let map = json!([{"containerID": 0, "hostID": 1234, "size": 1}]);
+    for (key, typ, opts) in [
+        ("uidMappings", "bind", json!(["rbind"])),
+        ("gidMappings", "bind", json!(["rbind"])),
+        ("uidMappings", "tmpfs", json!([""])),
+    ] {
+        let mut b = Bundle::new(&["true"]);
+        let mut m =
+            json!({"destination": "/data", "type": typ, "source": host.path(), "options": opts});
+        m[key] = map.clone();
+        if typ == "tmpfs" {
+            m["gidMappings"] = map.clone();
+        }
+        b.add_mount(m);
+        let id = unique("idmapbad");
+        rt.create(&b, &id)
+            .fails_with("mounts[8] (/data): invalid mount: ");
+        assert_no_trace(&rt, &id, &b);
+    }
 }
 
 /// user.* sysctls are limits of the user namespace they are set in: allowed with a user
