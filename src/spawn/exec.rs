@@ -1,6 +1,6 @@
 //! A running container's namespaces, for `rt exec`: which of them differ from rt's own,
 //! opened up front (while /proc/<init> is still the host's view and the init has been
-//! checked to be the container's), and joined — user first, as the rest may belong to it.
+//! checked to be the container's), and joined (see `join` for the order).
 //! The pid and time namespaces only apply to children of the process that enters them:
 //! init/exec.rs enters them last, then clones the exec process into all of them at once.
 
@@ -20,7 +20,7 @@ pub struct ContainerNs {
     /// (for good: it needs no host privilege afterwards, and its host uid stays what it
     /// was). Root joins it in the child, keeping the parent on the host.
     pub user_by_parent: bool,
-    /// mnt, net, ipc, uts, cgroup: joined by the child after the user namespace.
+    /// ipc, uts, net, cgroup, mnt: joined by the child (see `join`).
     pub others: Vec<(CloneFlags, File)>,
     pub pid: Option<File>,
     pub time: Option<File>,
@@ -86,14 +86,28 @@ pub fn open_namespaces(init_pid: i32) -> Result<ContainerNs, StepError> {
     })
 }
 
-/// In the child: joins the user namespace, then the others.
+/// In the child: joins the container's namespaces. With a user namespace to join, the
+/// others go first, as for create (spawn::join_namespaces): one its user namespace does
+/// not own (a pod's network namespace made by the engine on the host, next to the pod's
+/// user namespace) can only be entered from outside it; one refused now is tried again
+/// after the user namespace.
 pub fn join(ns: &ContainerNs) -> Result<(), StepError> {
-    if let Some(f) = ns.user.as_ref().filter(|_| !ns.user_by_parent) {
-        setns(f.as_fd(), CloneFlags::CLONE_NEWUSER)
-            .ctx(|| "joining the container's user namespace")?;
-    }
+    let user = ns.user.as_ref().filter(|_| !ns.user_by_parent);
+    let enter = |flag: CloneFlags, f: &File| {
+        setns(f.as_fd(), flag).ctx(|| format!("joining the container's {flag:?}"))
+    };
+    let mut later = Vec::new();
     for (flag, f) in &ns.others {
-        setns(f.as_fd(), *flag).ctx(|| format!("joining the container's {flag:?}"))?;
+        match setns(f.as_fd(), *flag) {
+            Err(nix::Error::EPERM) if user.is_some() => later.push((*flag, f)),
+            r => r.ctx(|| format!("joining the container's {flag:?}"))?,
+        }
+    }
+    if let Some(f) = user {
+        enter(CloneFlags::CLONE_NEWUSER, f)?;
+    }
+    for (flag, f) in later {
+        enter(flag, f)?;
     }
     if let Some(root) = &ns.root {
         nix::unistd::fchdir(root.as_raw_fd()).ctx(|| "entering the container's root")?;

@@ -238,7 +238,39 @@ fn join_user_namespace_by_path() {
         [target.to_str().unwrap(), host_net.to_str().unwrap()],
         "{out}"
     );
-    rt.rt(&["delete", "-f", &tid]).ok();
+    // The same with another container's network namespace (the host's user namespace
+    // owns it, as an engine's pod network next to a pod's user namespace), for the
+    // container and for `exec` into it.
+    let (_nb, nid, npid) = sleeper(&rt);
+    let net = fs::read_link(format!("/proc/{npid}/ns/net")).unwrap();
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    chown_tree(&b.rootfs(), 200000, 200000);
+    b.edit(|c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "user", "path": format!("/proc/{pid}/ns/user")},
+            {"type": "network", "path": format!("/proc/{npid}/ns/net")},
+            {"type": "mount"}, {"type": "pid"}, {"type": "uts"}, {"type": "ipc"}
+        ]);
+    });
+    let id = unique("owner");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    let out = rt.rt(&[
+        "exec",
+        &id,
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/user; readlink /proc/self/ns/net",
+    ]);
+    assert_eq!(
+        out.ok().lines().collect::<Vec<_>>(),
+        [target.to_str().unwrap(), net.to_str().unwrap()],
+        "{}",
+        out.stdout
+    );
+    for c in [&id, &nid, &tid] {
+        rt.rt(&["delete", "-f", c]).ok();
+    }
 }
 
 #[test]
