@@ -8,7 +8,7 @@ use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 
-use nix::sched::{CloneFlags, setns};
+use nix::sched::CloneFlags;
 
 use crate::error::{Ctx, StepError};
 
@@ -86,29 +86,23 @@ pub fn open_namespaces(init_pid: i32) -> Result<ContainerNs, StepError> {
     })
 }
 
-/// In the child: joins the container's namespaces. With a user namespace to join, the
-/// others go first, as for create (spawn::join_namespaces): one its user namespace does
-/// not own (a pod's network namespace made by the engine on the host, next to the pod's
-/// user namespace) can only be entered from outside it; one refused now is tried again
-/// after the user namespace.
+/// In the child: joins the container's namespaces, a user namespace after the others
+/// (see setns::enter_user_last).
 pub fn join(ns: &ContainerNs) -> Result<(), StepError> {
     let user = ns.user.as_ref().filter(|_| !ns.user_by_parent);
-    let enter = |flag: CloneFlags, f: &File| {
-        setns(f.as_fd(), flag).ctx(|| format!("joining the container's {flag:?}"))
-    };
-    let mut later = Vec::new();
-    for (flag, f) in &ns.others {
-        match setns(f.as_fd(), *flag) {
-            Err(nix::Error::EPERM) if user.is_some() => later.push((*flag, f)),
-            r => r.ctx(|| format!("joining the container's {flag:?}"))?,
+    let entries = user
+        .map(|f| (CloneFlags::CLONE_NEWUSER, f))
+        .into_iter()
+        .chain(ns.others.iter().map(|(flag, f)| (*flag, f)))
+        .map(|(flag, f)| (flag, f.as_fd(), flag))
+        .collect();
+    super::setns::enter_user_last(entries, |flag| {
+        if *flag == CloneFlags::CLONE_NEWUSER {
+            "joining the container's user namespace".to_owned()
+        } else {
+            format!("joining the container's {flag:?}")
         }
-    }
-    if let Some(f) = user {
-        enter(CloneFlags::CLONE_NEWUSER, f)?;
-    }
-    for (flag, f) in later {
-        enter(flag, f)?;
-    }
+    })?;
     if let Some(root) = &ns.root {
         nix::unistd::fchdir(root.as_raw_fd()).ctx(|| "entering the container's root")?;
         nix::unistd::chroot(".").ctx(|| "chroot into the container's root")?;

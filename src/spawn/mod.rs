@@ -8,15 +8,16 @@
 
 pub mod exec;
 pub mod namespaces;
+pub mod setns;
 pub mod sync;
 
 use std::fs;
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use nix::sched::{CloneFlags, setns};
+use nix::sched::CloneFlags;
 use nix::unistd::{Gid, Uid, setresgid, setresuid};
-use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxIdMapping, Spec};
 
 use crate::error::{Ctx, StepError};
 use namespaces::Join;
@@ -296,37 +297,22 @@ pub fn write_id_maps(pid: i32, spec: &Spec, writer: IdMapWriter) -> Result<(), S
 
 /// Joins the namespaces in `joins`, in order. Every path is opened before the first
 /// setns: once a mount namespace is joined, /proc is that namespace's, and a path like
-/// /proc/<host pid>/ns/cgroup would no longer lead anywhere.
-///
-/// With a user namespace among them, the others go first, while this process has the
-/// capabilities it holds where it is: a namespace the joined user namespace does not own
-/// (the host's network next to a container's user namespace, runc's userns.bats "wrong
-/// userns owner") can only be entered from outside it. One refused then (EPERM: owned
-/// by the user namespace, for a runtime that is not root) is tried again after it.
+/// /proc/<host pid>/ns/cgroup would no longer lead anywhere. A user namespace among them
+/// is entered after the others (see setns::enter_user_last).
 pub fn join_namespaces<'a>(joins: impl IntoIterator<Item = &'a Join>) -> Result<(), StepError> {
     let mut opened = Vec::new();
     for j in joins {
         let f = fs::File::open(&j.path).ctx(|| join_field(j))?;
         opened.push((j, f));
     }
-    let enter = |j: &Join, f: &fs::File| {
-        let flag = CloneFlags::from_bits_retain(namespaces::clone_flag(j.typ) as i32);
-        setns(f, flag)
-    };
-    let (user, others): (Vec<_>, Vec<_>) = opened
-        .into_iter()
-        .partition(|(j, _)| j.typ == LinuxNamespaceType::User);
-    let mut later = Vec::new();
-    for (j, f) in others {
-        match enter(j, &f) {
-            Err(nix::Error::EPERM) if !user.is_empty() => later.push((j, f)),
-            r => r.ctx(|| join_field(j))?,
-        }
-    }
-    for (j, f) in user.into_iter().chain(later) {
-        enter(j, &f).ctx(|| join_field(j))?;
-    }
-    Ok(())
+    let entries = opened
+        .iter()
+        .map(|(j, f)| {
+            let flag = CloneFlags::from_bits_retain(namespaces::clone_flag(j.typ) as i32);
+            (flag, f.as_fd(), *j)
+        })
+        .collect();
+    setns::enter_user_last(entries, |j| join_field(j))
 }
 
 fn join_field(j: &Join) -> String {
