@@ -39,13 +39,22 @@ pub struct Bundle {
 /// A valid config is parsed without path tracking, which more than doubles the code a
 /// parse runs (and so the pages of rt's binary every `create` maps); only a failed parse
 /// is repeated with it to find the field.
+/// Keys are matched as runc's Go matches them (json_fold), which takes the slower parse
+/// too, only for a config with a capitalised key.
 pub fn parse(text: &[u8]) -> Result<Spec, ConfigError> {
-    let mut spec: Spec = match serde_json::from_slice(text) {
-        Ok(spec) => spec,
-        Err(_) => match mended(text) {
-            Some(mended) => match serde_json::from_slice(&mended) {
-                Ok(spec) => spec,
-                Err(_) => parse_with_path(&mended, "config.json", "")?,
+    let fast = |text: &[u8]| {
+        if crate::json_fold::has_capitalised_key(text) {
+            None
+        } else {
+            serde_json::from_slice(text).ok()
+        }
+    };
+    let mut spec: Spec = match fast(text) {
+        Some(spec) => spec,
+        None => match mended(text) {
+            Some(mended) => match fast(&mended) {
+                Some(spec) => spec,
+                None => parse_with_path(&mended, "config.json", "")?,
             },
             None => parse_with_path(text, "config.json", "")?,
         },
@@ -118,32 +127,55 @@ pub fn mend_process(process: &mut serde_json::Value) -> bool {
 
 /// Deserializes JSON from outside; an error names the field (its JSON path after
 /// `prefix`, or `whole` for the document itself) and the reason, both one short line.
+/// Keys are matched as runc's Go matches them (json_fold).
 pub fn parse_with_path<T: serde::de::DeserializeOwned>(
     text: &[u8],
     whole: &str,
     prefix: &str,
 ) -> Result<T, ConfigError> {
+    let named = |e| field_error(e, whole, prefix);
+    if crate::json_fold::has_capitalised_key(text) {
+        let de = &mut serde_json::Deserializer::from_slice(text);
+        let doc: serde_json::Value = serde_path_to_error::deserialize(de).map_err(named)?;
+        return value_with_path(doc, whole, prefix);
+    }
     let de = &mut serde_json::Deserializer::from_slice(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let mut field = if path == "." {
-            whole.to_owned()
-        } else {
-            format!("{prefix}{}", one_line(&path))
-        };
-        let mut reason = tidy_parse_error(&e.into_inner().to_string());
-        if let Some(member) = reason
-            .strip_prefix("missing field `")
-            .and_then(|r| r.strip_suffix('`'))
-        {
-            field = format!("{field}.{member}");
-            reason = "missing; the runtime spec requires it".into();
-        }
-        if let Some(words) = runc_words(&field) {
-            reason = format!("{words}: {reason}");
-        }
-        err(field, reason)
-    })
+    serde_path_to_error::deserialize(de).map_err(named)
+}
+
+/// A parsed document deserialized as `parse_with_path` does, keys folded as runc's.
+fn value_with_path<T: serde::de::DeserializeOwned>(
+    doc: serde_json::Value,
+    whole: &str,
+    prefix: &str,
+) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(crate::json_fold::Folded(doc))
+        .map_err(|e| field_error(e, whole, prefix))
+}
+
+fn field_error(
+    e: serde_path_to_error::Error<serde_json::Error>,
+    whole: &str,
+    prefix: &str,
+) -> ConfigError {
+    let path = e.path().to_string();
+    let mut field = if path == "." {
+        whole.to_owned()
+    } else {
+        format!("{prefix}{}", one_line(&path))
+    };
+    let mut reason = tidy_parse_error(&e.into_inner().to_string());
+    if let Some(member) = reason
+        .strip_prefix("missing field `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        field = format!("{field}.{member}");
+        reason = "missing; the runtime spec requires it".into();
+    }
+    if let Some(words) = runc_words(&field) {
+        reason = format!("{words}: {reason}");
+    }
+    err(field, reason)
 }
 
 /// runc's words for the refusal of a field, where callers (runc's own tests among them)
@@ -534,6 +566,17 @@ pub fn drop_ungrantable_caps(p: &mut Process) {
     if dropped.is_empty() {
         return;
     }
+    // One only in the bounding set changes nothing the process could have had (rt's own
+    // bounding set lacks it already): runc is silent there, and so is rt; one the
+    // process was to hold is worth a line.
+    let held_by_process: std::collections::BTreeSet<String> =
+        [c.effective(), c.permitted(), c.inheritable(), c.ambient()]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(caps_name)
+            .collect();
+    dropped.retain(|name| held_by_process.contains(name));
     let [bounding, effective, permitted, inheritable, ambient] = sets;
     c.set_bounding(bounding)
         .set_effective(effective)
@@ -541,6 +584,9 @@ pub fn drop_ungrantable_caps(p: &mut Process) {
         .set_inheritable(inheritable)
         .set_ambient(ambient);
     p.set_capabilities(Some(c));
+    if dropped.is_empty() {
+        return;
+    }
     crate::log::warn(&format_args!(
         "process.capabilities: {} not granted: rt itself does not hold them (not in its bounding set)",
         dropped.into_iter().collect::<Vec<_>>().join(", ")

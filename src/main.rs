@@ -19,6 +19,7 @@ mod fault;
 mod fuzz_targets;
 mod hooks;
 mod init;
+mod json_fold;
 mod log;
 mod netdev;
 mod oci_state;

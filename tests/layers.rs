@@ -24,6 +24,7 @@ const LAYERS: &[&str] = &[
     "oci_state",
     "passwd",
     "unparsed",
+    "json_fold",
     "spawn",
     "security",
     "console",

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use oci_spec::runtime::{LinuxBlockIo, LinuxCpu, LinuxMemory, LinuxPids, LinuxResources};
 
 use crate::cli::UpdateArgs;
@@ -137,9 +137,6 @@ pub fn resources(a: &UpdateArgs) -> anyhow::Result<LinuxResources> {
         let mut b: LinuxBlockIo = r.block_io().clone().unwrap_or_default();
         b.set_weight(Some(w));
         r.set_block_io(Some(b));
-    }
-    if r == LinuxResources::default() {
-        bail!("update: nothing to change (give --resources or a flag such as --memory)");
     }
     Ok(r)
 }

@@ -46,7 +46,7 @@ use anyhow::{Context as _, anyhow, bail};
 use oci_spec::runtime::Spec;
 
 use super::lifecycle::destroy_failed;
-use super::process::{initial_affinity, initial_oom_score_adj, write_pid_file};
+use super::process::{initial_oom_score_adj, write_pid_file};
 use super::state::{CgroupRecord, LaterHooks, SharedMounts, Unparsed};
 use super::{Container, Phase, ProcId, State, Status};
 use crate::cgroups;
@@ -215,7 +215,6 @@ pub fn create(req: &CreateRequest) -> anyhow::Result<Created> {
     // if rt is killed from here on.
     c.record_init(pid)?;
     point("create: init cloned");
-    initial_affinity(spec.process().as_ref(), pid)?;
     initial_oom_score_adj(spec.process().as_ref(), pid)?;
     if let Some(r) = &c.state.rdt {
         crate::rdt::add(r, pid)?;

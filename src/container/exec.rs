@@ -61,7 +61,8 @@ fn parse_process_file(path: &Path) -> anyhow::Result<Process> {
         p.entry("cwd").or_insert_with(|| "/".into());
     }
     crate::config::mend_process(&mut doc);
-    serde_path_to_error::deserialize(doc).map_err(|e| {
+    // Keys are matched as runc's Go matches them.
+    serde_path_to_error::deserialize(crate::json_fold::Folded(doc)).map_err(|e| {
         let at = e.path().to_string();
         anyhow!(
             "{what}: {at}: {}",

@@ -398,6 +398,11 @@ pub fn resume(root: &Path, id: &str) -> anyhow::Result<()> {
 pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> anyhow::Result<()> {
     let c = Container::load_locked(root, id)?;
     check(Op::Update, c.status(), id)?;
+    // Nothing asked (no flags, `{}`, only keys rt ignores): runc succeeds without a
+    // change, and engines send such updates.
+    if *r == oci_spec::runtime::LinuxResources::default() {
+        return Ok(());
+    }
     cgroups::update(cgroup_of(&c)?, id, r)?;
     Ok(())
 }

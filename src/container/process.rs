@@ -15,9 +15,10 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use super::ProcId;
 
-/// process.execCPUAffinity.initial: set by rt on the new process before it joins its
-/// cgroups (a cpuset cgroup replaces it then, and the process sets `final` itself before
-/// execve), so that it runs where the caller wants while it is set up.
+/// process.execCPUAffinity.initial of an exec process (not the init's: runtime spec): set
+/// by rt on the new process before it joins its cgroups (it sets `final`, or every CPU of
+/// its cpuset, itself before execve), so that it runs where the caller wants while it is
+/// set up.
 pub fn initial_affinity(
     process: Option<&oci_spec::runtime::Process>,
     pid: i32,

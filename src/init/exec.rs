@@ -76,7 +76,13 @@ fn run(
     } else {
         None
     };
-    let target = process::become_process(p, ctx.wide, ctx.setgroups_allowed, ctx.seccomp)?;
+    let target = process::become_process(
+        p,
+        ctx.wide,
+        super::sched::Role::Exec,
+        ctx.setgroups_allowed,
+        ctx.seccomp,
+    )?;
     crate::debug!("setns_init: about to exec the process");
     process::exec(
         &target,

@@ -644,6 +644,7 @@ fn null_terminated(items: &[CString]) -> Vec<*const libc::c_char> {
 pub fn become_process(
     process: &Process,
     wide: super::sched::ContainerWide,
+    role: super::sched::Role,
     setgroups_allowed: bool,
     seccomp: Option<&crate::security::seccomp::Filter>,
 ) -> Result<Target, StepError> {
@@ -651,7 +652,7 @@ pub fn become_process(
     enter_cwd(process.cwd())?;
     crate::security::lsm::set_exec_labels(process)?;
     // With the capabilities still held: real-time policies and I/O classes need them.
-    super::sched::apply(process, wide)?;
+    super::sched::apply(process, wide, role)?;
     let nnp = process.no_new_privileges().unwrap_or(false);
     become_user(process, setgroups_allowed, seccomp.is_some() && !nnp)?;
     set_umask(process);

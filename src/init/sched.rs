@@ -24,9 +24,21 @@ pub struct ContainerWide<'a> {
     pub cpus_limited: bool,
 }
 
+/// Whose settings these are: process.execCPUAffinity is not for the container's init
+/// (runtime spec).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Init,
+    Exec,
+}
+
 /// Everything of this module, in the order that works: after the cgroups were joined,
 /// before the capabilities are dropped.
-pub fn apply(process: &oci_spec::runtime::Process, wide: ContainerWide) -> Result<(), StepError> {
+pub fn apply(
+    process: &oci_spec::runtime::Process,
+    wide: ContainerWide,
+    role: Role,
+) -> Result<(), StepError> {
     if let Some(p) = wide.personality {
         set_personality(p)?;
     }
@@ -39,14 +51,48 @@ pub fn apply(process: &oci_spec::runtime::Process, wide: ContainerWide) -> Resul
     if let Some(s) = process.scheduler() {
         set_scheduler(s, wide.cpus_limited)?;
     }
-    if let Some(list) = process
+    let last = process
         .exec_cpu_affinity()
         .as_ref()
         .and_then(|a| a.cpu_affinity_final().as_deref())
-    {
-        set_affinity(0, list, "process.execCPUAffinity.final")?;
+        .filter(|_| role == Role::Exec);
+    match last {
+        Some(list) => set_affinity(0, list, "process.execCPUAffinity.final")?,
+        None => every_cpu_the_cgroup_allows(),
     }
     Ok(())
+}
+
+/// Since Linux 6.2 the kernel keeps the CPU affinity a process asked for (or inherited:
+/// `taskset -c 0 rt run …`) across cpuset changes, so joining the container's cpuset no
+/// longer resets it: the container would run on its caller's CPUs only. Asking for every
+/// CPU gets those of the cpuset (the kernel intersects), as runc does since 1.2. A
+/// refusal leaves the inherited affinity, which still works.
+fn every_cpu_the_cgroup_allows() {
+    let mut set = nix::sched::CpuSet::new();
+    for cpu in 0..nix::sched::CpuSet::count() {
+        let _ = set.set(cpu);
+    }
+    if let Err(e) = nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set) {
+        crate::debug!("resetting the CPU affinity: {e}");
+    }
+}
+
+/// A CPU list as the hexadecimal mask runc's debug output shows ("0-1" is 0x3).
+pub fn cpu_mask_hex(cpus: &[u32]) -> String {
+    let mut words = vec![0u64; cpus.iter().max().map_or(1, |m| *m as usize / 64 + 1)];
+    for &c in cpus {
+        words[c as usize / 64] |= 1 << (c % 64);
+    }
+    let mut hex = String::from("0x");
+    for (i, w) in words.iter().rev().enumerate() {
+        if i == 0 {
+            hex.push_str(&format!("{w:x}"));
+        } else {
+            hex.push_str(&format!("{w:016x}"));
+        }
+    }
+    hex
 }
 
 /// struct sched_attr (include/uapi/linux/sched/types.h), SCHED_ATTR_SIZE_VER1.
@@ -147,7 +193,7 @@ pub fn set_affinity(pid: i32, list: &str, field: &str) -> Result<(), StepError> 
         )
     })?;
     let mut set = nix::sched::CpuSet::new();
-    for cpu in cpus {
+    for &cpu in &cpus {
         set.set(cpu as usize).map_err(|_| {
             StepError::msg(
                 field,
@@ -155,7 +201,11 @@ pub fn set_affinity(pid: i32, list: &str, field: &str) -> Result<(), StepError> 
             )
         })?;
     }
-    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(pid), &set).ctx(|| field.to_owned())
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(pid), &set)
+        .ctx(|| field.to_owned())?;
+    // In runc's words (cpu_affinity.bats greps the debug output for them).
+    crate::debug!("nsexec: affinity: {}", cpu_mask_hex(&cpus));
+    Ok(())
 }
 
 pub fn set_personality(p: &LinuxPersonality) -> Result<(), StepError> {
@@ -219,4 +269,16 @@ pub fn set_memory_policy(p: &LinuxMemoryPolicy) -> Result<(), StepError> {
     // SAFETY: the kernel reads at most maxnode - 1 bits from `mask`, which holds them.
     let r = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode | flags, ptr, maxnode) };
     checked(r, "linux.memoryPolicy")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cpu_mask_hex;
+
+    #[test]
+    fn cpu_masks_read_as_runcs_debug_output() {
+        assert_eq!(cpu_mask_hex(&[1]), "0x2");
+        assert_eq!(cpu_mask_hex(&[0, 1]), "0x3");
+        assert_eq!(cpu_mask_hex(&[0, 64]), "0x10000000000000001");
+    }
 }

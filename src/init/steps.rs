@@ -178,6 +178,10 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     umask(Mode::empty());
 
     let mount_ns = ctx.ns.mount_ns();
+    let proc_pidns = match ctx.ns.join_pid {
+        Some(_) => rootfs::joined_pid_ns_for_proc(),
+        None => None,
+    };
     let rootfs_cfg = RootfsConfig {
         spec: ctx.spec,
         bundle: ctx.bundle,
@@ -187,7 +191,8 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         cgroup_ns: ctx.ns.new_cgroup,
         cgroup: ctx.cgroup,
         idmapped: &ctx.idmapped,
-        defer_proc: ctx.ns.join_pid.is_some(),
+        defer_proc: ctx.ns.join_pid.is_some() && proc_pidns.is_none(),
+        proc_pidns: proc_pidns.as_ref().map(|fd| fd.as_fd()),
     };
     // Also in a joined mount namespace and in none (see MountNs): skipping it there would
     // leave the container on the host's root.
@@ -254,6 +259,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         let later = RootfsConfig {
             idmapped: &trees,
             defer_proc: false,
+            proc_pidns: None,
             ..rootfs_cfg
         };
         let root = rootfs::mount_deferred(&later, &deferred)?;
@@ -294,7 +300,13 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
             .and_then(|c| c.cpus().as_deref())
             .is_some_and(|c| !c.trim().is_empty()),
     };
-    let target = process::become_process(process, wide, setgroups_allowed, ctx.seccomp)?;
+    let target = process::become_process(
+        process,
+        wide,
+        sched::Role::Init,
+        setgroups_allowed,
+        ctx.seccomp,
+    )?;
     Ok((Exec { target, terminal }, pid))
 }
 

@@ -23,7 +23,8 @@ pub struct Prepared {
 /// That init is only created after pivot_root (see init/steps.rs,
 /// born_in_joined_pid_ns), so that nothing in the pod ever sees a process of rt's with
 /// the host's root; but a procfs shows the pid namespace of the process that creates
-/// it. So every proc mount, whatever mounts[] puts below one after it, and the masked
+/// it, unless the kernel lets it be named (Linux 6.18, rootfs::joined_pid_ns_for_proc:
+/// then nothing is deferred). Before that, every proc mount, whatever mounts[] puts below one after it, and the masked
 /// and read-only paths below them are left to the init. Binds among them are cloned
 /// now, while their sources are reachable, and the host's /dev/null (what masks a file)
 /// is opened now.
@@ -73,4 +74,7 @@ pub struct RootfsConfig<'a> {
     pub idmapped: &'a [(usize, BorrowedFd<'a>)],
     /// The init will join a pid namespace after pivot_root: see Deferred.
     pub defer_proc: bool,
+    /// The pid namespace proc mounts show when it is not this process's own: a joined
+    /// one, named to the kernel (see rootfs::joined_pid_ns_for_proc).
+    pub proc_pidns: Option<BorrowedFd<'a>>,
 }

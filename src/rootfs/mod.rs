@@ -373,7 +373,13 @@ fn mount_entry(root: &Root, cfg: &RootfsConfig, i: usize, m: &Mount) -> Result<(
         Way::Proc => {
             let target = make_mount_point(root, &dest, false, &field)?;
             let source = m.source().as_ref().map(|s| s.display().to_string());
-            let mnt = new_detached_fs("proc", source.as_deref().unwrap_or("proc"), &opts, &field)?;
+            let mnt = new_detached_fs(
+                "proc",
+                source.as_deref().unwrap_or("proc"),
+                cfg.proc_pidns,
+                &opts,
+                &field,
+            )?;
             attach(mnt.as_fd(), target.as_fd(), || {
                 format!("{field}: mounting proc")
             })?;
@@ -468,6 +474,7 @@ fn mount_tmpfs(
     let mnt = new_detached_fs(
         "tmpfs",
         source.as_deref().unwrap_or("tmpfs"),
+        None,
         &writable,
         field,
     )?;
@@ -514,10 +521,11 @@ fn existing_dir_mode(root: &Root, dest: &Path) -> Option<u32> {
 /// mount(2) on a path, so that no /proc is needed to name the mount point: in a joined
 /// pid namespace a procfs is made after pivot_root, where the container has no /proc yet
 /// (see Deferred); a procfs shows the pid namespace of the process that creates it,
-/// whatever its pid_for_children.
+/// whatever its pid_for_children, unless `pidns` names another.
 fn new_detached_fs(
     typ: &str,
     source: &str,
+    pidns: Option<BorrowedFd<'_>>,
     opts: &MountOptions,
     field: &str,
 ) -> Result<rustix::fd::OwnedFd, StepError> {
@@ -530,6 +538,11 @@ fn new_detached_fs(
     rustix::mount::fsconfig_set_string(&fs, "source", source)
         .map_err(std::io::Error::from)
         .ctx(|| format!("{field}: source {}", crate::error::quoted(source)))?;
+    if let Some(ns) = pidns {
+        rustix::mount::fsconfig_set_fd(&fs, "pidns", ns)
+            .map_err(std::io::Error::from)
+            .ctx(|| format!("{field}: naming the joined pid namespace"))?;
+    }
     for o in &opts.data {
         match o.split_once('=') {
             Some((k, v)) => rustix::mount::fsconfig_set_string(&fs, k, v),
@@ -562,6 +575,33 @@ fn new_detached_fs(
     )
     .map_err(std::io::Error::from)
     .ctx(what)
+}
+
+/// The pid namespace this process joined for its children, when the kernel lets a proc
+/// mount name it (procfs' "pidns" option, Linux 6.18): then proc mounts are made before
+/// pivot_root like any other, showing that namespace, and nothing waits for the init
+/// (Deferred). That matters in a joined user namespace: there the kernel allows a new
+/// proc mount only where a proc is already fully visible, which after pivot_root none
+/// is. None where the kernel does not know the option, or refuses it, and the proc
+/// mounts wait as before.
+pub fn joined_pid_ns_for_proc() -> Option<rustix::fd::OwnedFd> {
+    use rustix::fs::{Mode, OFlags};
+    let ns = rustix::fs::open(
+        "/proc/thread-self/ns/pid_for_children",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let probe = rustix::mount::fsopen("proc", rustix::mount::FsOpenFlags::FSOPEN_CLOEXEC).ok()?;
+    match rustix::mount::fsconfig_set_fd(&probe, "pidns", &ns) {
+        Ok(()) => Some(ns),
+        Err(e) => {
+            crate::debug!(
+                "proc cannot name the joined pid namespace ({e}); mounting it after pivot_root"
+            );
+            None
+        }
+    }
 }
 
 /// A /dev mount (not a bind) with "ro": mounted writable, made read-only by `finish`.

@@ -123,6 +123,25 @@ fn sleeper(rt: &Rt) -> (Bundle, String, i64) {
     (b, id, pid)
 }
 
+/// Starts a long-running container with a user namespace of its own (ids 200000 on).
+fn userns_sleeper(rt: &Rt) -> (Bundle, String, i64) {
+    let mut b = Bundle::new(&["sleep", "1000"]);
+    b.edit(|c| {
+        c["linux"]["namespaces"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "user"}));
+        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+    });
+    chown_tree(&b.rootfs(), 200000, 200000);
+    let id = unique("userns");
+    rt.rt(&["run", "-d", "--bundle", b.path().to_str().unwrap(), &id])
+        .ok();
+    let pid = rt.state(&id)["pid"].as_i64().unwrap();
+    (b, id, pid)
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn join_namespaces_by_path() {
@@ -188,20 +207,7 @@ fn join_user_namespace_by_path() {
     need_root();
     let rt = Rt::new();
     // A container with its own user namespace to join.
-    let mut tb = Bundle::new(&["sleep", "1000"]);
-    tb.edit(|c| {
-        c["linux"]["namespaces"]
-            .as_array_mut()
-            .unwrap()
-            .push(json!({"type": "user"}));
-        c["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
-        c["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
-    });
-    chown_tree(&tb.rootfs(), 200000, 200000);
-    let tid = unique("userns");
-    rt.rt(&["run", "-d", "--bundle", tb.path().to_str().unwrap(), &tid])
-        .ok();
-    let pid = rt.state(&tid)["pid"].as_i64().unwrap();
+    let (_tb, tid, pid) = userns_sleeper(&rt);
 
     let mut b = Bundle::sh("readlink /proc/self/ns/user; cat /proc/self/uid_map; id -u");
     chown_tree(&b.rootfs(), 200000, 200000);
@@ -271,6 +277,49 @@ fn join_user_namespace_by_path() {
     for c in [&id, &nid, &tid] {
         rt.rt(&["delete", "-f", c]).ok();
     }
+}
+
+/// runc's run.bats "joining existing container namespaces": a second container joins
+/// the first's user and pid namespaces, with a mount namespace and /proc of its own. In a
+/// joined user namespace the kernel allows a new proc mount only where one is already
+/// fully visible, so it has to be made before pivot_root, naming the joined pid namespace.
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn join_user_and_pid_namespaces_with_own_proc() {
+    need_root();
+    let rt = Rt::new();
+    let (_tb, tid, pid) = userns_sleeper(&rt);
+
+    let mut b = Bundle::sh(
+        "readlink /proc/self/ns/pid; readlink /proc/self/ns/user; cat /proc/1/comm; \
+         echo me=$$; stat -c %t:%T /proc/keys; grep -c '^[^ ]* [^ ]* [^ ]* / /proc .* - proc ' /proc/self/mountinfo",
+    );
+    chown_tree(&b.rootfs(), 200000, 200000);
+    b.edit(|c| {
+        c["linux"]["namespaces"] = json!([
+            {"type": "user", "path": format!("/proc/{pid}/ns/user")},
+            {"type": "pid", "path": format!("/proc/{pid}/ns/pid")},
+            {"type": "mount"}, {"type": "uts"}, {"type": "ipc"}, {"type": "network"}
+        ]);
+    });
+    let out = rt.output(&b);
+    let ns = |n: &str| {
+        fs::read_link(format!("/proc/{pid}/ns/{n}"))
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 6, "{out}");
+    assert_eq!(lines[0], ns("pid"), "{out}");
+    assert_eq!(lines[1], ns("user"), "{out}");
+    // Its /proc shows the joined pid namespace: the first container's sleep is pid 1.
+    assert_eq!(lines[2], "sleep", "{out}");
+    assert_ne!(lines[3], "me=1", "{out}");
+    // The masked paths below it are masked (/dev/null's 1:3 over /proc/keys).
+    assert_eq!(lines[4], "1:3", "{out}");
+    assert_eq!(lines[5], "1", "{out}");
+    rt.rt(&["delete", "-f", &tid]).ok();
 }
 
 #[test]
