@@ -300,6 +300,12 @@ pub struct UpdateArgs {
     /// Block IO weight (10-1000)
     #[arg(long = "blkio-weight")]
     pub blkio_weight: Option<u16>,
+    /// New L3 cache schema line of the container's Intel RDT group ("L3:0=ff")
+    #[arg(long = "l3-cache-schema", value_name = "LINE")]
+    pub l3_cache_schema: Option<String>,
+    /// New memory bandwidth schema line of the container's Intel RDT group ("MB:0=50")
+    #[arg(long = "mem-bw-schema", value_name = "LINE")]
+    pub mem_bw_schema: Option<String>,
     /// Container ID
     pub id: String,
 }

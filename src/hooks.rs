@@ -16,29 +16,42 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::memfd::{MemFdCreateFlag, memfd_create};
 use oci_spec::runtime::Hook;
 
+/// Each message names the field, then runc's words for it ("error running prestart hook
+/// #1", which callers written for runc look for), then the hook's path and what happened.
 #[derive(Debug, thiserror::Error)]
 pub enum HookError {
     /// The reason is part of the message, not a `source`: error chains are printed with
     /// their sources, and the reason would appear twice.
-    #[error("hooks.{field}: {path}: {reason}")]
+    #[error("hooks.{field}: {}: {path}: {reason}", runc_words(field))]
     Spawn {
         field: String,
         path: String,
         reason: String,
     },
-    #[error("hooks.{field}: {path}: {status}{output}")]
+    #[error("hooks.{field}: {}: {path}: {status}{output}", runc_words(field))]
     Failed {
         field: String,
         path: String,
         status: String,
         output: String,
     },
-    #[error("hooks.{field}: {path}: timed out after {secs}s")]
+    #[error(
+        "hooks.{field}: {}: {path}: timed out after {secs}s",
+        runc_words(field)
+    )]
     Timeout {
         field: String,
         path: String,
         secs: i64,
     },
+}
+
+/// "prestart[1]" as runc says it: "error running prestart hook #1".
+fn runc_words(field: &str) -> String {
+    match field.split_once('[') {
+        Some((kind, rest)) => format!("error running {kind} hook #{}", rest.trim_end_matches(']')),
+        None => format!("error running {field} hook"),
+    }
 }
 
 fn capture_file() -> io::Result<File> {
@@ -69,8 +82,27 @@ fn tail(mut f: &File) -> String {
 fn describe(status: ExitStatus) -> String {
     match (status.code(), status.signal()) {
         (Some(code), _) => format!("exit status {code}"),
-        (None, Some(sig)) => format!("killed by signal {sig}"),
+        (None, Some(sig)) => signal_words(sig),
         _ => status.to_string(),
+    }
+}
+
+/// A death by signal as Go words it for runc ("signal: bad system call"), with the
+/// signal's name.
+fn signal_words(sig: i32) -> String {
+    // SAFETY: strsignal returns a pointer to a NUL-terminated description that stays
+    // valid until the next call; it is copied at once, on this thread.
+    let text = unsafe {
+        let p = libc::strsignal(sig);
+        (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned())
+    };
+    let mut words = text.unwrap_or_else(|| format!("signal {sig}"));
+    if let Some(first) = words.get(..1) {
+        words = first.to_ascii_lowercase() + &words[1..];
+    }
+    match nix::sys::signal::Signal::try_from(sig) {
+        Ok(name) => format!("signal: {words} ({name})"),
+        Err(_) => format!("signal: {words}"),
     }
 }
 
@@ -155,7 +187,16 @@ fn close_on_exec_from_3() -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError> {
+/// `confine`: the container's seccomp filter, installed in the hook's process right
+/// before its execve (startContainer hooks run in the container, as runc's do once its
+/// filter is in place: runc's seccomp.bats "startContainer hook"). A notify listener made
+/// there has no agent and is closed: such calls of the hook fail with ENOSYS.
+pub fn run(
+    field: &str,
+    hook: &Hook,
+    state_json: &[u8],
+    confine: Option<&crate::security::seccomp::Filter>,
+) -> Result<(), HookError> {
     let path = hook.path().display().to_string();
     let spawn_err = |reason: io::Error| HookError::Spawn {
         field: field.to_owned(),
@@ -189,6 +230,22 @@ pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError>
     // SAFETY: as above, system calls only.
     unsafe { cmd.pre_exec(move || die_with(rt_pid)) };
     cmd.process_group(0);
+    if let Some(filter) = confine {
+        let filter = filter.clone();
+        // SAFETY: runs in the forked child as the last step before execve: seccomp(2) on
+        // programs built before the fork and close(2) of a listener; nothing is allocated
+        // unless it fails.
+        unsafe {
+            cmd.pre_exec(move || {
+                filter
+                    .install(|listener| {
+                        drop(listener);
+                        Ok(())
+                    })
+                    .map_err(|e| io::Error::other(e.to_string()))
+            })
+        };
+    }
     let mut child = cmd.spawn().map_err(spawn_err)?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook that does not read its stdin closes the pipe early: not an error, and
@@ -233,9 +290,14 @@ pub fn run(field: &str, hook: &Hook, state_json: &[u8]) -> Result<(), HookError>
 }
 
 /// Runs `hooks` in order; the first failure stops the list.
-pub fn run_all(kind: &str, hooks: &[Hook], state_json: &[u8]) -> Result<(), HookError> {
+pub fn run_all(
+    kind: &str,
+    hooks: &[Hook],
+    state_json: &[u8],
+    confine: Option<&crate::security::seccomp::Filter>,
+) -> Result<(), HookError> {
     for (i, hook) in hooks.iter().enumerate() {
-        run(&format!("{kind}[{i}]"), hook, state_json)?;
+        run(&format!("{kind}[{i}]"), hook, state_json, confine)?;
     }
     Ok(())
 }
@@ -264,7 +326,7 @@ mod tests {
         );
         let h = hook(&["myhook", "-c", &script, "argone"], &["FOO=bar"], None);
         // sh -c SCRIPT NAME ARG: $0 = NAME... here $0 is "argone" since -c consumes the script.
-        run("createRuntime[0]", &h, b"{\"id\":\"x\"}\n").unwrap();
+        run("createRuntime[0]", &h, b"{\"id\":\"x\"}\n", None).unwrap();
         let got = std::fs::read_to_string(&out).unwrap();
         assert_eq!(got.trim(), "argone||bar|{\"id\":\"x\"}|nohome");
         std::fs::remove_dir_all(&dir).unwrap();
@@ -273,15 +335,18 @@ mod tests {
     #[test]
     fn failure_names_the_hook_and_shows_output() {
         let h = hook(&["sh", "-c", "echo broken >&2; exit 3"], &[], None);
-        let e = run("poststop[1]", &h, b"{}").unwrap_err().to_string();
-        assert_eq!(e, "hooks.poststop[1]: /bin/sh: exit status 3: broken");
+        let e = run("poststop[1]", &h, b"{}", None).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "hooks.poststop[1]: error running poststop hook #1: /bin/sh: exit status 3: broken"
+        );
     }
 
     #[test]
     fn timeout_kills_the_hook() {
         let h = hook(&["sh", "-c", "sleep 30"], &[], Some(1));
         let t = std::time::Instant::now();
-        let e = run("prestart[0]", &h, b"{}").unwrap_err();
+        let e = run("prestart[0]", &h, b"{}", None).unwrap_err();
         assert!(matches!(e, HookError::Timeout { secs: 1, .. }), "{e}");
         assert!(t.elapsed() < Duration::from_secs(10));
     }
@@ -290,9 +355,13 @@ mod tests {
     fn missing_binary_is_a_spawn_error() {
         let mut h = Hook::default();
         h.set_path("/nonexistent/hook".into());
-        let e = run("createRuntime[0]", &h, b"{}").unwrap_err().to_string();
+        let e = run("createRuntime[0]", &h, b"{}", None)
+            .unwrap_err()
+            .to_string();
         assert!(
-            e.starts_with("hooks.createRuntime[0]: /nonexistent/hook: "),
+            e.starts_with(
+                "hooks.createRuntime[0]: error running createRuntime hook #0: /nonexistent/hook: "
+            ),
             "{e}"
         );
     }

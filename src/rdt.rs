@@ -137,8 +137,11 @@ pub fn make(root: &Path, rdt: &LinuxIntelRdt, planned: &RdtRecord) -> Result<Rdt
     let wanted = lines(rdt);
     match fs::create_dir(&record.group) {
         Ok(()) => {
-            if !wanted.is_empty() {
-                write_schemata(root, &record.group, &wanted)?;
+            if !wanted.is_empty()
+                && let Err(e) = write_schemata(root, &record.group, &wanted)
+            {
+                let _ = fs::remove_dir(&record.group);
+                return Err(e);
             }
         }
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -193,10 +196,25 @@ fn write_schemata(root: &Path, group: &Path, lines: &[String]) -> Result<(), Rdt
         let why = fs::read_to_string(root.join("info/last_cmd_status"))
             .map(|s| s.trim().to_owned())
             .unwrap_or_else(|_| crate::error::io_text(&e));
-        let _ = fs::remove_dir(group);
         return Err(err(".schemata", format!("{}: {why}", file.display())));
     }
     Ok(())
+}
+
+/// `rt update --l3-cache-schema/--mem-bw-schema`: new schemata lines (whole lines, as
+/// in the config: "L3:0=ff", "MB:0=50") for the container's own group. A closID group
+/// that existed before is shared and is not changed, as at create.
+pub fn update(record: &RdtRecord, lines: &[String]) -> Result<(), RdtError> {
+    if !record.created {
+        return Err(err(
+            ".closID",
+            format!(
+                "{} existed before the container; rt does not change a group others use",
+                record.group.display()
+            ),
+        ));
+    }
+    write_schemata(Path::new(ROOT), &record.group, lines)
 }
 
 /// Puts `pid` in the container's group (through its monitoring group, which is a part of
@@ -255,6 +273,30 @@ mod tests {
         for f in ["schemata", "tasks"] {
             let _ = fs::remove_file(dir.join(f));
         }
+    }
+
+    #[test]
+    fn update_rewrites_the_containers_own_group_only() {
+        let root = fake();
+        let r = rdt(serde_json::json!({"l3CacheSchema": "L3:0=f0"}));
+        let made = make(&root, &r, &plan(&root, &r, "c2")).unwrap();
+        update(&made, &["L3:0=0f".to_owned(), "MB:0=30".to_owned()]).unwrap();
+        assert_eq!(
+            fs::read_to_string(root.join("c2/schemata")).unwrap(),
+            "L3:0=0f\nMB:0=30\n"
+        );
+        let shared = rdt(serde_json::json!({"closID": "shared", "l3CacheSchema": "L3:0=ff"}));
+        let joined = make(&root, &shared, &plan(&root, &shared, "c3")).unwrap();
+        let e = update(&joined, &["L3:0=0f".to_owned()]).unwrap_err();
+        assert!(
+            e.to_string().contains("existed before the container"),
+            "{e}"
+        );
+        assert_eq!(
+            fs::read_to_string(root.join("shared/schemata")).unwrap(),
+            "L3:0=ff\nMB:0=50\n"
+        );
+        let _ = fs::remove_dir_all(&root);
     }
 
     #[test]

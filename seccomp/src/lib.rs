@@ -304,8 +304,8 @@ fn plan(spec: &LinuxSeccomp) -> Result<(Plan, Vec<String>, Vec<String>), Error> 
     if default_action == LinuxSeccompAction::ScmpActNotify {
         return Err(invalid(
             "defaultAction",
-            "SCMP_ACT_NOTIFY cannot be the default action (the runtime itself could not \
-             finish starting the container)",
+            "SCMP_ACT_NOTIFY cannot be used as default action (the runtime itself could \
+             not finish starting the container)",
         ));
     }
     let default = Verdict::of(default_action, spec.default_errno_ret(), "defaultErrnoRet")?;
@@ -352,6 +352,15 @@ fn plan(spec: &LinuxSeccomp) -> Result<(Plan, Vec<String>, Vec<String>), Error> 
                 field,
                 "SCMP_ACT_NOTIFY on sendmsg: the runtime hands the notify fd to its caller \
                  with sendmsg, which would wait for an agent that does not have the fd yet",
+            ));
+        }
+        // In runc's words (its seccomp-notify.bats looks for them): a container whose
+        // every write waits for an agent cannot report its own start-up failure.
+        if verdict.ret == libc::SECCOMP_RET_USER_NOTIF && rule.names().iter().any(|n| n == "write")
+        {
+            return Err(invalid(
+                field,
+                "SCMP_ACT_NOTIFY cannot be used for the write syscall",
             ));
         }
         // libseccomp compares `arg & mask` with valueTwo as given: bits of valueTwo outside
@@ -680,8 +689,20 @@ pub fn compile(spec: &LinuxSeccomp) -> Result<Filter, Error> {
             metadata: spec.listener_metadata().clone().unwrap_or_default(),
         }),
     };
-    let mut flags = 0;
+    // Without flags, SPEC_ALLOW, as runc and Docker install filters: otherwise the
+    // kernel forces the speculative store bypass mitigation on every process of the
+    // container (a cost a filter alone should not bring). `"flags": []` is no flag.
+    let mut flags = match spec.flags() {
+        None => libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW as u32,
+        Some(_) => 0,
+    };
     for f in spec.flags().iter().flatten() {
+        // Every process a filter is installed in is single-threaded (the container's
+        // init, an exec process, a startContainer hook): TSYNC has nothing to
+        // synchronise, and is accepted and left out, as runc does.
+        if *f == LinuxSeccompFilterFlag::SeccompFilterFlagTsync {
+            continue;
+        }
         if *f == LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv && listener.is_none() {
             return Err(invalid(
                 "flags",
@@ -706,13 +727,7 @@ impl Filter {
         if !program.listener {
             return self.flags & !LISTENER_ONLY;
         }
-        let mut flags = self.flags | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32;
-        // Plain TSYNC reports a failing thread through the return value, which
-        // NEW_LISTENER needs for the fd; TSYNC_ESRCH makes the two compatible.
-        if flags & libc::SECCOMP_FILTER_FLAG_TSYNC as u32 != 0 {
-            flags |= libc::SECCOMP_FILTER_FLAG_TSYNC_ESRCH as u32;
-        }
-        flags
+        self.flags | libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as u32
     }
 
     /// Installs the programs on the calling thread (all threads with TSYNC). Without

@@ -366,7 +366,8 @@ fn flags_and_notify() {
         "defaultAction": "SCMP_ACT_ALLOW",
         "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"]
     }));
-    assert_eq!(f.flags, 2 | 4 | 1);
+    // TSYNC is accepted and left out (single-threaded processes only).
+    assert_eq!(f.flags, 2 | 4);
     assert_eq!(f.programs.len(), 1);
     assert!(f.listener.is_none());
 
@@ -385,11 +386,17 @@ fn flags_and_notify() {
             metadata: "hello".into()
         })
     );
-    // Only the notify program asks for a listener; TSYNC_ESRCH makes TSYNC compatible.
+    // Only the notify program asks for a listener.
     let listening: Vec<_> = f.programs.iter().filter(|p| p.listener).collect();
     assert_eq!(listening.len(), 1);
-    assert_eq!(f.flags_for(listening[0]), 8 | 1 | 16);
-    assert_eq!(f.flags_for(f.programs.last().expect("programs")), 1);
+    assert_eq!(f.flags_for(listening[0]), 8);
+    assert_eq!(f.flags_for(f.programs.last().expect("programs")), 0);
+
+    // No flags: SPEC_ALLOW, as runc; an empty list: none.
+    let f = filter(json!({"defaultAction": "SCMP_ACT_ALLOW"}));
+    assert_eq!(f.flags, 4);
+    let f = filter(json!({"defaultAction": "SCMP_ACT_ALLOW", "flags": []}));
+    assert_eq!(f.flags, 0);
 }
 
 fn compile_err(v: serde_json::Value) -> String {

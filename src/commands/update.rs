@@ -143,7 +143,12 @@ pub fn resources(a: &UpdateArgs) -> anyhow::Result<LinuxResources> {
 
 pub fn update(root: &Path, a: &UpdateArgs) -> anyhow::Result<()> {
     let r = resources(a)?;
-    lifecycle::update(root, &a.id, &r)
+    let schemata: Vec<String> = [&a.l3_cache_schema, &a.mem_bw_schema]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    lifecycle::update(root, &a.id, &r, &schemata)
 }
 
 #[cfg(test)]

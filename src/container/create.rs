@@ -712,6 +712,7 @@ fn host_steps(c: &mut Container, spec: &Spec, pid: i32) -> anyhow::Result<()> {
             .and_then(|h| h.prestart().as_deref())
             .unwrap_or_default(),
         &state,
+        None,
     )?;
     hooks::run_all(
         "createRuntime",
@@ -719,6 +720,7 @@ fn host_steps(c: &mut Container, spec: &Spec, pid: i32) -> anyhow::Result<()> {
             .and_then(|h| h.create_runtime().as_deref())
             .unwrap_or_default(),
         &state,
+        None,
     )?;
     Ok(())
 }

@@ -205,7 +205,7 @@ pub fn destroy(c: &mut Container) -> anyhow::Result<()> {
     crate::fault::point("delete: network devices back");
     let state = c.state.hook_input(Status::Stopped, 0);
     for (i, h) in c.state.hooks.poststop.iter().enumerate() {
-        if let Err(e) = hooks::run(&format!("poststop[{i}]"), h, &state) {
+        if let Err(e) = hooks::run(&format!("poststop[{i}]"), h, &state, None) {
             crate::log::warn(&e);
         }
     }
@@ -260,7 +260,7 @@ pub fn run_poststart(c: &Container) {
     let pid = c.state.init.map(|p| p.pid).unwrap_or(0);
     let state = c.state.hook_input(Status::Running, pid);
     for (i, h) in c.state.hooks.poststart.iter().enumerate() {
-        if let Err(e) = hooks::run(&format!("poststart[{i}]"), h, &state) {
+        if let Err(e) = hooks::run(&format!("poststart[{i}]"), h, &state, None) {
             crate::log::warn(&e);
         }
     }
@@ -395,9 +395,22 @@ pub fn resume(root: &Path, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn update(root: &Path, id: &str, r: &oci_spec::runtime::LinuxResources) -> anyhow::Result<()> {
+pub fn update(
+    root: &Path,
+    id: &str,
+    r: &oci_spec::runtime::LinuxResources,
+    rdt_schemata: &[String],
+) -> anyhow::Result<()> {
     let c = Container::load_locked(root, id)?;
     check(Op::Update, c.status(), id)?;
+    if !rdt_schemata.is_empty() {
+        let record = c.state.rdt.as_ref().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--l3-cache-schema/--mem-bw-schema: container {id} has no Intel RDT group (its config has no linux.intelRdt)"
+            )
+        })?;
+        crate::rdt::update(record, rdt_schemata)?;
+    }
     // Nothing asked (no flags, `{}`, only keys rt ignores): runc succeeds without a
     // change, and engines send such updates.
     if *r == oci_spec::runtime::LinuxResources::default() {

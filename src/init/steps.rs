@@ -228,6 +228,7 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
         "createContainer",
         create_container,
         &ctx.oci_state.hook_input(Status::Creating, pid),
+        None,
     )
     .map_err(StepError::other)?;
 
@@ -352,6 +353,7 @@ fn start(ctx: &Context, exec: &Exec, pid: i32, chan: &Channel) -> Result<Infalli
         "startContainer",
         hooks_of(ctx, |h| h.start_container()),
         &ctx.oci_state.hook_input(Status::Created, pid),
+        ctx.seccomp,
     )
     .map_err(StepError::other)?;
     process::exec(

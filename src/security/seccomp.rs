@@ -56,6 +56,8 @@ pub fn install(
     let Some(filter) = filter else {
         return Ok(());
     };
+    // runc's words: its seccomp.bats reads the flags from this line.
+    crate::debug!("seccomp filter flags: {}", filter.flags);
     filter
         .install(hand_over)
         .map_err(|e| StepError::msg("linux.seccomp", e.to_string()))
@@ -89,7 +91,9 @@ pub fn send_to_listener(
         "state": state,
     });
     let bytes = serde_json::to_vec(&payload)?;
-    let conn = UnixStream::connect(&listener.path).with_context(field)?;
+    // "failed to connect with seccomp agent": runc's words, which callers look for.
+    let conn = UnixStream::connect(&listener.path)
+        .with_context(|| format!("{}: failed to connect with seccomp agent", field()))?;
     let fds = [fd.as_raw_fd()];
     sendmsg::<()>(
         conn.as_raw_fd(),

@@ -353,6 +353,17 @@ fn update_changes_limits_the_container_sees() {
     fs::write(&empty, "{}").unwrap();
     rt.rt(&["update", "-r", empty.to_str().unwrap(), &id]).ok();
     assert_eq!(read("cpu/cpu.shares"), shares);
+    // runc's Intel RDT flags, for a container without a group (this host has no resctrl).
+    rt.rt(&[
+        "update",
+        "--l3-cache-schema",
+        "L3:0=f",
+        "--cpu-share",
+        "512",
+        &id,
+    ])
+    .fails_with("has no Intel RDT group (its config has no linux.intelRdt)");
+    assert_eq!(read("cpu/cpu.shares"), shares);
     rt.rt(&["delete", "-f", &id]).ok();
     rt.rt(&["update", "--memory", "32m", &id])
         .fails_with("container does not exist");

@@ -350,6 +350,17 @@ impl Rt {
         self.rt(&["run", "--bundle", bundle.path().to_str().unwrap(), id])
     }
 
+    /// `rt --debug run --bundle B ID`, capturing output (the trace is on stderr).
+    pub fn run_debug(&self, bundle: &Bundle, id: &str) -> Out {
+        self.rt(&[
+            "--debug",
+            "run",
+            "--bundle",
+            bundle.path().to_str().unwrap(),
+            id,
+        ])
+    }
+
     /// Runs the bundle to completion and returns the container's stdout, asserting success.
     #[track_caller]
     pub fn output(&self, bundle: &Bundle) -> String {

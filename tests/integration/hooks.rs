@@ -120,7 +120,7 @@ fn hook_args_env_and_timeout() {
     let id = unique("hto");
     let t = std::time::Instant::now();
     rt.create(&b, &id)
-        .fails_with("hooks.createRuntime[0]: /bin/sleep: timed out after 1s");
+        .fails_with("hooks.createRuntime[0]: error running createRuntime hook #0: /bin/sleep: timed out after 1s");
     assert!(t.elapsed().as_secs() < 10);
     assert_no_trace(&rt, &id, &b);
 }
@@ -161,7 +161,7 @@ fn failing_create_hooks_fail_create_and_leave_nothing() {
         b.edit(|c| c["hooks"] = json!({kind: [hook("echo hook says no >&2; exit 3")]}));
         let id = unique("hf");
         rt.create(&b, &id).fails_with(&format!(
-            "hooks.{kind}[0]: /bin/sh: exit status 3: hook says no"
+            "hooks.{kind}[0]: error running {kind} hook #0: /bin/sh: exit status 3: hook says no"
         ));
         assert_no_trace(&rt, &id, &b);
     }
@@ -176,8 +176,9 @@ fn failing_start_container_hook_fails_start() {
     b.edit(|c| c["hooks"] = json!({"startContainer": [hook("exit 4")]}));
     let id = unique("sc");
     rt.create(&b, &id).ok();
-    rt.rt(&["start", &id])
-        .fails_with("hooks.startContainer[0]: /bin/sh: exit status 4");
+    rt.rt(&["start", &id]).fails_with(
+        "hooks.startContainer[0]: error running startContainer hook #0: /bin/sh: exit status 4",
+    );
     rt.wait_status(&id, "stopped");
     rt.rt(&["delete", &id]).ok();
     assert_no_trace(&rt, &id, &b);
@@ -302,7 +303,9 @@ fn missing_hook_binary_is_one_clear_line() {
     b.edit(|c| c["hooks"] = json!({"createRuntime": [{"path": "/nonexistent/hook"}]}));
     let id = unique("nohook");
     let out = rt.create(&b, &id);
-    out.fails_with("hooks.createRuntime[0]: /nonexistent/hook: no such file or directory");
+    out.fails_with(
+        "hooks.createRuntime[0]: error running createRuntime hook #0: /nonexistent/hook: no such file or directory",
+    );
     assert_eq!(
         out.stderr.matches("no such file").count(),
         1,

@@ -275,6 +275,85 @@ fn exec_gets_the_containers_filter() {
     rt.rt(&["delete", "-f", &id]).ok();
 }
 
+/// Without `flags`, a filter is installed with SECCOMP_FILTER_FLAG_SPEC_ALLOW, as runc
+/// does: the container's processes keep the host's speculative store bypass setting
+/// whatever the kernel's seccomp mitigation mode; `"flags": []` asks for none. The flags
+/// show in `--debug` in runc's words (its seccomp.bats reads them there).
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn no_flags_means_spec_allow_as_runc() {
+    need_root();
+    let rt = Rt::new();
+    let host = status_field(
+        &fs::read_to_string("/proc/self/status").unwrap(),
+        "Speculation_Store_Bypass",
+    );
+    let allow = json!({"defaultAction": "SCMP_ACT_ALLOW"});
+    let b = bundle(
+        "grep Speculation_Store_Bypass /proc/self/status",
+        allow.clone(),
+    );
+    let id = unique("ssb");
+    let out = rt.run_debug(&b, &id);
+    assert_eq!(status_field(out.ok(), "Speculation_Store_Bypass"), host);
+    assert!(
+        out.stderr.contains("seccomp filter flags: 4"),
+        "{}",
+        out.stderr
+    );
+    // (Since Linux 5.16 the kernel forces the mitigation for seccomp only when booted
+    // with spec_store_bypass_disable=seccomp, so the effect of `[]` is not checked here.)
+    let mut none = allow;
+    none["flags"] = json!([]);
+    let b = bundle("true", none);
+    let id = unique("ssb");
+    let out = rt.run_debug(&b, &id);
+    out.ok();
+    assert!(
+        out.stderr.contains("seccomp filter flags: 0"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// startContainer hooks run in the container under its filter, as runc's (seccomp.bats
+/// "startContainer hook"): with no_new_privs and without (the filter then needs the
+/// CAP_SYS_ADMIN the init keeps until its execve).
+#[test]
+#[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
+fn start_container_hooks_run_under_the_containers_filter() {
+    need_root();
+    let rt = Rt::new();
+    let profile = json!({"defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_KILL"}]});
+    for nnp in [true, false] {
+        let hook = |script: &str| json!({"path": "/bin/sh", "args": ["sh", "-c", script]});
+        let mut b = bundle("cat /tmp/hook-status", profile.clone());
+        b.edit(|c| {
+            c["process"]["noNewPrivileges"] = json!(nnp);
+            c["hooks"] = json!({"startContainer": [
+                hook("grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status > /tmp/hook-status")
+            ]});
+        });
+        let out = rt.output(&b);
+        assert_eq!(status_field(&out, "Seccomp"), "2", "nnp {nnp}: {out}");
+        assert_eq!(
+            status_field(&out, "NoNewPrivs"),
+            if nnp { "1" } else { "0" }
+        );
+
+        b.edit(|c| c["hooks"] = json!({"startContainer": [hook("mkdir /tmp/made")]}));
+        let id = unique("sechook");
+        let out = rt.run(&b, &id);
+        // In runc's words too (its seccomp.bats greps for both).
+        out.fails_with(
+            "hooks.startContainer[0]: error running startContainer hook #0: /bin/sh: \
+             signal: bad system call (SIGSYS)",
+        );
+        assert!(!b.rootfs().join("tmp/made").exists());
+    }
+}
+
 #[test]
 #[ignore = "needs root: scripts/test.sh runs it (cargo test -- --include-ignored, as root)"]
 fn filter_without_no_new_privileges_is_installed_before_the_user_switch() {
@@ -316,11 +395,21 @@ fn bad_profiles_fail_create_naming_the_field_and_leave_nothing() {
         (
             json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/nonexistent/agent.sock",
                    "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}),
-            "linux.seccomp.listenerPath /nonexistent/agent.sock",
+            "linux.seccomp.listenerPath /nonexistent/agent.sock: failed to connect with seccomp agent",
         ),
         (
             json!({"defaultAction": "SCMP_ACT_FLY"}),
             "linux.seccomp.defaultAction",
+        ),
+        // In runc's words (seccomp-notify.bats).
+        (
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/nonexistent/agent.sock",
+                   "syscalls": [{"names": ["write"], "action": "SCMP_ACT_NOTIFY"}]}),
+            "linux.seccomp.syscalls[0]: SCMP_ACT_NOTIFY cannot be used for the write syscall",
+        ),
+        (
+            json!({"defaultAction": "SCMP_ACT_NOTIFY", "listenerPath": "/nonexistent/agent.sock"}),
+            "linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action",
         ),
     ];
     for (profile, field) in cases {

@@ -109,6 +109,8 @@ complete -c rt -n "__fish_rt_using_subcommand update" -l cpuset-cpus -d 'CPUs th
 complete -c rt -n "__fish_rt_using_subcommand update" -l cpuset-mems -d 'Memory nodes the container may use' -r
 complete -c rt -n "__fish_rt_using_subcommand update" -l pids-limit -d 'Maximum number of tasks, -1 for unlimited' -r
 complete -c rt -n "__fish_rt_using_subcommand update" -l blkio-weight -d 'Block IO weight (10-1000)' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l l3-cache-schema -d 'New L3 cache schema line of the container\'s Intel RDT group ("L3:0=ff")' -r
+complete -c rt -n "__fish_rt_using_subcommand update" -l mem-bw-schema -d 'New memory bandwidth schema line of the container\'s Intel RDT group ("MB:0=50")' -r
 complete -c rt -n "__fish_rt_using_subcommand update" -s h -l help -d 'Print help'
 complete -c rt -n "__fish_rt_using_subcommand events" -l interval -d 'Interval between statistics (a Go duration like 5s or 500ms)' -r
 complete -c rt -n "__fish_rt_using_subcommand events" -l stats -d 'Print the statistics once and exit'
