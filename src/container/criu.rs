@@ -60,14 +60,9 @@ impl CriuOpts {
         self.work_path.as_deref().unwrap_or(&self.image_path)
     }
 
-    /// Makes the directories and returns the arguments common to dump and restore.
+    /// Returns the arguments common to dump and restore, and makes the directories once
+    /// the flags are known to be good (a refused flag leaves no directory behind).
     fn args(&self, log: &str) -> anyhow::Result<Vec<OsString>> {
-        for d in [self.image_path.as_path(), self.work_dir()] {
-            fs::DirBuilder::new()
-                .recursive(true)
-                .create(d)
-                .with_context(|| format!("{}", d.display()))?;
-        }
         let mut a: Vec<OsString> = vec![
             "-D".into(),
             self.image_path.clone().into(),
@@ -107,6 +102,12 @@ impl CriuOpts {
                     crate::error::quoted(other)
                 ),
             }
+        }
+        for d in [self.image_path.as_path(), self.work_dir()] {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .create(d)
+                .with_context(|| format!("{}", d.display()))?;
         }
         Ok(a)
     }

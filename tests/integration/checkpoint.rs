@@ -102,18 +102,24 @@ fn checkpoint_and_restore_refusals_name_the_reason() {
     let dir = b.path().to_str().unwrap();
     let id = unique("cpt");
     rt.create(&b, &id).ok();
-    rt.rt(&["checkpoint", &id])
-        .fails_with(&format!("container not running: {id}"));
-    rt.rt(&["checkpoint", "nosuchcontainer"])
+    // The default image directory ("checkpoint") is relative to the caller's: this
+    // test's own, not the checkout's.
+    let cwd = TempDir::new("cptcwd");
+    let in_cwd = |args: &[&str]| capture(rt.cmd().current_dir(cwd.path()).args(args));
+    in_cwd(&["checkpoint", &id]).fails_with(&format!("container not running: {id}"));
+    in_cwd(&["checkpoint", "nosuchcontainer"])
         .fails_with("does not exist");
     rt.rt(&["start", &id]).ok();
-    rt.rt(&["checkpoint", "--manage-cgroups-mode", "bogus", &id])
+    in_cwd(&["checkpoint", "--manage-cgroups-mode", "bogus", &id])
         .fails_with("--manage-cgroups-mode: \"bogus\": must be soft, full, strict or ignore");
-    rt.rt(&["checkpoint", "--empty-ns", "ipc", &id])
+    in_cwd(&["checkpoint", "--empty-ns", "ipc", &id])
         .fails_with("--empty-ns: \"ipc\": CRIU can leave only the network namespace empty");
     rt.rt(&["pause", &id]).ok();
-    rt.rt(&["checkpoint", &id])
-        .fails_with("is paused: resume it first");
+    in_cwd(&["checkpoint", &id]).fails_with("is paused: resume it first");
+    assert!(
+        !cwd.path().join("checkpoint").exists(),
+        "a refused checkpoint left its image directory behind"
+    );
     rt.rt(&["resume", &id]).ok();
     assert_eq!(rt.status(&id), "running");
     // An ID in use is refused before CRIU is asked anything.
