@@ -107,8 +107,7 @@ fn checkpoint_and_restore_refusals_name_the_reason() {
     let cwd = TempDir::new("cptcwd");
     let in_cwd = |args: &[&str]| capture(rt.cmd().current_dir(cwd.path()).args(args));
     in_cwd(&["checkpoint", &id]).fails_with(&format!("container not running: {id}"));
-    in_cwd(&["checkpoint", "nosuchcontainer"])
-        .fails_with("does not exist");
+    in_cwd(&["checkpoint", "nosuchcontainer"]).fails_with("does not exist");
     rt.rt(&["start", &id]).ok();
     in_cwd(&["checkpoint", "--manage-cgroups-mode", "bogus", &id])
         .fails_with("--manage-cgroups-mode: \"bogus\": must be soft, full, strict or ignore");
