@@ -137,7 +137,7 @@ fn enter(ns: &ContainerNs, ctx: &ExecContext, chan: &Channel) -> Result<Vec<File
     let mut keep = vec![chan.as_fd().as_raw_fd()];
     keep.extend(ctx.console_socket.map(|fd| fd.as_raw_fd()));
     keep.extend(ns.user.iter().map(|f| f.as_raw_fd()));
-    keep.extend(ns.others.iter().map(|(_, f)| f.as_raw_fd()));
+    keep.extend(ns.others.iter().map(|(_, _, f)| f.as_raw_fd()));
     keep.extend(ns.root.iter().map(|f| f.as_raw_fd()));
     keep.extend(ns.pid.iter().map(|f| f.as_raw_fd()));
     keep.extend(ns.time.iter().map(|f| f.as_raw_fd()));

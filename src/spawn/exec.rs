@@ -21,7 +21,7 @@ pub struct ContainerNs {
     /// was). Root joins it in the child, keeping the parent on the host.
     pub user_by_parent: bool,
     /// ipc, uts, net, cgroup, mnt: joined by the child (see `join`).
-    pub others: Vec<(CloneFlags, File)>,
+    pub others: Vec<(CloneFlags, &'static str, File)>,
     pub pid: Option<File>,
     pub time: Option<File>,
     /// The init's root directory, when the container shares this process's mount
@@ -58,20 +58,21 @@ fn chroot_of(pid: i32) -> Result<Option<File>, StepError> {
 
 pub fn open_namespaces(init_pid: i32) -> Result<ContainerNs, StepError> {
     let mut others = Vec::new();
-    for (kind, flag) in [
-        ("ipc", CloneFlags::CLONE_NEWIPC),
-        ("uts", CloneFlags::CLONE_NEWUTS),
-        ("net", CloneFlags::CLONE_NEWNET),
-        ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    // The /proc/PID/ns name, and the namespace's name in errors (the config's words).
+    for (kind, name, flag) in [
+        ("ipc", "ipc", CloneFlags::CLONE_NEWIPC),
+        ("uts", "uts", CloneFlags::CLONE_NEWUTS),
+        ("net", "network", CloneFlags::CLONE_NEWNET),
+        ("cgroup", "cgroup", CloneFlags::CLONE_NEWCGROUP),
         // Last: joining it changes root and cwd to the container's.
-        ("mnt", CloneFlags::CLONE_NEWNS),
+        ("mnt", "mount", CloneFlags::CLONE_NEWNS),
     ] {
         if let Some(f) = differs(kind, init_pid)? {
-            others.push((flag, f));
+            others.push((flag, name, f));
         }
     }
     let user = differs("user", init_pid)?;
-    let root = if others.iter().any(|(f, _)| *f == CloneFlags::CLONE_NEWNS) {
+    let root = if others.iter().any(|(f, _, _)| *f == CloneFlags::CLONE_NEWNS) {
         None
     } else {
         chroot_of(init_pid)?
@@ -91,17 +92,13 @@ pub fn open_namespaces(init_pid: i32) -> Result<ContainerNs, StepError> {
 pub fn join(ns: &ContainerNs) -> Result<(), StepError> {
     let user = ns.user.as_ref().filter(|_| !ns.user_by_parent);
     let entries = user
-        .map(|f| (CloneFlags::CLONE_NEWUSER, f))
+        .map(|f| (CloneFlags::CLONE_NEWUSER, "user", f))
         .into_iter()
-        .chain(ns.others.iter().map(|(flag, f)| (*flag, f)))
-        .map(|(flag, f)| (flag, f.as_fd(), flag))
+        .chain(ns.others.iter().map(|(flag, name, f)| (*flag, *name, f)))
+        .map(|(flag, name, f)| (flag, f.as_fd(), name))
         .collect();
-    super::setns::enter_user_last(entries, |flag| {
-        if *flag == CloneFlags::CLONE_NEWUSER {
-            "joining the container's user namespace".to_owned()
-        } else {
-            format!("joining the container's {flag:?}")
-        }
+    super::setns::enter_user_last(entries, |name| {
+        format!("joining the container's {name} namespace")
     })?;
     if let Some(root) = &ns.root {
         nix::unistd::fchdir(root.as_raw_fd()).ctx(|| "entering the container's root")?;
