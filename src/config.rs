@@ -39,6 +39,7 @@ pub struct Bundle {
 /// A valid config is parsed without path tracking, which more than doubles the code a
 /// parse runs (and so the pages of rt's binary every `create` maps); only a failed parse
 /// is repeated with it to find the field.
+///
 /// Keys are matched as runc's Go matches them (json_fold), which takes the slower parse
 /// too, only for a config with a capitalised key.
 pub fn parse(text: &[u8]) -> Result<Spec, ConfigError> {
@@ -137,20 +138,10 @@ pub fn parse_with_path<T: serde::de::DeserializeOwned>(
     if crate::json_fold::has_capitalised_key(text) {
         let de = &mut serde_json::Deserializer::from_slice(text);
         let doc: serde_json::Value = serde_path_to_error::deserialize(de).map_err(named)?;
-        return value_with_path(doc, whole, prefix);
+        return serde_path_to_error::deserialize(crate::json_fold::Folded(doc)).map_err(named);
     }
     let de = &mut serde_json::Deserializer::from_slice(text);
     serde_path_to_error::deserialize(de).map_err(named)
-}
-
-/// A parsed document deserialized as `parse_with_path` does, keys folded as runc's.
-fn value_with_path<T: serde::de::DeserializeOwned>(
-    doc: serde_json::Value,
-    whole: &str,
-    prefix: &str,
-) -> Result<T, ConfigError> {
-    serde_path_to_error::deserialize(crate::json_fold::Folded(doc))
-        .map_err(|e| field_error(e, whole, prefix))
 }
 
 fn field_error(

@@ -111,11 +111,16 @@ impl Fields {
             .collect();
         for (k, v) in m {
             let key = match fields.iter().find(|f| f.eq_ignore_ascii_case(&k)) {
-                Some(f) if **f != k && exact.contains(f) => continue,
-                Some(f) => (*f).to_owned(),
+                Some(f) if **f == k => k,
+                Some(f) if exact.contains(f) => continue,
+                // Only a folded key can meet another: keys of a map are unique, and an
+                // exact one shuts out the folded ones.
+                Some(f) => {
+                    entries.retain(|(seen, _)| seen != f);
+                    (*f).to_owned()
+                }
                 None => k,
             };
-            entries.retain(|(seen, _)| *seen != key);
             entries.push((key, v));
         }
         Fields {

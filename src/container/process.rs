@@ -27,7 +27,12 @@ pub fn initial_affinity(
         .and_then(|p| p.exec_cpu_affinity().as_ref())
         .and_then(|a| a.initial().as_deref())
     {
-        crate::init::sched::set_affinity(pid, list, "process.execCPUAffinity.initial")?;
+        let cpus = crate::init::sched::set_affinity(pid, list, "process.execCPUAffinity.initial")?;
+        // In runc's words, which it prints for `initial` (cpu_affinity.bats greps for them).
+        crate::debug!(
+            "nsexec: affinity: {}",
+            crate::init::sched::cpu_mask_hex(&cpus)
+        );
     }
     Ok(())
 }

@@ -57,7 +57,9 @@ pub fn apply(
         .and_then(|a| a.cpu_affinity_final().as_deref())
         .filter(|_| role == Role::Exec);
     match last {
-        Some(list) => set_affinity(0, list, "process.execCPUAffinity.final")?,
+        Some(list) => {
+            set_affinity(0, list, "process.execCPUAffinity.final")?;
+        }
         None => every_cpu_the_cgroup_allows(),
     }
     Ok(())
@@ -184,8 +186,8 @@ pub fn set_io_priority(p: &LinuxIOPriority) -> Result<(), StepError> {
     checked(r, "process.ioPriority")
 }
 
-/// The CPUs of `list` ("0-3,5") for `pid` (0: this process).
-pub fn set_affinity(pid: i32, list: &str, field: &str) -> Result<(), StepError> {
+/// The CPUs of `list` ("0-3,5") for `pid` (0: this process); returns them.
+pub fn set_affinity(pid: i32, list: &str, field: &str) -> Result<Vec<u32>, StepError> {
     let cpus = crate::config::parse_list(list).ok_or_else(|| {
         StepError::msg(
             field,
@@ -203,9 +205,7 @@ pub fn set_affinity(pid: i32, list: &str, field: &str) -> Result<(), StepError> 
     }
     nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(pid), &set)
         .ctx(|| field.to_owned())?;
-    // In runc's words (cpu_affinity.bats greps the debug output for them).
-    crate::debug!("nsexec: affinity: {}", cpu_mask_hex(&cpus));
-    Ok(())
+    Ok(cpus)
 }
 
 pub fn set_personality(p: &LinuxPersonality) -> Result<(), StepError> {

@@ -178,10 +178,11 @@ fn setup(ctx: &Context, chan: &Channel) -> Result<(Exec, i32), StepError> {
     umask(Mode::empty());
 
     let mount_ns = ctx.ns.mount_ns();
-    let proc_pidns = match ctx.ns.join_pid {
-        Some(_) => rootfs::joined_pid_ns_for_proc(),
-        None => None,
-    };
+    let proc_pidns = ctx
+        .ns
+        .join_pid
+        .as_ref()
+        .and_then(|_| rootfs::joined_pid_ns_for_proc());
     let rootfs_cfg = RootfsConfig {
         spec: ctx.spec,
         bundle: ctx.bundle,

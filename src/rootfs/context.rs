@@ -24,10 +24,10 @@ pub struct Prepared {
 /// born_in_joined_pid_ns), so that nothing in the pod ever sees a process of rt's with
 /// the host's root; but a procfs shows the pid namespace of the process that creates
 /// it, unless the kernel lets it be named (Linux 6.18, rootfs::joined_pid_ns_for_proc:
-/// then nothing is deferred). Before that, every proc mount, whatever mounts[] puts below one after it, and the masked
-/// and read-only paths below them are left to the init. Binds among them are cloned
-/// now, while their sources are reachable, and the host's /dev/null (what masks a file)
-/// is opened now.
+/// then nothing is deferred). Before that, every proc mount, whatever mounts[] puts
+/// below one after it, and the masked and read-only paths below them are left to the
+/// init. Binds among them are cloned now, while their sources are reachable, and the
+/// host's /dev/null (what masks a file) is opened now.
 #[derive(Default)]
 pub struct Deferred {
     dirs: Vec<PathBuf>,

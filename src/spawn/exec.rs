@@ -92,10 +92,13 @@ pub fn open_namespaces(init_pid: i32) -> Result<ContainerNs, StepError> {
 pub fn join(ns: &ContainerNs) -> Result<(), StepError> {
     let user = ns.user.as_ref().filter(|_| !ns.user_by_parent);
     let entries = user
-        .map(|f| (CloneFlags::CLONE_NEWUSER, "user", f))
+        .map(|f| (CloneFlags::CLONE_NEWUSER, f.as_fd(), "user"))
         .into_iter()
-        .chain(ns.others.iter().map(|(flag, name, f)| (*flag, *name, f)))
-        .map(|(flag, name, f)| (flag, f.as_fd(), name))
+        .chain(
+            ns.others
+                .iter()
+                .map(|(flag, name, f)| (*flag, f.as_fd(), *name)),
+        )
         .collect();
     super::setns::enter_user_last(entries, |name| {
         format!("joining the container's {name} namespace")
